@@ -1,0 +1,5 @@
+"""Allow ``python -m dreambook``."""
+
+from dreambook.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,129 @@
+"""The ``dreambook`` command: argument parsing and exit codes only.
+
+Exit status: 0 when all went well, 1 when the manuscript has errors (or warnings under
+``--strict``), 2 for a usage problem such as a manuscript folder that does not exist.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from dreambook import __version__
+from dreambook.diagnostics import format_diagnostic, summarise
+from dreambook.errors import DreambookError, ManuscriptError, UsageError
+from dreambook.graph import Placement
+from dreambook.pipeline import CheckedBook, check_manuscript
+
+EXIT_OK = 0
+EXIT_MANUSCRIPT = 1
+EXIT_USAGE = 2
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "manuscript",
+        nargs="?",
+        default="manuscript",
+        type=Path,
+        help="the manuscript folder, holding book.toml and the chapters (default: manuscript)",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        default="build",
+        type=Path,
+        help="the folder that receives what the command writes (default: build)",
+    )
+    parser.add_argument(
+        "--strict", action="store_true", help="treat every warning as an error"
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dreambook",
+        description="Turn a Markdown manuscript of linked chapters into a book.",
+    )
+    parser.add_argument("--version", action="version", version=f"dreambook {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    check = commands.add_parser(
+        "check",
+        help="report every problem in the manuscript as path:line: CODE message",
+        description="Read the manuscript, resolve its links and reading order, and report "
+        "every problem found. Exits 1 when there are errors (or warnings, with --strict).",
+    )
+    _add_common(check)
+    order = commands.add_parser(
+        "order",
+        help="print the reading order derived from the Next Stages links",
+        description="Print the chapters in reading order: position, slug, title and how "
+        "each was reached (start, next stage of another chapter, unreachable, appendix).",
+    )
+    _add_common(order)
+    return parser
+
+
+def _report(checked: CheckedBook) -> None:
+    for d in checked.diagnostics:
+        print(format_diagnostic(d), file=sys.stderr)
+
+
+def _how_reached(placement: Placement, via: str | None) -> str:
+    if placement is Placement.NEXT_STAGE:
+        return f"next stage of {via}"
+    return placement.value
+
+
+def _run_check(checked: CheckedBook) -> int:
+    _report(checked)
+    chapters = len(checked.book.chapters)
+    status = "FAILED" if checked.has_errors else "ok"
+    print(
+        f"{status}: {chapters} chapter{'s' if chapters != 1 else ''}, "
+        f"{summarise(checked.diagnostics)}",
+        file=sys.stderr,
+    )
+    return EXIT_MANUSCRIPT if checked.has_errors else EXIT_OK
+
+
+def _run_order(checked: CheckedBook) -> int:
+    _report(checked)
+    if checked.has_errors:
+        print(f"FAILED: {summarise(checked.diagnostics)}", file=sys.stderr)
+        return EXIT_MANUSCRIPT
+    titles = {chapter.slug: chapter.title for chapter in checked.book.chapters}
+    entries = checked.reading_order.entries
+    slug_width = max((len(entry.slug) for entry in entries), default=4)
+    width = len(str(len(entries)))
+    for position, entry in enumerate(entries, start=1):
+        print(
+            f"{position:>{width}}  {entry.slug:<{slug_width}}  {titles[entry.slug]}  "
+            f"({_how_reached(entry.placement, entry.via)})"
+        )
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line and return the exit status (0 ok, 1 manuscript errors, 2 usage)."""
+    try:
+        arguments = _parser().parse_args(argv)
+    except SystemExit as stop:  # argparse exits 2 on usage errors and 0 for --help/--version
+        return int(stop.code or 0)
+    try:
+        checked = check_manuscript(arguments.manuscript, strict=arguments.strict)
+        if arguments.command == "check":
+            return _run_check(checked)
+        return _run_order(checked)
+    except UsageError as error:
+        print(f"dreambook: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except ManuscriptError as error:
+        for d in error.diagnostics:
+            print(format_diagnostic(d), file=sys.stderr)
+        return EXIT_MANUSCRIPT
+    except DreambookError as error:
+        print(f"dreambook: {error}", file=sys.stderr)
+        return EXIT_MANUSCRIPT

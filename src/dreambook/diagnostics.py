@@ -1,0 +1,156 @@
+"""Diagnostics: every problem dreambook finds in a manuscript, with a stable code.
+
+A diagnostic names the file and line it is about and, where one helps, a hint
+saying how to fix it. The code table below is the single list of codes; the
+README's table of codes is written from the same entries.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class Severity(enum.Enum):
+    """How bad a diagnostic is. Errors stop a build; warnings do unless ``--strict`` is off."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Code:
+    """One entry of the code table: the stable code, a short name and its default severity."""
+
+    code: str
+    name: str
+    severity: Severity
+    summary: str
+
+
+_TABLE: tuple[Code, ...] = (
+    # book.toml
+    Code("DB001", "book-toml-missing", Severity.ERROR, "The manuscript folder has no book.toml."),
+    Code("DB002", "book-toml-malformed", Severity.ERROR, "book.toml is not valid TOML."),
+    Code("DB003", "unknown-key", Severity.ERROR, "book.toml has a key or table dreambook does not know."),
+    Code("DB004", "invalid-value", Severity.ERROR, "A book.toml value has the wrong type or form."),
+    Code("DB005", "start-missing", Severity.WARNING, "[book] start is not set; the first chapter file is used."),
+    Code("DB006", "start-unknown", Severity.ERROR, "[book] start names no chapter of the manuscript."),
+    Code("DB007", "appendix-unknown", Severity.ERROR, "[book] appendix names no chapter of the manuscript."),
+    # chapter files
+    Code("DB010", "not-utf8", Severity.ERROR, "A chapter file is not valid UTF-8."),
+    Code("DB011", "front-matter-missing", Severity.ERROR, "A chapter file does not start with YAML front matter."),
+    Code("DB012", "front-matter-malformed", Severity.ERROR, "The front matter is not valid YAML or is never closed."),
+    Code("DB013", "front-matter-not-mapping", Severity.ERROR, "The front matter is not a set of `key: value` lines."),
+    Code("DB014", "title-missing", Severity.ERROR, "The front matter has no usable `title`."),
+    Code("DB015", "front-matter-invalid", Severity.ERROR, "A front-matter value has the wrong type."),
+    Code("DB016", "unknown-front-matter-key", Severity.WARNING, "The front matter has a key dreambook does not use."),
+    Code("DB017", "empty-chapter-file", Severity.ERROR, "A chapter file is empty or holds only whitespace."),
+    Code("DB018", "empty-chapter", Severity.WARNING, "A chapter has front matter but no text."),
+    Code("DB019", "invalid-slug", Severity.ERROR, "A chapter slug is not lower-case letters, digits and hyphens."),
+    # identity
+    Code("DB020", "duplicate-slug", Severity.ERROR, "Two chapters have the same slug."),
+    Code("DB021", "duplicate-section-id", Severity.ERROR, "Two headings would get the same section id."),
+    # links and the graph
+    Code("DB030", "dangling-next-stage", Severity.WARNING, "A Next Stages item names no chapter of the book."),
+    Code("DB031", "dangling-cross-reference", Severity.WARNING, "A link points to a chapter or section that does not exist."),
+    Code("DB032", "ambiguous-next-stage", Severity.WARNING, "A bare-title Next Stages item matches several chapters."),
+    Code("DB033", "self-link", Severity.WARNING, "A Next Stages item leads back to its own chapter."),
+    Code("DB034", "duplicate-next-stage", Severity.WARNING, "A Next Stages list names the same chapter twice."),
+    Code("DB035", "next-stages-empty", Severity.WARNING, "A Next Stages section holds no list items."),
+    Code("DB040", "unreachable-chapter", Severity.WARNING, "No chain of Next Stages leads from the start to a chapter."),
+)
+
+CODES: dict[str, Code] = {entry.code: entry for entry in _TABLE}
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One problem found in the manuscript.
+
+    ``path`` is the file it is about (``None`` for problems with no file), ``line``
+    is 1-based (``None`` when the whole file is meant).
+    """
+
+    severity: Severity
+    code: str
+    message: str
+    path: Path | None = None
+    line: int | None = None
+    hint: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The code's short name, e.g. ``dangling-next-stage``."""
+        return CODES[self.code].name
+
+    @property
+    def is_error(self) -> bool:
+        """True for errors; warnings are False."""
+        return self.severity is Severity.ERROR
+
+
+def diagnostic(
+    code: str,
+    message: str,
+    path: Path | None = None,
+    line: int | None = None,
+    hint: str | None = None,
+) -> Diagnostic:
+    """Return a Diagnostic for ``code`` with the severity the code table gives it.
+
+    Raises KeyError for a code that is not in the table, so a typo in a code is caught
+    by the first test that reaches it.
+    """
+    return Diagnostic(CODES[code].severity, code, message, path, line, hint)
+
+
+def escalate(diagnostics: Iterable[Diagnostic]) -> tuple[Diagnostic, ...]:
+    """Return the diagnostics with every warning turned into an error (``--strict``)."""
+    return tuple(
+        Diagnostic(Severity.ERROR, d.code, d.message, d.path, d.line, d.hint) for d in diagnostics
+    )
+
+
+def sort_key(d: Diagnostic) -> tuple[str, int, str, str]:
+    """Order diagnostics by file, then line, then code, so output is stable."""
+    return (str(d.path or ""), d.line or 0, d.code, d.message)
+
+
+def display_path(path: Path, base: Path | None = None) -> str:
+    """Return ``path`` relative to ``base`` (default: the working directory) when it lies inside it."""
+    start = base if base is not None else Path.cwd()
+    try:
+        relative = os.path.relpath(path, start)
+    except ValueError:  # another drive on Windows
+        return str(path)
+    return str(path) if relative.startswith("..") else relative
+
+
+def format_diagnostic(d: Diagnostic, base: Path | None = None) -> str:
+    """Return ``path:line: CODE severity: message`` with an indented hint line when there is one."""
+    where = ""
+    if d.path is not None:
+        where = display_path(d.path, base)
+        if d.line is not None:
+            where += f":{d.line}"
+        where += ": "
+    text = f"{where}{d.code} {d.severity.value}: {d.message}"
+    if d.hint:
+        text += f"\n    hint: {d.hint}"
+    return text
+
+
+def summarise(diagnostics: Iterable[Diagnostic]) -> str:
+    """Return a one-line count such as ``2 errors, 1 warning``."""
+    items = list(diagnostics)
+    errors = sum(1 for d in items if d.is_error)
+    warnings = len(items) - errors
+
+    def plural(count: int, word: str) -> str:
+        return f"{count} {word}{'' if count == 1 else 's'}"
+
+    return f"{plural(errors, 'error')}, {plural(warnings, 'warning')}"

@@ -1,0 +1,408 @@
+"""The chapter graph and the reading order derived from it. Pure functions, no I/O.
+
+Nodes are chapters (by slug). Next Stages items are the graph's edges, kept in the
+author's priority order; inline links to other chapters are kept too, as a second
+kind of edge (cross-references), but only Next Stages decide the reading order.
+
+The reading order is the depth-first pre-order walk from the start chapter that
+follows each chapter's Next Stages in listed order and never visits a chapter twice:
+the book reads as if the reader always took the first next stage not yet read.
+Chapters the walk never reaches follow in file order (each with a warning), then the
+chapters that book.toml places in the appendix, in the order it lists them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+import posixpath
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from urllib.parse import urlsplit
+
+from dreambook.diagnostics import Diagnostic, diagnostic
+from dreambook.manuscript import Book, Chapter, NextStageItem
+from dreambook.slugs import split_after_words, title_key
+
+
+@dataclass(frozen=True)
+class NextStage:
+    """A resolved Next Stages edge: read ``target`` after ``source``, because ``blurb``."""
+
+    source: str
+    target: str
+    blurb: str
+    line: int
+
+
+@dataclass(frozen=True)
+class CrossReference:
+    """A resolved inline link from one chapter to a chapter or one of its sections."""
+
+    source: str
+    target: str
+    section_id: str | None
+    text: str
+    line: int
+
+
+@dataclass(frozen=True)
+class ChapterGraph:
+    """Chapters (slugs, in file order) and the edges between them."""
+
+    chapters: tuple[str, ...]
+    next_stages: Mapping[str, tuple[NextStage, ...]]
+    cross_references: Mapping[str, tuple[CrossReference, ...]]
+
+    def successors(self, slug: str) -> tuple[str, ...]:
+        """Return the chapters that ``slug``'s Next Stages lead to, in the author's order."""
+        return tuple(edge.target for edge in self.next_stages.get(slug, ()))
+
+    def reached_from(self, slug: str) -> tuple[str, ...]:
+        """Return the chapters whose Next Stages lead to ``slug``, in file order."""
+        return tuple(
+            source for source in self.chapters if slug in self.successors(source)
+        )
+
+
+class Placement(enum.Enum):
+    """Why a chapter sits where it does in the reading order."""
+
+    START = "start"
+    NEXT_STAGE = "next stage"
+    UNREACHABLE = "unreachable"
+    APPENDIX = "appendix"
+
+
+@dataclass(frozen=True)
+class OrderEntry:
+    """One chapter's place in the reading order; ``via`` is the chapter whose Next Stages led here."""
+
+    slug: str
+    placement: Placement
+    via: str | None = None
+
+
+@dataclass(frozen=True)
+class ReadingOrder:
+    """The chapters in the order the book presents them."""
+
+    entries: tuple[OrderEntry, ...]
+
+    @property
+    def slugs(self) -> tuple[str, ...]:
+        """The chapter slugs in reading order."""
+        return tuple(entry.slug for entry in self.entries)
+
+
+# --- resolving links ------------------------------------------------------------------------------
+
+
+class _Targets:
+    """Lookup tables for resolving hrefs and bare titles to chapters."""
+
+    def __init__(self, chapters: Sequence[Chapter]) -> None:
+        self.by_path = {chapter.source_path.as_posix(): chapter for chapter in chapters}
+        self.by_title: dict[str, list[Chapter]] = {}
+        for chapter in chapters:
+            keys = {title_key(chapter.title)}
+            if chapter.subtitle:
+                keys.add(title_key(f"{chapter.title} {chapter.subtitle}"))
+            for key in keys:
+                if key:
+                    self.by_title.setdefault(key, []).append(chapter)
+        # Longest titles first, so that "Falling: When the Ground Gives Way" beats "Falling".
+        self.title_keys = sorted(self.by_title, key=lambda k: (-len(k.split()), k))
+
+    def chapter_for_href(self, source: Chapter, path: str) -> Chapter | None:
+        joined = posixpath.normpath(posixpath.join(source.source_path.parent.as_posix(), path))
+        return None if joined.startswith("../") else self.by_path.get(joined)
+
+    def match_title(self, text: str) -> tuple[str, list[Chapter]] | None:
+        key = title_key(text)
+        for candidate in self.title_keys:
+            if key == candidate or key.startswith(candidate + " "):
+                return candidate, self.by_title[candidate]
+        return None
+
+
+def _is_chapter_href(path: str) -> bool:
+    return PurePosixPath(path).suffix.lower() == ".md"
+
+
+def _section_hint(target: Chapter, fragment: str) -> str:
+    close = difflib.get_close_matches(fragment, sorted(target.section_ids()), n=1)
+    if close:
+        return f"did you mean '#{close[0]}'? Section ids are slugs of the heading text"
+    return f"section ids of {target.source_path} are slugs of its headings, e.g. '#quick-answer'"
+
+
+def _resolve_cross_references(
+    chapter: Chapter, targets: _Targets
+) -> tuple[list[CrossReference], list[Diagnostic]]:
+    references: list[CrossReference] = []
+    diagnostics: list[Diagnostic] = []
+    for link in chapter.links:
+        parts = urlsplit(link.href)
+        if parts.scheme or parts.netloc:
+            continue  # a web address or other scheme: not a cross-reference
+        fragment = parts.fragment or None
+        if parts.path:
+            if not _is_chapter_href(parts.path):
+                continue
+            target = targets.chapter_for_href(chapter, parts.path)
+            if target is None:
+                diagnostics.append(
+                    diagnostic(
+                        "DB031",
+                        f"the link [{link.text}]({link.href}) points to {parts.path!r}, "
+                        "which is not a chapter of this book",
+                        chapter.path,
+                        link.line,
+                        "link paths are relative to the linking file; check the file name",
+                    )
+                )
+                continue
+        elif fragment is not None:
+            target = chapter
+        else:
+            continue
+        if fragment is not None and fragment not in target.section_ids():
+            diagnostics.append(
+                diagnostic(
+                    "DB031",
+                    f"the link [{link.text}]({link.href}) names the section '#{fragment}', "
+                    f"which {target.source_path} does not have",
+                    chapter.path,
+                    link.line,
+                    _section_hint(target, fragment),
+                )
+            )
+            continue
+        references.append(CrossReference(chapter.slug, target.slug, fragment, link.text, link.line))
+    return references, diagnostics
+
+
+def _resolve_item(
+    chapter: Chapter, item: NextStageItem, targets: _Targets
+) -> tuple[NextStage | None, list[Diagnostic]]:
+    if item.href is not None:
+        parts = urlsplit(item.href)
+        target = None
+        if not (parts.scheme or parts.netloc) and _is_chapter_href(parts.path):
+            target = targets.chapter_for_href(chapter, parts.path)
+        if target is None:
+            return None, [
+                diagnostic(
+                    "DB030",
+                    f"the Next Stages item [{item.link_text}]({item.href}) does not lead to a "
+                    "chapter of this book",
+                    chapter.path,
+                    item.line,
+                    "link to a chapter file relative to this one, e.g. '../part/chapter.md'",
+                )
+            ]
+        return NextStage(chapter.slug, target.slug, item.after_link, item.line), []
+
+    match = targets.match_title(item.text)
+    if match is None:
+        return None, [
+            diagnostic(
+                "DB030",
+                f"the Next Stages item {item.text!r} starts with no chapter title of this book",
+                chapter.path,
+                item.line,
+                "start the item with a chapter's exact title, or write it as a link "
+                "'[Title](file.md)'",
+            )
+        ]
+    key, candidates = match
+    if len(candidates) > 1:
+        files = ", ".join(str(c.source_path) for c in candidates)
+        return None, [
+            diagnostic(
+                "DB032",
+                f"the Next Stages item {item.text!r} matches the title of several chapters: {files}",
+                chapter.path,
+                item.line,
+                "write the item as a link '[Title](file.md)' to say which chapter you mean",
+            )
+        ]
+    _, rest = split_after_words(item.text, len(key.split()))
+    blurb = rest.lstrip(" \u2014\u2013-:,;.").strip()
+    return NextStage(chapter.slug, candidates[0].slug, blurb, item.line), []
+
+
+def _resolve_next_stages(
+    chapter: Chapter, targets: _Targets
+) -> tuple[list[NextStage], list[Diagnostic]]:
+    edges: list[NextStage] = []
+    diagnostics: list[Diagnostic] = []
+    for item in chapter.next_stages:
+        edge, found = _resolve_item(chapter, item, targets)
+        diagnostics.extend(found)
+        if edge is None:
+            continue
+        if edge.target == chapter.slug:
+            diagnostics.append(
+                diagnostic(
+                    "DB033",
+                    "this Next Stages item leads back to its own chapter",
+                    chapter.path,
+                    item.line,
+                    "point it at another chapter, or remove it",
+                )
+            )
+            continue
+        earlier = next((e for e in edges if e.target == edge.target), None)
+        if earlier is not None:
+            diagnostics.append(
+                diagnostic(
+                    "DB034",
+                    f"this Next Stages item names {edge.target!r} again "
+                    f"(already on line {earlier.line})",
+                    chapter.path,
+                    item.line,
+                    "remove one of the two items",
+                )
+            )
+            continue
+        edges.append(edge)
+    return edges, diagnostics
+
+
+def build_graph(book: Book) -> tuple[ChapterGraph, list[Diagnostic]]:
+    """Resolve every Next Stages item and cross-reference of ``book`` into a ChapterGraph.
+
+    Returns the graph and the diagnostics for links that lead nowhere (DB030, DB031),
+    ambiguous bare titles (DB032), self-links (DB033) and repeated items (DB034).
+    Links that cannot be resolved are left out of the graph. Raises nothing.
+    """
+    targets = _Targets(book.chapters)
+    next_stages: dict[str, tuple[NextStage, ...]] = {}
+    cross_references: dict[str, tuple[CrossReference, ...]] = {}
+    diagnostics: list[Diagnostic] = []
+    for chapter in book.chapters:
+        if chapter.slug in next_stages:  # a duplicate slug, reported by the loader
+            continue
+        edges, found = _resolve_next_stages(chapter, targets)
+        references, more = _resolve_cross_references(chapter, targets)
+        next_stages[chapter.slug] = tuple(edges)
+        cross_references[chapter.slug] = tuple(references)
+        diagnostics.extend(found + more)
+    graph = ChapterGraph(tuple(next_stages), next_stages, cross_references)
+    return graph, diagnostics
+
+
+# --- the reading order ----------------------------------------------------------------------------
+
+
+def _walk(graph: ChapterGraph, start: str, skip: set[str]) -> Iterator[OrderEntry]:
+    """Yield the depth-first pre-order from ``start``, never entering chapters in ``skip``.
+
+    Iterative, so a chain of thousands of chapters cannot exhaust Python's stack; every
+    chapter is entered at most once, so cycles end.
+    """
+    visited = set(skip) | {start}
+    yield OrderEntry(start, Placement.START)
+    stack: list[tuple[str, Iterator[str]]] = [(start, iter(graph.successors(start)))]
+    while stack:
+        slug, successors = stack[-1]
+        for successor in successors:
+            if successor not in visited and successor in graph.next_stages:
+                visited.add(successor)
+                yield OrderEntry(successor, Placement.NEXT_STAGE, slug)
+                stack.append((successor, iter(graph.successors(successor))))
+                break
+        else:
+            stack.pop()
+
+
+def derive_reading_order(
+    graph: ChapterGraph, start: str, appendix: Iterable[str] = ()
+) -> ReadingOrder:
+    """Return the reading order of ``graph`` walked from ``start``.
+
+    ``appendix`` chapters go last in the order given (unknown slugs and repeats are
+    ignored). Every chapter of the graph appears exactly once. Raises KeyError when
+    ``start`` is not a chapter of the graph.
+    """
+    if start not in graph.next_stages:
+        raise KeyError(start)
+    appendix_slugs = list(
+        dict.fromkeys(s for s in appendix if s in graph.next_stages and s != start)
+    )
+    entries = list(_walk(graph, start, set(appendix_slugs)))
+    placed = {entry.slug for entry in entries} | set(appendix_slugs)
+    entries += [OrderEntry(s, Placement.UNREACHABLE) for s in graph.chapters if s not in placed]
+    entries += [OrderEntry(s, Placement.APPENDIX) for s in appendix_slugs]
+    return ReadingOrder(tuple(entries))
+
+
+def plan_reading_order(
+    book: Book, graph: ChapterGraph
+) -> tuple[ReadingOrder, list[Diagnostic]]:
+    """Return the book's reading order, checking book.toml's ``start`` and ``appendix`` first.
+
+    Diagnostics: DB005 when ``start`` is not set (the first chapter file starts the walk),
+    DB006 when it names no chapter, DB007 for an unknown appendix slug, and DB040 for each
+    chapter the walk cannot reach. Returns an empty order for a book with no chapters.
+    """
+    config = book.config
+    diagnostics: list[Diagnostic] = []
+    if not graph.chapters:
+        return ReadingOrder(()), diagnostics
+    by_slug = {chapter.slug: chapter for chapter in book.chapters}
+    known = ", ".join(sorted(by_slug)[:5]) + (", ..." if len(by_slug) > 5 else "")
+    start = config.start
+    if start is None:
+        start = graph.chapters[0]
+        diagnostics.append(
+            diagnostic(
+                "DB005",
+                f"[book] start is not set; starting with the first chapter file, {start!r}",
+                book.book_toml,
+                config.line_of("book"),
+                'add start = "<slug of the first chapter>" under [book]',
+            )
+        )
+    elif start not in by_slug:
+        diagnostics.append(
+            diagnostic(
+                "DB006",
+                f"[book] start names the chapter {start!r}, but no chapter has that slug",
+                book.book_toml,
+                config.line_of("book.start"),
+                f"a slug is the file name without '.md' (or the front matter 'slug:'); "
+                f"chapters: {known}",
+            )
+        )
+        start = graph.chapters[0]
+    for slug in config.appendix:
+        if slug not in by_slug:
+            diagnostics.append(
+                diagnostic(
+                    "DB007",
+                    f"[book] appendix names {slug!r}, but no chapter has that slug",
+                    book.book_toml,
+                    config.line_of("book.appendix"),
+                    f"chapters: {known}",
+                )
+            )
+    order = derive_reading_order(graph, start, config.appendix)
+    for entry in order.entries:
+        if entry.placement is Placement.UNREACHABLE:
+            chapter = by_slug[entry.slug]
+            diagnostics.append(
+                diagnostic(
+                    "DB040",
+                    f"no chain of Next Stages leads from {start!r} to this chapter; "
+                    "it is placed after the chapters that can be reached",
+                    chapter.path,
+                    1,
+                    "list it in another chapter's Next Stages, or in [book] appendix "
+                    "to place it last on purpose",
+                )
+            )
+    return order, diagnostics

@@ -1,0 +1,566 @@
+"""Manuscript folder -> Book: book.toml, chapter files, front matter, and a line-numbered index.
+
+Every chapter is read once here. Besides its Markdown text, the loader records where
+each heading, link, image and Next Stages item stands in the file, because the
+Markdown renderer keeps no line numbers and every later diagnostic must name one.
+The index comes from markdown-it-py's token line maps (a CommonMark parser that
+records the source lines of each block), not from regular expressions over the text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from urllib.parse import unquote
+
+import yaml
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+from dreambook.config import BookConfig, load_book_toml
+from dreambook.diagnostics import Diagnostic, diagnostic
+from dreambook.slugs import SLUG_PATTERN, slugify, title_key
+
+CHAPTER_SUFFIX = ".md"
+FRONT_MATTER_KEYS = frozenset({"title", "subtitle", "slug", "ending"})
+
+
+@dataclass(frozen=True)
+class Heading:
+    """A heading of a chapter: level 2 headings are its sections."""
+
+    level: int
+    text: str
+    id: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Link:
+    """An inline link as written in the chapter (``href`` with percent-escapes decoded)."""
+
+    text: str
+    href: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Image:
+    """An image reference as written in the chapter."""
+
+    src: str
+    alt: str
+    line: int
+
+
+@dataclass(frozen=True)
+class NextStageItem:
+    """One item of a Next Stages list, not yet matched to a chapter.
+
+    ``href``/``link_text`` are set when the item is written as a link; ``after_link`` is
+    the text that follows the link (or, for a bare-title item, the whole item text).
+    """
+
+    text: str
+    href: str | None
+    link_text: str | None
+    after_link: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """One chapter file, read and indexed."""
+
+    path: Path
+    source_path: PurePosixPath
+    slug: str
+    slug_line: int
+    title: str
+    subtitle: str | None
+    ending: bool
+    markdown: str
+    body_line: int
+    headings: tuple[Heading, ...]
+    links: tuple[Link, ...]
+    images: tuple[Image, ...]
+    next_stages_line: int | None
+    next_stages: tuple[NextStageItem, ...]
+
+    @property
+    def sections(self) -> tuple[Heading, ...]:
+        """The chapter's ``##`` headings, in order."""
+        return tuple(h for h in self.headings if h.level == 2)
+
+    def section_ids(self) -> frozenset[str]:
+        """Every heading id of the chapter, the targets a ``#fragment`` may name."""
+        return frozenset(h.id for h in self.headings)
+
+    def anchor(self, section_id: str | None = None) -> str:
+        """Return the book-wide anchor of the chapter, or of one of its sections.
+
+        Chapter slugs never contain ``--``, so ``slug--section`` is unique in the book as
+        long as slugs are unique and section ids are unique within each chapter.
+        """
+        return self.slug if section_id is None else f"{self.slug}--{section_id}"
+
+
+@dataclass(frozen=True)
+class Book:
+    """The whole manuscript: its folder, its book.toml and its chapters in file order."""
+
+    root: Path
+    config: BookConfig
+    chapters: tuple[Chapter, ...]
+
+    @property
+    def book_toml(self) -> Path:
+        """Path of the manuscript's book.toml."""
+        return self.root / "book.toml"
+
+
+# --- reading one chapter file ---------------------------------------------------------------------
+
+_FENCE_RE = re.compile(r"^(---|\.\.\.)\s*$")
+_ATTR_LIST_RE = re.compile(r"\s*\{:?\s*([^{}]*)\}\s*$")
+_ATTR_ID_RE = re.compile(r"(?:^|\s)#([A-Za-z][\w\-:.]*)")
+_BLURB_LEAD_RE = re.compile(r"^[\s\u2014\u2013\-:,;.]+")
+
+_markdown_parser = MarkdownIt("commonmark").enable("table")
+
+
+def _decode(raw: bytes, path: Path) -> tuple[str | None, list[Diagnostic]]:
+    """Return the text of a chapter file with a BOM removed and line endings made LF."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        return None, [
+            diagnostic(
+                "DB010",
+                f"the file is not valid UTF-8: byte 0x{raw[error.start]:02x} at byte offset "
+                f"{error.start} cannot be decoded",
+                path,
+                line,
+                "re-save the file as UTF-8 in your editor",
+            )
+        ]
+    text = text.removeprefix("\ufeff")
+    return text.replace("\r\n", "\n").replace("\r", "\n"), []
+
+
+@dataclass(frozen=True)
+class _FrontMatter:
+    title: str | None
+    subtitle: str | None
+    slug: str | None
+    slug_line: int
+    ending: bool
+
+
+def _split_front_matter(
+    text: str, path: Path
+) -> tuple[str | None, str, int, list[Diagnostic]]:
+    """Return (front matter YAML or None, body, body's first file line, diagnostics)."""
+    lines = text.split("\n")
+    if lines[0].strip() != "---":
+        return (
+            None,
+            text,
+            1,
+            [
+                diagnostic(
+                    "DB011",
+                    "the chapter has no front matter",
+                    path,
+                    1,
+                    "start the file with a '---' line, a 'title: ...' line and another '---' line",
+                )
+            ],
+        )
+    for index in range(1, len(lines)):
+        if _FENCE_RE.match(lines[index]):
+            return "\n".join(lines[1:index]), "\n".join(lines[index + 1 :]), index + 2, []
+    return (
+        None,
+        "",
+        len(lines) + 1,
+        [
+            diagnostic(
+                "DB012",
+                "the front matter opened on line 1 is never closed",
+                path,
+                1,
+                "end the front matter with a line holding only '---'",
+            )
+        ],
+    )
+
+
+def _scalar_text(node: yaml.Node) -> str | None:
+    """Return a scalar node's text as written (so ``title: 1984`` stays the text "1984")."""
+    if isinstance(node, yaml.ScalarNode) and node.tag != "tag:yaml.org,2002:null":
+        return str(node.value)
+    return None
+
+
+def _read_front_matter(source: str, path: Path) -> tuple[_FrontMatter, list[Diagnostic]]:
+    """Parse the YAML front matter (safe loader only) and check every key's type."""
+    empty = _FrontMatter(None, None, None, 1, False)
+    # Front matter starts on file line 2 (after the opening '---'); YAML marks are 0-based.
+    first_line = 2
+    try:
+        node = yaml.compose(source, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+        line = first_line + mark.line if mark is not None else 1
+        problem = getattr(error, "problem", None) or str(error)
+        return empty, [
+            diagnostic(
+                "DB012",
+                f"the front matter is not valid YAML: {problem}",
+                path,
+                line,
+                "quote values that contain ': ' or start with a special character",
+            )
+        ]
+    if node is None:
+        mapping: list[tuple[yaml.Node, yaml.Node]] = []
+    elif isinstance(node, yaml.MappingNode):
+        mapping = node.value
+    else:
+        return empty, [
+            diagnostic(
+                "DB013",
+                "the front matter is not a mapping of 'key: value' lines",
+                path,
+                first_line + node.start_mark.line,
+                "write it as lines such as 'title: My Chapter'",
+            )
+        ]
+
+    diagnostics: list[Diagnostic] = []
+    values: dict[str, str | None] = {}
+    lines: dict[str, int] = {}
+    ending = False
+    for key_node, value_node in mapping:
+        key = _scalar_text(key_node) or ""
+        line = first_line + key_node.start_mark.line
+        lines[key] = line
+        if key not in FRONT_MATTER_KEYS:
+            diagnostics.append(
+                diagnostic(
+                    "DB016",
+                    f"unknown front-matter key {key!r}",
+                    path,
+                    line,
+                    f"dreambook reads only: {', '.join(sorted(FRONT_MATTER_KEYS))}",
+                )
+            )
+            continue
+        if key == "ending":
+            if value_node.tag != "tag:yaml.org,2002:bool":
+                diagnostics.append(
+                    diagnostic("DB015", "'ending' must be true or false", path, line)
+                )
+            else:
+                ending = str(value_node.value).lower() in {"true", "yes", "on"}
+            continue
+        text = _scalar_text(value_node)
+        if text is None or not text.strip():
+            if key != "title":
+                diagnostics.append(
+                    diagnostic("DB015", f"{key!r} must be a single line of text", path, line)
+                )
+            values[key] = None
+        else:
+            values[key] = " ".join(text.split())
+
+    if not values.get("title"):
+        diagnostics.append(
+            diagnostic(
+                "DB014",
+                "the front matter has no title" if "title" not in lines else "the title is empty",
+                path,
+                lines.get("title", 1),
+                "add a line such as 'title: Running Away From Danger' to the front matter",
+            )
+        )
+    slug = values.get("slug")
+    if slug is not None and not SLUG_PATTERN.match(slug):
+        diagnostics.append(
+            diagnostic(
+                "DB019",
+                f"the slug {slug!r} is not lower-case letters, digits and single hyphens",
+                path,
+                lines["slug"],
+                f"use something like {slugify(slug) or 'my-chapter'!r}",
+            )
+        )
+        slug = None
+    return (
+        _FrontMatter(
+            values.get("title"), values.get("subtitle"), slug, lines.get("slug", 1), ending
+        ),
+        diagnostics,
+    )
+
+
+def _heading_text_and_id(raw: str) -> tuple[str, str | None]:
+    """Split ``"Heading {#custom-id}"`` into its text and explicit id (attribute-list syntax)."""
+    attrs = _ATTR_LIST_RE.search(raw)
+    if not attrs:
+        return raw.strip(), None
+    explicit = _ATTR_ID_RE.search(attrs.group(1))
+    return raw[: attrs.start()].strip(), explicit.group(1) if explicit else None
+
+
+def _inline_text(tokens: Sequence[Token]) -> str:
+    """Return the plain text of inline tokens (markup dropped, line breaks as spaces)."""
+    parts: list[str] = []
+    for token in tokens:
+        if token.type in {"text", "code_inline"}:
+            parts.append(token.content)
+        elif token.type in {"softbreak", "hardbreak"}:
+            parts.append(" ")
+        elif token.type == "image":
+            parts.append(token.content)
+    return " ".join("".join(parts).split())
+
+
+def _href(token: Token, name: str) -> str:
+    value = token.attrs.get(name, "")
+    return unquote(str(value))
+
+
+@dataclass
+class _Index:
+    headings: list[Heading]
+    links: list[Link]
+    images: list[Image]
+    next_stages_line: int | None
+    next_stages: list[NextStageItem]
+
+
+def _walk_inline(inline: Token, first_line: int) -> Iterator[tuple[str, Token, int, str]]:
+    """Yield (kind, token, file line, link text) for each link and image in an inline token."""
+    children = inline.children or []
+    line = first_line
+    for position, child in enumerate(children):
+        if child.type in {"softbreak", "hardbreak"}:
+            line += 1
+        elif child.type == "html_inline":
+            line += child.content.count("\n")
+        elif child.type == "image":
+            yield "image", child, line, child.content
+        elif child.type == "link_open":
+            depth, end = 1, position + 1
+            while end < len(children) and depth:
+                depth += {"link_open": 1, "link_close": -1}.get(children[end].type, 0)
+                end += 1
+            yield "link", child, line, _inline_text(children[position + 1 : end - 1])
+
+
+def _index_body(body: str, body_line: int, next_stages_heading: str) -> _Index:
+    """Index the headings, links, images and Next Stages items of a chapter body."""
+    tokens = _markdown_parser.parse(body)
+    index = _Index([], [], [], None, [])
+    next_stages_key = title_key(next_stages_heading)
+    in_next_stages = False
+    list_depth = 0
+    item_line: int | None = None
+    for position, token in enumerate(tokens):
+        if token.type == "heading_open":
+            inline = tokens[position + 1]
+            level = int(token.tag[1])
+            raw = _inline_text(inline.children or [])
+            text, explicit_id = _heading_text_and_id(raw)
+            line = body_line + (token.map[0] if token.map else 0)
+            index.headings.append(Heading(level, text, explicit_id or slugify(text), line))
+            if level <= 2:
+                in_next_stages = level == 2 and title_key(text) == next_stages_key
+                if in_next_stages:
+                    index.next_stages_line = line
+        elif token.type in {"bullet_list_open", "ordered_list_open"}:
+            list_depth += 1
+        elif token.type in {"bullet_list_close", "ordered_list_close"}:
+            list_depth -= 1
+        elif token.type == "list_item_open" and list_depth == 1 and in_next_stages:
+            item_line = body_line + (token.map[0] if token.map else 0)
+        elif token.type == "inline" and token.map is not None:
+            first_line = body_line + token.map[0]
+            if item_line is not None and in_next_stages:
+                index.next_stages.append(_next_stage_item(token, item_line))
+                item_line = None
+                continue
+            if tokens[position - 1].type == "heading_open":
+                continue
+            for kind, child, line, text in _walk_inline(token, first_line):
+                if kind == "image":
+                    index.images.append(Image(_href(child, "src"), text, line))
+                else:
+                    index.links.append(Link(text, _href(child, "href"), line))
+    return index
+
+
+def _next_stage_item(inline: Token, line: int) -> NextStageItem:
+    """Return the Next Stages item that an item's first paragraph describes."""
+    children = inline.children or []
+    text = _inline_text(children)
+    for kind, child, _, link_text in _walk_inline(inline, line):
+        if kind != "link":
+            continue
+        start = children.index(child)
+        depth, end = 1, start + 1
+        while end < len(children) and depth:
+            depth += {"link_open": 1, "link_close": -1}.get(children[end].type, 0)
+            end += 1
+        after = _BLURB_LEAD_RE.sub("", _inline_text(children[end:]))
+        return NextStageItem(text, _href(child, "href"), link_text, after, line)
+    return NextStageItem(text, None, None, text, line)
+
+
+def read_chapter(
+    path: Path, root: Path, next_stages_heading: str = "Next Stages"
+) -> tuple[Chapter, list[Diagnostic]]:
+    """Read one chapter file and return it with its diagnostics.
+
+    A chapter whose file is broken is still returned (titled after its file name, with no
+    text) so that links to it do not also turn into dangling-link diagnostics; the
+    diagnostics say what is wrong. Raises OSError only when the file cannot be read at all.
+    """
+    source_path = PurePosixPath(path.relative_to(root).as_posix())
+    stem_slug = slugify(path.stem) or "chapter"
+    fallback = Chapter(
+        path, source_path, stem_slug, 1, path.stem, None, False, "", 1, (), (), (), None, ()
+    )
+    text, diagnostics = _decode(path.read_bytes(), path)
+    if text is None:
+        return fallback, diagnostics
+    if not text.strip():
+        return fallback, [
+            diagnostic(
+                "DB017",
+                "the chapter file is empty" if not text else "the chapter file holds only whitespace",
+                path,
+                1,
+                "write the chapter, or rename the file to start with '_' so it is skipped",
+            )
+        ]
+    front_source, body, body_line, diagnostics = _split_front_matter(text, path)
+    if front_source is None:
+        return fallback, diagnostics
+    front, diagnostics = _read_front_matter(front_source, path)
+    index = _index_body(body, body_line, next_stages_heading)
+    if not body.strip():
+        diagnostics.append(
+            diagnostic(
+                "DB018",
+                "the chapter has front matter but no text",
+                path,
+                body_line - 1,
+                "write the chapter below the front matter",
+            )
+        )
+    seen: dict[str, Heading] = {}
+    for heading in index.headings:
+        earlier = seen.setdefault(heading.id, heading)
+        if earlier is not heading:
+            diagnostics.append(
+                diagnostic(
+                    "DB021",
+                    f"the heading {heading.text!r} gets the section id {heading.id!r}, "
+                    f"already used by the heading on line {earlier.line}",
+                    path,
+                    heading.line,
+                    "reword one heading, or give it an id of its own: '## Heading {#other-id}'",
+                )
+            )
+    chapter = Chapter(
+        path=path,
+        source_path=source_path,
+        slug=front.slug or stem_slug,
+        slug_line=front.slug_line,
+        title=front.title or path.stem,
+        subtitle=front.subtitle,
+        ending=front.ending,
+        markdown=body,
+        body_line=body_line,
+        headings=tuple(index.headings),
+        links=tuple(index.links),
+        images=tuple(index.images),
+        next_stages_line=index.next_stages_line,
+        next_stages=tuple(index.next_stages),
+    )
+    if chapter.next_stages_line is not None and not chapter.next_stages:
+        diagnostics.append(
+            diagnostic(
+                "DB035",
+                f"the {next_stages_heading!r} section holds no list items",
+                path,
+                chapter.next_stages_line,
+                "list the chapters to read next as '- [Title](file.md) — why to go there'",
+            )
+        )
+    return chapter, diagnostics
+
+
+# --- the whole manuscript -------------------------------------------------------------------------
+
+
+def chapter_files(root: Path) -> list[Path]:
+    """Return every chapter file under ``root``, sorted by relative path.
+
+    A file or folder whose name starts with ``_`` or ``.`` is skipped, so drafts and
+    notes can live beside the chapters. Sorting makes the result independent of the
+    order in which the file system lists entries.
+    """
+    found: list[Path] = []
+    for path in root.rglob(f"*{CHAPTER_SUFFIX}"):
+        parts = path.relative_to(root).parts
+        if any(part.startswith(("_", ".")) for part in parts):
+            continue
+        if path.is_file():
+            found.append(path)
+    return sorted(found, key=lambda p: p.relative_to(root).as_posix())
+
+
+def _duplicate_slugs(chapters: Sequence[Chapter]) -> list[Diagnostic]:
+    counts = Counter(chapter.slug for chapter in chapters)
+    first: dict[str, Chapter] = {}
+    diagnostics: list[Diagnostic] = []
+    for chapter in chapters:
+        if counts[chapter.slug] < 2:
+            continue
+        original = first.setdefault(chapter.slug, chapter)
+        if original is chapter:
+            continue
+        diagnostics.append(
+            diagnostic(
+                "DB020",
+                f"the slug {chapter.slug!r} is already used by {original.source_path}",
+                chapter.path,
+                chapter.slug_line,
+                "rename one file, or set a different 'slug:' in its front matter",
+            )
+        )
+    return diagnostics
+
+
+def load_book(root: Path) -> tuple[Book, list[Diagnostic]]:
+    """Read the manuscript folder ``root`` and return the Book with every diagnostic found.
+
+    Problems in the manuscript never raise: they are returned as diagnostics, as many as
+    can be found in one pass. Raises OSError only for an unreadable file or folder.
+    """
+    config, diagnostics = load_book_toml(root)
+    chapters: list[Chapter] = []
+    for path in chapter_files(root):
+        chapter, found = read_chapter(path, root, config.next_stages_heading)
+        chapters.append(chapter)
+        diagnostics.extend(found)
+    diagnostics.extend(_duplicate_slugs(chapters))
+    return Book(root, config, tuple(chapters)), diagnostics
