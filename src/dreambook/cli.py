@@ -37,9 +37,7 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help="the folder that receives what the command writes (default: build)",
     )
-    parser.add_argument(
-        "--strict", action="store_true", help="treat every warning as an error"
-    )
+    parser.add_argument("--strict", action="store_true", help="treat every warning as an error")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -74,7 +72,7 @@ def _report(checked: CheckedBook) -> None:
 def _how_reached(placement: Placement, via: str | None) -> str:
     if placement is Placement.NEXT_STAGE:
         return f"next stage of {via}"
-    return placement.value
+    return str(placement.value)
 
 
 def _run_check(checked: CheckedBook) -> int:

@@ -321,7 +321,7 @@ def _parse_authors(reader: _Reader) -> tuple[str, ...]:
             "DB004",
             "book.authors",
             "[book] has both author and authors",
-            "keep one: author = \"Name\" or authors = [\"Name\", \"Name\"]",
+            'keep one: author = "Name" or authors = ["Name", "Name"]',
         )
     single = reader.text("book", "author")
     return (single,) if single else reader.text_list("book", "authors")

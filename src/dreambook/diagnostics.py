@@ -31,6 +31,7 @@ class Code:
     summary: str
 
 
+# fmt: off
 _TABLE: tuple[Code, ...] = (
     # book.toml
     Code("DB001", "book-toml-missing", Severity.ERROR, "The manuscript folder has no book.toml."),
@@ -63,6 +64,7 @@ _TABLE: tuple[Code, ...] = (
     Code("DB035", "next-stages-empty", Severity.WARNING, "A Next Stages section holds no list items."),
     Code("DB040", "unreachable-chapter", Severity.WARNING, "No chain of Next Stages leads from the start to a chapter."),
 )
+# fmt: on
 
 CODES: dict[str, Code] = {entry.code: entry for entry in _TABLE}
 

@@ -61,9 +61,7 @@ class ChapterGraph:
 
     def reached_from(self, slug: str) -> tuple[str, ...]:
         """Return the chapters whose Next Stages lead to ``slug``, in file order."""
-        return tuple(
-            source for source in self.chapters if slug in self.successors(source)
-        )
+        return tuple(source for source in self.chapters if slug in self.successors(source))
 
 
 class Placement(enum.Enum):
@@ -340,9 +338,7 @@ def derive_reading_order(
     return ReadingOrder(tuple(entries))
 
 
-def plan_reading_order(
-    book: Book, graph: ChapterGraph
-) -> tuple[ReadingOrder, list[Diagnostic]]:
+def plan_reading_order(book: Book, graph: ChapterGraph) -> tuple[ReadingOrder, list[Diagnostic]]:
     """Return the book's reading order, checking book.toml's ``start`` and ``appendix`` first.
 
     Diagnostics: DB005 when ``start`` is not set (the first chapter file starts the walk),

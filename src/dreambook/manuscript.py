@@ -10,7 +10,6 @@ records the source lines of each block), not from regular expressions over the t
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -161,9 +160,7 @@ class _FrontMatter:
     ending: bool
 
 
-def _split_front_matter(
-    text: str, path: Path
-) -> tuple[str | None, str, int, list[Diagnostic]]:
+def _split_front_matter(text: str, path: Path) -> tuple[str | None, str, int, list[Diagnostic]]:
     """Return (front matter YAML or None, body, body's first file line, diagnostics)."""
     lines = text.split("\n")
     if lines[0].strip() != "---":
@@ -444,7 +441,9 @@ def read_chapter(
         return fallback, [
             diagnostic(
                 "DB017",
-                "the chapter file is empty" if not text else "the chapter file holds only whitespace",
+                "the chapter file is empty"
+                if not text
+                else "the chapter file holds only whitespace",
                 path,
                 1,
                 "write the chapter, or rename the file to start with '_' so it is skipped",
@@ -529,24 +528,32 @@ def chapter_files(root: Path) -> list[Path]:
 
 
 def _duplicate_slugs(chapters: Sequence[Chapter]) -> list[Diagnostic]:
-    counts = Counter(chapter.slug for chapter in chapters)
-    first: dict[str, Chapter] = {}
-    diagnostics: list[Diagnostic] = []
+    """Report every chapter whose slug another chapter already has.
+
+    The chapter that keeps the slug is the first (in file order) whose slug comes from its
+    file name; the others are reported, at their ``slug:`` line when they set one, since
+    that line is what the author would change.
+    """
+    groups: dict[str, list[Chapter]] = {}
     for chapter in chapters:
-        if counts[chapter.slug] < 2:
+        groups.setdefault(chapter.slug, []).append(chapter)
+    diagnostics: list[Diagnostic] = []
+    for slug, group in groups.items():
+        if len(group) < 2:
             continue
-        original = first.setdefault(chapter.slug, chapter)
-        if original is chapter:
-            continue
-        diagnostics.append(
-            diagnostic(
-                "DB020",
-                f"the slug {chapter.slug!r} is already used by {original.source_path}",
-                chapter.path,
-                chapter.slug_line,
-                "rename one file, or set a different 'slug:' in its front matter",
+        keeper = next((c for c in group if c.slug_line == 1), group[0])
+        for chapter in group:
+            if chapter is keeper:
+                continue
+            diagnostics.append(
+                diagnostic(
+                    "DB020",
+                    f"the slug {slug!r} is already used by {keeper.source_path}",
+                    chapter.path,
+                    chapter.slug_line,
+                    "rename one file, or set a different 'slug:' in its front matter",
+                )
             )
-        )
     return diagnostics
 
 

@@ -1,0 +1,58 @@
+"""Shared fixtures: small manuscripts written into a temporary folder by each test."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE_MANUSCRIPT = REPO / "manuscript"
+
+MINIMAL_TOML = """\
+[book]
+title = "A Small Book"
+author = "Test Author"
+language = "en"
+start = "one"
+"""
+
+WriteBook = Callable[..., Path]
+
+
+def chapter(title: str, body: str = "Some text.\n", **front: str) -> str:
+    """Return the text of a chapter file with ``title`` (and other front matter) and ``body``."""
+    lines = ["---", f"title: {title}"] + [f"{key}: {value}" for key, value in front.items()]
+    return "\n".join([*lines, "---", "", textwrap.dedent(body)])
+
+
+@pytest.fixture
+def write_book(tmp_path: Path) -> WriteBook:
+    """Return a function that writes a manuscript folder and returns its path.
+
+    ``files`` maps paths (relative to the manuscript folder) to their text, or to bytes
+    for files that must hold exact bytes. ``book_toml`` is written as book.toml unless it
+    is None (then no book.toml is written).
+    """
+
+    def write(
+        files: dict[str, str | bytes],
+        book_toml: str | None = MINIMAL_TOML,
+        name: str = "manuscript",
+    ) -> Path:
+        root = tmp_path / name
+        root.mkdir(parents=True, exist_ok=True)
+        if book_toml is not None:
+            (root / "book.toml").write_text(book_toml, encoding="utf-8")
+        for relative, content in files.items():
+            path = root / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(content, encoding="utf-8")
+        return root
+
+    return write

@@ -1,0 +1,169 @@
+"""End to end: the installed ``dreambook`` command on the sample book and on broken manuscripts."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import MINIMAL_TOML, SAMPLE_MANUSCRIPT, WriteBook, chapter
+
+
+def _dreambook_command() -> list[str]:
+    """The console script installed beside this interpreter (what a user runs)."""
+    script = Path(sys.executable).parent / "dreambook"
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("dreambook")
+    if found:
+        return [found]
+    pytest.fail("the dreambook console command is not installed; run the tests through nox")
+
+
+def run(*arguments: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``dreambook ARGUMENTS`` and return the finished process (never raises on exit status)."""
+    return subprocess.run(
+        [*_dreambook_command(), *map(str, arguments)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        check=False,
+        timeout=120,
+    )
+
+
+DIAGNOSTIC_LINE = re.compile(
+    r"^(?P<path>[^:\n]+):(?P<line>\d+): (?P<code>DB\d{3}) (?P<severity>error|warning): ", re.M
+)
+
+
+def diagnostics_in(stderr: str) -> list[tuple[str, int, str]]:
+    """Return (file name, line, code) for every ``path:line: CODE`` line the command printed."""
+    return [
+        (Path(m["path"]).name, int(m["line"]), m["code"]) for m in DIAGNOSTIC_LINE.finditer(stderr)
+    ]
+
+
+def sample_chapter_titles() -> dict[str, str]:
+    """Slug -> title of every chapter file of the sample book, read straight from the files."""
+    titles = {}
+    for path in SAMPLE_MANUSCRIPT.rglob("*.md"):
+        if any(part.startswith(("_", ".")) for part in path.relative_to(SAMPLE_MANUSCRIPT).parts):
+            continue
+        match = re.search(r"^title: (.+)$", path.read_text(encoding="utf-8"), re.M)
+        assert match, f"{path} has no title line"
+        titles[path.stem] = match.group(1).strip()
+    return titles
+
+
+def test_check_strict_on_the_sample_book_is_clean() -> None:
+    result = run("check", "--strict", SAMPLE_MANUSCRIPT)
+    assert result.returncode == 0, result.stderr
+    assert "0 errors, 0 warnings" in result.stderr
+    assert diagnostics_in(result.stderr) == []
+
+
+def test_order_prints_every_sample_chapter_once_with_how_it_was_reached() -> None:
+    result = run("order", SAMPLE_MANUSCRIPT)
+    assert result.returncode == 0, result.stderr
+    rows = [line.split(None, 2) for line in result.stdout.splitlines()]
+    titles = sample_chapter_titles()
+    assert len(titles) >= 12
+    assert [int(row[0]) for row in rows] == list(range(1, len(titles) + 1))
+    assert sorted(row[1] for row in rows) == sorted(titles)
+    for position, slug, rest in rows:
+        assert rest.startswith(titles[slug]), (slug, rest)
+    assert rows[0][2].endswith("(start)")
+    assert rows[-1][2].endswith("(appendix)")
+    # Every chapter between start and appendix was reached through a Next Stages link.
+    assert all("(next stage of " in row[2] for row in rows[1:-1])
+
+
+def test_order_runs_from_the_default_manuscript_folder(tmp_path: Path) -> None:
+    shutil.copytree(SAMPLE_MANUSCRIPT, tmp_path / "manuscript")
+    result = run("order", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.splitlines()) == len(sample_chapter_titles())
+
+
+def test_a_broken_manuscript_gets_coded_path_line_diagnostics_and_exit_1(
+    write_book: WriteBook,
+) -> None:
+    root = write_book(
+        {
+            "one.md": chapter(
+                "One",
+                """\
+                Opening text that links to [a missing chapter](nowhere.md).
+
+                ## Next Stages
+
+                - [Two](two.md) — onwards.
+                - [Ghost](ghost.md) — a chapter that was never written.
+                """,
+            ),
+            "two.md": "---\ntitle: Two\nsubtitle: [unclosed\n---\n\nText.\n",
+            "three.md": "No front matter here.\n",
+            "four.md": b"---\ntitle: Four\n---\n\nBad byte \xff here.\n",
+        }
+    )
+    result = run("check", root)
+    assert result.returncode == 1
+    found = diagnostics_in(result.stderr)
+    assert ("one.md", 5, "DB031") in found
+    assert ("one.md", 10, "DB030") in found
+    assert ("two.md", 3, "DB012") in found
+    assert ("three.md", 1, "DB011") in found
+    assert ("four.md", 5, "DB010") in found
+    assert "FAILED" in result.stderr
+
+
+def test_warnings_pass_check_but_fail_check_strict(write_book: WriteBook) -> None:
+    root = write_book(
+        {
+            "one.md": chapter("One", "Text.\n"),
+            "orphan.md": chapter("Orphan", "Nobody links here.\n"),
+        }
+    )
+    relaxed = run("check", root)
+    assert relaxed.returncode == 0, relaxed.stderr
+    assert ("orphan.md", 1, "DB040") in diagnostics_in(relaxed.stderr)
+    strict = run("check", "--strict", root)
+    assert strict.returncode == 1
+    assert "orphan.md:1: DB040 error:" in strict.stderr.replace(str(root) + "/", "")
+
+
+def test_unknown_book_toml_key_is_reported_on_its_line(write_book: WriteBook) -> None:
+    root = write_book({"one.md": chapter("One")}, book_toml=MINIMAL_TOML + 'colour = "blue"\n')
+    result = run("check", root)
+    assert result.returncode == 1
+    assert ("book.toml", 6, "DB003") in diagnostics_in(result.stderr)
+
+
+def test_order_refuses_a_manuscript_with_errors(write_book: WriteBook) -> None:
+    root = write_book({"one.md": chapter("One"), "dup.md": chapter("Dup", slug="one")})
+    result = run("order", root)
+    assert result.returncode == 1
+    assert ("dup.md", 3, "DB020") in diagnostics_in(result.stderr)
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [("check", "no-such-folder"), ("frobnicate",), ("check", "--no-such-option"), ()],
+)
+def test_usage_problems_exit_2(tmp_path: Path, arguments: tuple[str, ...]) -> None:
+    result = run(*arguments, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip()
+
+
+def test_version_is_printed() -> None:
+    result = run("--version")
+    assert result.returncode == 0
+    assert re.match(r"dreambook \d+\.\d+", result.stdout)
