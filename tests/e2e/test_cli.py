@@ -75,7 +75,7 @@ def test_order_prints_every_sample_chapter_once_with_how_it_was_reached() -> Non
     assert len(titles) >= 12
     assert [int(row[0]) for row in rows] == list(range(1, len(titles) + 1))
     assert sorted(row[1] for row in rows) == sorted(titles)
-    for position, slug, rest in rows:
+    for _position, slug, rest in rows:
         assert rest.startswith(titles[slug]), (slug, rest)
     assert rows[0][2].endswith("(start)")
     assert rows[-1][2].endswith("(appendix)")
