@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from dreambook.diagnostics import Diagnostic, diagnostic
+from dreambook.diagnostics import Diagnostic, diagnostic, line_of_byte
 
 BOOK_TOML = "book.toml"
 _T = TypeVar("_T")
@@ -25,7 +25,8 @@ _T = TypeVar("_T")
 
 _POINTS_PER_UNIT = {"in": 72.0, "mm": 72.0 / 25.4, "cm": 72.0 / 2.54, "pt": 1.0, "px": 0.75}
 _LENGTH_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(in|mm|cm|pt|px)\s*$")
-_SIZE_RE = re.compile(r"^\s*(.+?)\s*[x×*]\s*(.+?)\s*$")
+# The height starts with a digit, so the "x" of a "px" unit is never taken for the separator.
+_SIZE_RE = re.compile(r"^\s*(.+?)\s*[x×*]\s*(\d.*?)\s*$")
 _NAMED_TRIM_SIZES = {
     "a5": ("148mm", "210mm"),
     "a4": ("210mm", "297mm"),
@@ -64,7 +65,8 @@ class TrimSize:
 def parse_length(text: str) -> Length:
     """Return the Length for ``"6in"``, ``"3 mm"`` and the like.
 
-    Raises ValueError when the text is not a positive number followed by in, mm, cm, pt or px.
+    Raises ValueError when the text is not a number (zero allowed, e.g. for no bleed)
+    followed by in, mm, cm, pt or px.
     """
     match = _LENGTH_RE.match(text)
     if not match:
@@ -413,7 +415,7 @@ def load_book_toml(manuscript: Path) -> tuple[BookConfig, list[Diagnostic]]:
     try:
         source = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        line = raw.count(b"\n", 0, error.start) + 1
+        line = line_of_byte(raw, error.start)
         return BookConfig(), [
             diagnostic(
                 "DB002",

@@ -41,6 +41,7 @@ _TABLE: tuple[Code, ...] = (
     Code("DB005", "start-missing", Severity.WARNING, "[book] start is not set; the first chapter file is used."),
     Code("DB006", "start-unknown", Severity.ERROR, "[book] start names no chapter of the manuscript."),
     Code("DB007", "appendix-unknown", Severity.ERROR, "[book] appendix names no chapter of the manuscript."),
+    Code("DB008", "start-in-appendix", Severity.WARNING, "[book] appendix lists the start chapter."),
     # chapter files
     Code("DB010", "not-utf8", Severity.ERROR, "A chapter file is not valid UTF-8."),
     Code("DB011", "front-matter-missing", Severity.ERROR, "A chapter file does not start with YAML front matter."),
@@ -93,6 +94,12 @@ class Diagnostic:
     def is_error(self) -> bool:
         """True for errors; warnings are False."""
         return self.severity is Severity.ERROR
+
+
+def line_of_byte(raw: bytes, offset: int) -> int:
+    """Return the 1-based line of byte ``offset`` in ``raw``, counting LF, CRLF and lone CR breaks."""
+    prefix = raw[:offset].replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    return prefix.count(b"\n") + 1
 
 
 def diagnostic(

@@ -16,14 +16,14 @@ from __future__ import annotations
 import difflib
 import enum
 import posixpath
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
 from dreambook.diagnostics import Diagnostic, diagnostic
 from dreambook.manuscript import Book, Chapter, NextStageItem
-from dreambook.slugs import split_after_words, title_key
+from dreambook.slugs import CLAUSE_MARK, name_key, split_after_words, strip_blurb_lead, title_key
 
 
 @dataclass(frozen=True)
@@ -97,31 +97,51 @@ class ReadingOrder:
 # --- resolving links ------------------------------------------------------------------------------
 
 
+class _TitleIndex:
+    """Chapter names (title, and title with subtitle) in one matching form, longest first."""
+
+    def __init__(self, chapters: Sequence[Chapter], key: Callable[[str], str]) -> None:
+        self.key = key
+        self.chapters: dict[str, list[Chapter]] = {}
+        for chapter in chapters:
+            names = {key(chapter.title)}
+            if chapter.subtitle:
+                names.add(key(f"{chapter.title} \u2014 {chapter.subtitle}"))
+            for name in names:
+                if name:
+                    self.chapters.setdefault(name, []).append(chapter)
+        # Longest names first, so that "Falling: When the Ground Gives Way" beats "Falling".
+        self.names = sorted(self.chapters, key=lambda name: (-len(name.split()), name))
+
+    def match(self, text: str) -> tuple[int, list[Chapter]] | None:
+        """Return (number of words matched, chapters) for the longest name ``text`` starts with."""
+        item = self.key(text)
+        for name in self.names:
+            if item == name or item.startswith(name + " "):
+                words = sum(1 for word in name.split() if word != CLAUSE_MARK)
+                return words, self.chapters[name]
+        return None
+
+
 class _Targets:
     """Lookup tables for resolving hrefs and bare titles to chapters."""
 
     def __init__(self, chapters: Sequence[Chapter]) -> None:
         self.by_path = {chapter.source_path.as_posix(): chapter for chapter in chapters}
-        self.by_title: dict[str, list[Chapter]] = {}
-        for chapter in chapters:
-            keys = {title_key(chapter.title)}
-            if chapter.subtitle:
-                keys.add(title_key(f"{chapter.title} {chapter.subtitle}"))
-            for key in keys:
-                if key:
-                    self.by_title.setdefault(key, []).append(chapter)
-        # Longest titles first, so that "Falling: When the Ground Gives Way" beats "Falling".
-        self.title_keys = sorted(self.by_title, key=lambda k: (-len(k.split()), k))
+        # Names are first matched with their dashes and colons in place, so "Falling — again"
+        # is the chapter "Falling" and not "Falling Again"; only when that finds nothing is
+        # a name matched with its punctuation ignored altogether.
+        self.title_indexes = (_TitleIndex(chapters, name_key), _TitleIndex(chapters, title_key))
 
     def chapter_for_href(self, source: Chapter, path: str) -> Chapter | None:
         joined = posixpath.normpath(posixpath.join(source.source_path.parent.as_posix(), path))
         return None if joined.startswith("../") else self.by_path.get(joined)
 
-    def match_title(self, text: str) -> tuple[str, list[Chapter]] | None:
-        key = title_key(text)
-        for candidate in self.title_keys:
-            if key == candidate or key.startswith(candidate + " "):
-                return candidate, self.by_title[candidate]
+    def match_title(self, text: str) -> tuple[int, list[Chapter]] | None:
+        for index in self.title_indexes:
+            found = index.match(text)
+            if found:
+                return found
         return None
 
 
@@ -201,7 +221,19 @@ def _resolve_item(
                     "link to a chapter file relative to this one, e.g. '../part/chapter.md'",
                 )
             ]
-        return NextStage(chapter.slug, target.slug, item.after_link, item.line), []
+        edge = NextStage(chapter.slug, target.slug, item.after_link, item.line)
+        if parts.fragment and parts.fragment not in target.section_ids():
+            return edge, [
+                diagnostic(
+                    "DB031",
+                    f"the Next Stages item [{item.link_text}]({item.href}) names the section "
+                    f"'#{parts.fragment}', which {target.source_path} does not have",
+                    chapter.path,
+                    item.line,
+                    _section_hint(target, parts.fragment),
+                )
+            ]
+        return edge, []
 
     match = targets.match_title(item.text)
     if match is None:
@@ -215,7 +247,7 @@ def _resolve_item(
                 "'[Title](file.md)'",
             )
         ]
-    key, candidates = match
+    word_count, candidates = match
     if len(candidates) > 1:
         files = ", ".join(str(c.source_path) for c in candidates)
         return None, [
@@ -227,8 +259,8 @@ def _resolve_item(
                 "write the item as a link '[Title](file.md)' to say which chapter you mean",
             )
         ]
-    _, rest = split_after_words(item.text, len(key.split()))
-    blurb = rest.lstrip(" \u2014\u2013-:,;.").strip()
+    _, rest = split_after_words(item.text, word_count)
+    blurb = strip_blurb_lead(rest)
     return NextStage(chapter.slug, candidates[0].slug, blurb, item.line), []
 
 
@@ -353,7 +385,8 @@ def plan_reading_order(book: Book, graph: ChapterGraph) -> tuple[ReadingOrder, l
     known = ", ".join(sorted(by_slug)[:5]) + (", ..." if len(by_slug) > 5 else "")
     start = config.start
     if start is None:
-        start = graph.chapters[0]
+        # The first chapter file, unless the appendix claims it.
+        start = next((s for s in graph.chapters if s not in config.appendix), graph.chapters[0])
         diagnostics.append(
             diagnostic(
                 "DB005",
@@ -376,7 +409,18 @@ def plan_reading_order(book: Book, graph: ChapterGraph) -> tuple[ReadingOrder, l
         )
         start = graph.chapters[0]
     for slug in config.appendix:
-        if slug not in by_slug:
+        if slug == start and config.start is not None:
+            diagnostics.append(
+                diagnostic(
+                    "DB008",
+                    f"[book] appendix lists {slug!r}, which is also the start chapter; "
+                    "it stays first",
+                    book.book_toml,
+                    config.line_of("book.appendix"),
+                    "remove it from appendix, or choose another start",
+                )
+            )
+        elif slug not in by_slug:
             diagnostics.append(
                 diagnostic(
                     "DB007",

@@ -20,8 +20,8 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from dreambook.config import BookConfig, load_book_toml
-from dreambook.diagnostics import Diagnostic, diagnostic
-from dreambook.slugs import SLUG_PATTERN, slugify, title_key
+from dreambook.diagnostics import Diagnostic, diagnostic, line_of_byte
+from dreambook.slugs import SLUG_PATTERN, slugify, strip_blurb_lead, title_key
 
 CHAPTER_SUFFIX = ".md"
 FRONT_MATTER_KEYS = frozenset({"title", "subtitle", "slug", "ending"})
@@ -126,7 +126,6 @@ class Book:
 _FENCE_RE = re.compile(r"^(---|\.\.\.)\s*$")
 _ATTR_LIST_RE = re.compile(r"\s*\{:?\s*([^{}]*)\}\s*$")
 _ATTR_ID_RE = re.compile(r"(?:^|\s)#([A-Za-z][\w\-:.]*)")
-_BLURB_LEAD_RE = re.compile(r"^[\s\u2014\u2013\-:,;.]+")
 
 _markdown_parser = MarkdownIt("commonmark").enable("table")
 
@@ -136,7 +135,7 @@ def _decode(raw: bytes, path: Path) -> tuple[str | None, list[Diagnostic]]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        line = raw.count(b"\n", 0, error.start) + 1
+        line = line_of_byte(raw, error.start)
         return None, [
             diagnostic(
                 "DB010",
@@ -212,9 +211,14 @@ def _read_front_matter(source: str, path: Path) -> tuple[_FrontMatter, list[Diag
     try:
         node = yaml.compose(source, Loader=yaml.SafeLoader)
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
-        line = first_line + mark.line if mark is not None else 1
         problem = getattr(error, "problem", None) or str(error)
+        # A scanner that runs off the end (an unclosed quote or bracket) marks the end of
+        # the text as the problem; the context mark then says where the quote opened.
+        problem_mark = getattr(error, "problem_mark", None)
+        context_mark = getattr(error, "context_mark", None)
+        ran_off_end = "end of stream" in problem
+        mark = (context_mark or problem_mark) if ran_off_end else (problem_mark or context_mark)
+        line = first_line + mark.line if mark is not None else 1
         return empty, [
             diagnostic(
                 "DB012",
@@ -342,23 +346,46 @@ class _Index:
     next_stages: list[NextStageItem]
 
 
-def _walk_inline(inline: Token, first_line: int) -> Iterator[tuple[str, Token, int, str]]:
-    """Yield (kind, token, file line, link text) for each link and image in an inline token."""
+def _line_holding(source_lines: Sequence[str], start: int, target: str) -> int:
+    """Return the first line index from ``start`` whose source text holds ``target``.
+
+    Line breaks inside a code span, an image's alt text or a link destination leave no
+    break token behind, so counting break tokens alone can lag; the link's own target
+    text, found in the source, says where it really stands. Returns ``start`` when the
+    target is not written out (a reference-style link).
+    """
+    if target:
+        for index in range(start, len(source_lines)):
+            if target in source_lines[index] or unquote(target) in source_lines[index]:
+                return index
+    return start
+
+
+def _link_end(children: Sequence[Token], start: int) -> int:
+    """Return the index just past the ``link_close`` matching the ``link_open`` at ``start``."""
+    depth, end = 1, start + 1
+    while end < len(children) and depth:
+        depth += {"link_open": 1, "link_close": -1}.get(children[end].type, 0)
+        end += 1
+    return end
+
+
+def _walk_inline(inline: Token, first_line: int) -> Iterator[tuple[str, Token, int, int]]:
+    """Yield (kind, token, file line, index past its end) for each link and image of an inline token."""
     children = inline.children or []
-    line = first_line
+    source_lines = inline.content.split("\n")
+    line = 0
     for position, child in enumerate(children):
         if child.type in {"softbreak", "hardbreak"}:
             line += 1
         elif child.type == "html_inline":
             line += child.content.count("\n")
         elif child.type == "image":
-            yield "image", child, line, child.content
+            line = _line_holding(source_lines, line, str(child.attrs.get("src", "")))
+            yield "image", child, first_line + line, position + 1
         elif child.type == "link_open":
-            depth, end = 1, position + 1
-            while end < len(children) and depth:
-                depth += {"link_open": 1, "link_close": -1}.get(children[end].type, 0)
-                end += 1
-            yield "link", child, line, _inline_text(children[position + 1 : end - 1])
+            line = _line_holding(source_lines, line, str(child.attrs.get("href", "")))
+            yield "link", child, first_line + line, _link_end(children, position)
 
 
 def _index_body(body: str, body_line: int, next_stages_heading: str) -> _Index:
@@ -387,18 +414,21 @@ def _index_body(body: str, body_line: int, next_stages_heading: str) -> _Index:
             list_depth -= 1
         elif token.type == "list_item_open" and list_depth == 1 and in_next_stages:
             item_line = body_line + (token.map[0] if token.map else 0)
+        elif token.type == "list_item_close" and list_depth == 1:
+            item_line = None  # an empty item has no paragraph to claim
         elif token.type == "inline" and token.map is not None:
             first_line = body_line + token.map[0]
             if item_line is not None and in_next_stages:
                 index.next_stages.append(_next_stage_item(token, item_line))
                 item_line = None
                 continue
-            if tokens[position - 1].type == "heading_open":
-                continue
-            for kind, child, line, text in _walk_inline(token, first_line):
+            children = token.children or []
+            for kind, child, line, end in _walk_inline(token, first_line):
                 if kind == "image":
-                    index.images.append(Image(_href(child, "src"), text, line))
+                    alt = _inline_text(child.children or [])
+                    index.images.append(Image(_href(child, "src"), alt, line))
                 else:
+                    text = _inline_text(children[children.index(child) + 1 : end - 1])
                     index.links.append(Link(text, _href(child, "href"), line))
     return index
 
@@ -407,15 +437,11 @@ def _next_stage_item(inline: Token, line: int) -> NextStageItem:
     """Return the Next Stages item that an item's first paragraph describes."""
     children = inline.children or []
     text = _inline_text(children)
-    for kind, child, _, link_text in _walk_inline(inline, line):
+    for kind, child, _, end in _walk_inline(inline, line):
         if kind != "link":
             continue
-        start = children.index(child)
-        depth, end = 1, start + 1
-        while end < len(children) and depth:
-            depth += {"link_open": 1, "link_close": -1}.get(children[end].type, 0)
-            end += 1
-        after = _BLURB_LEAD_RE.sub("", _inline_text(children[end:]))
+        link_text = _inline_text(children[children.index(child) + 1 : end - 1])
+        after = strip_blurb_lead(_inline_text(children[end:]))
         return NextStageItem(text, _href(child, "href"), link_text, after, line)
     return NextStageItem(text, None, None, text, line)
 

@@ -43,6 +43,23 @@ def title_key(text: str) -> str:
     return " ".join(_words(text))
 
 
+# Where a name ends and the next part begins: any en or em dash, a spaced hyphen, or ": ".
+_CLAUSE_BREAK_RE = re.compile(r"\s*[\u2013\u2014\u2015]\s*|\s+-+\s+|\s*:\s+")
+CLAUSE_MARK = "|"
+
+
+def name_key(text: str) -> str:
+    """Return the matching form of a chapter name or Next Stages item, with its clause breaks.
+
+    Like :func:`title_key`, but a dash or colon between words stays as ``|``, so that
+    ``"Falling — again and again"`` (the chapter "Falling", then a blurb) cannot be read as
+    the chapter "Falling Again": ``"falling | again and again"`` vs ``"falling again"``.
+    Dash style still does not matter: em dash, en dash and spaced hyphen are all a break.
+    """
+    clauses = (title_key(clause) for clause in _CLAUSE_BREAK_RE.split(text))
+    return f" {CLAUSE_MARK} ".join(clause for clause in clauses if clause)
+
+
 _WORD_RUN_RE = re.compile(f"(?:[^\\W_]|[{re.escape(_APOSTROPHES)}])+", re.UNICODE)
 
 
@@ -61,3 +78,14 @@ def split_after_words(text: str, count: int) -> tuple[str, str]:
             if seen >= count:
                 return text[: match.end()], text[match.end() :]
     return text, ""
+
+
+_BLURB_LEAD_RE = re.compile(r"^[\s!?.,;:\u2014\u2013\-]+")
+
+
+def strip_blurb_lead(text: str) -> str:
+    """Return a Next Stages blurb without the dash, colon or end of title that leads into it.
+
+    ``"? — why to go there"`` -> ``"why to go there"`` (the "?" ended the title).
+    """
+    return _BLURB_LEAD_RE.sub("", text).strip()
