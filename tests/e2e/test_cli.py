@@ -167,3 +167,76 @@ def test_version_is_printed() -> None:
     result = run("--version")
     assert result.returncode == 0
     assert re.match(r"dreambook \d+\.\d+", result.stdout)
+
+
+TWO_CHAPTERS = {"two.md": chapter("Two")}
+ONE_LINKS_TWO = chapter("One", "Text.\n\n## Next Stages\n\n- [Two](two.md) — onwards.\n")
+
+# Each bad input the foundation issue lists: (files, book.toml or None for the default,
+# expected (file name, line, code)). Run with --strict, so warnings fail the check too.
+BAD_INPUTS = {
+    "missing front matter": ({"one.md": "Just text.\n"}, None, ("one.md", 1, "DB011")),
+    "malformed front matter": (
+        {"one.md": "---\ntitle: One\nsubtitle: 'open\n---\n\nText.\n"},
+        None,
+        ("one.md", 3, "DB012"),
+    ),
+    "missing title": ({"one.md": "---\nsubtitle: S\n---\n\nText.\n"}, None, ("one.md", 1, "DB014")),
+    "duplicate slug": (
+        {"one.md": ONE_LINKS_TWO, "two.md": chapter("Two", slug="one")},
+        None,
+        ("two.md", 3, "DB020"),
+    ),
+    "duplicate section id": (
+        {"one.md": chapter("One", "## Why\n\nA.\n\n## Why?\n\nB.\n")},
+        None,
+        ("one.md", 9, "DB021"),
+    ),
+    "start missing": (
+        {"one.md": chapter("One")},
+        '[book]\ntitle = "T"\n',
+        ("book.toml", 1, "DB005"),
+    ),
+    "start unknown": (
+        {"one.md": chapter("One")},
+        '[book]\ntitle = "T"\nstart = "zero"\n',
+        ("book.toml", 3, "DB006"),
+    ),
+    "dangling next stage": (
+        {"one.md": chapter("One", "## Next Stages\n\n- [Gone](gone.md) — away.\n")},
+        None,
+        ("one.md", 7, "DB030"),
+    ),
+    "dangling cross-reference": (
+        {"one.md": chapter("One", "See [two](two.md#nowhere).\n"), **TWO_CHAPTERS},
+        None,
+        ("one.md", 5, "DB031"),
+    ),
+    "unreachable chapter": (
+        {"one.md": chapter("One"), **TWO_CHAPTERS},
+        None,
+        ("two.md", 1, "DB040"),
+    ),
+    "empty chapter": ({"one.md": ONE_LINKS_TWO, "two.md": ""}, None, ("two.md", 1, "DB017")),
+    "non-UTF-8 file": (
+        {"one.md": b"---\ntitle: One\n---\n\nCaf\xe9\n"},
+        None,
+        ("one.md", 5, "DB010"),
+    ),
+    "unknown book.toml key": (
+        {"one.md": chapter("One")},
+        MINIMAL_TOML + "[print]\ntrim = '6in x 9in'\n",
+        ("book.toml", 7, "DB003"),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_each_bad_input_gets_its_coded_path_line_diagnostic_and_exit_1(
+    write_book: WriteBook, case: str
+) -> None:
+    files, book_toml, expected = BAD_INPUTS[case]
+    root = write_book(files, book_toml=book_toml if book_toml is not None else MINIMAL_TOML)
+    result = run("check", "--strict", root)
+    assert result.returncode == 1, result.stderr
+    assert expected in diagnostics_in(result.stderr), result.stderr
