@@ -123,8 +123,38 @@ class _TitleIndex:
         return None
 
 
-class _Targets:
-    """Lookup tables for resolving hrefs and bare titles to chapters."""
+class LinkKind(enum.Enum):
+    """What an href in a chapter turns out to point at."""
+
+    EXTERNAL = "external"  # a web address or another scheme: left alone
+    OTHER_FILE = "other file"  # a relative link to a file that is not a chapter (a PDF, an image)
+    CHAPTER = "chapter"  # a chapter of the book, or a section of one
+    MISSING_CHAPTER = "missing chapter"  # a .md path that is no chapter of the book
+    MISSING_SECTION = "missing section"  # a chapter that has no heading with that id
+    EMPTY = "empty"  # no href at all
+
+
+@dataclass(frozen=True)
+class LinkTarget:
+    """Where an href leads: its kind, and for chapter links the chapter and section."""
+
+    kind: LinkKind
+    chapter: Chapter | None = None
+    section_id: str | None = None
+
+    @property
+    def anchor(self) -> str:
+        """The book-wide anchor of the target; only for kind CHAPTER."""
+        assert self.chapter is not None
+        return self.chapter.anchor(self.section_id)
+
+
+class LinkResolver:
+    """Resolves hrefs and bare titles written in one chapter to chapters of the book.
+
+    The graph stage uses it to build edges and report dangling links; the render stage
+    uses the same resolver, so a link is resolved the same way in every output.
+    """
 
     def __init__(self, chapters: Sequence[Chapter]) -> None:
         self.by_path = {chapter.source_path.as_posix(): chapter for chapter in chapters}
@@ -133,20 +163,40 @@ class _Targets:
         # a name matched with its punctuation ignored altogether.
         self.title_indexes = (_TitleIndex(chapters, name_key), _TitleIndex(chapters, title_key))
 
-    def chapter_for_href(self, source: Chapter, path: str) -> Chapter | None:
+    def chapter_for_path(self, source: Chapter, path: str) -> Chapter | None:
+        """Return the chapter that ``path`` (relative to ``source``'s file) names, if any."""
         joined = posixpath.normpath(posixpath.join(source.source_path.parent.as_posix(), path))
         return None if joined.startswith("../") else self.by_path.get(joined)
 
+    def resolve(self, source: Chapter, href: str) -> LinkTarget:
+        """Return where ``href``, written in ``source``, leads. Raises nothing."""
+        if not href.strip():
+            return LinkTarget(LinkKind.EMPTY)
+        parts = urlsplit(href)
+        if parts.scheme or parts.netloc:
+            return LinkTarget(LinkKind.EXTERNAL)
+        fragment = parts.fragment or None
+        if parts.path:
+            if PurePosixPath(parts.path).suffix.lower() != ".md":
+                return LinkTarget(LinkKind.OTHER_FILE)
+            target = self.chapter_for_path(source, parts.path)
+            if target is None:
+                return LinkTarget(LinkKind.MISSING_CHAPTER)
+        elif fragment is not None:
+            target = source
+        else:
+            return LinkTarget(LinkKind.EMPTY)
+        if fragment is not None and fragment not in target.section_ids():
+            return LinkTarget(LinkKind.MISSING_SECTION, target, fragment)
+        return LinkTarget(LinkKind.CHAPTER, target, fragment)
+
     def match_title(self, text: str) -> tuple[int, list[Chapter]] | None:
+        """Return (words matched, chapters) for the longest chapter name ``text`` starts with."""
         for index in self.title_indexes:
             found = index.match(text)
             if found:
                 return found
         return None
-
-
-def _is_chapter_href(path: str) -> bool:
-    return PurePosixPath(path).suffix.lower() == ".md"
 
 
 def _section_hint(target: Chapter, fragment: str) -> str:
@@ -156,61 +206,53 @@ def _section_hint(target: Chapter, fragment: str) -> str:
     return f"section ids of {target.source_path} are slugs of its headings, e.g. '#quick-answer'"
 
 
+def _dangling_link(
+    source: Chapter, text: str, href: str, line: int, found: LinkTarget
+) -> Diagnostic:
+    """The DB031 diagnostic for a link whose target is MISSING_CHAPTER or MISSING_SECTION."""
+    if found.kind is LinkKind.MISSING_SECTION and found.chapter is not None:
+        return diagnostic(
+            "DB031",
+            f"the link [{text}]({href}) names the section '#{found.section_id}', "
+            f"which {found.chapter.source_path} does not have",
+            source.path,
+            line,
+            _section_hint(found.chapter, found.section_id or ""),
+        )
+    return diagnostic(
+        "DB031",
+        f"the link [{text}]({href}) points to {urlsplit(href).path!r}, "
+        "which is not a chapter of this book",
+        source.path,
+        line,
+        "link paths are relative to the linking file; check the file name",
+    )
+
+
 def _resolve_cross_references(
-    chapter: Chapter, targets: _Targets
+    chapter: Chapter, resolver: LinkResolver
 ) -> tuple[list[CrossReference], list[Diagnostic]]:
     references: list[CrossReference] = []
     diagnostics: list[Diagnostic] = []
     for link in chapter.links:
-        parts = urlsplit(link.href)
-        if parts.scheme or parts.netloc:
-            continue  # a web address or other scheme: not a cross-reference
-        fragment = parts.fragment or None
-        if parts.path:
-            if not _is_chapter_href(parts.path):
-                continue
-            target = targets.chapter_for_href(chapter, parts.path)
-            if target is None:
-                diagnostics.append(
-                    diagnostic(
-                        "DB031",
-                        f"the link [{link.text}]({link.href}) points to {parts.path!r}, "
-                        "which is not a chapter of this book",
-                        chapter.path,
-                        link.line,
-                        "link paths are relative to the linking file; check the file name",
-                    )
-                )
-                continue
-        elif fragment is not None:
-            target = chapter
-        else:
-            continue
-        if fragment is not None and fragment not in target.section_ids():
-            diagnostics.append(
-                diagnostic(
-                    "DB031",
-                    f"the link [{link.text}]({link.href}) names the section '#{fragment}', "
-                    f"which {target.source_path} does not have",
-                    chapter.path,
-                    link.line,
-                    _section_hint(target, fragment),
+        found = resolver.resolve(chapter, link.href)
+        if found.kind in {LinkKind.MISSING_CHAPTER, LinkKind.MISSING_SECTION}:
+            diagnostics.append(_dangling_link(chapter, link.text, link.href, link.line, found))
+        elif found.kind is LinkKind.CHAPTER and found.chapter is not None:
+            references.append(
+                CrossReference(
+                    chapter.slug, found.chapter.slug, found.section_id, link.text, link.line
                 )
             )
-            continue
-        references.append(CrossReference(chapter.slug, target.slug, fragment, link.text, link.line))
     return references, diagnostics
 
 
 def _resolve_item(
-    chapter: Chapter, item: NextStageItem, targets: _Targets
+    chapter: Chapter, item: NextStageItem, resolver: LinkResolver
 ) -> tuple[NextStage | None, list[Diagnostic]]:
     if item.href is not None:
-        parts = urlsplit(item.href)
-        target = None
-        if not (parts.scheme or parts.netloc) and _is_chapter_href(parts.path):
-            target = targets.chapter_for_href(chapter, parts.path)
-        if target is None:
+        found = resolver.resolve(chapter, item.href)
+        if found.chapter is None or found.kind not in {LinkKind.CHAPTER, LinkKind.MISSING_SECTION}:
             return None, [
                 diagnostic(
                     "DB030",
@@ -221,21 +263,13 @@ def _resolve_item(
                     "link to a chapter file relative to this one, e.g. '../part/chapter.md'",
                 )
             ]
-        edge = NextStage(chapter.slug, target.slug, item.after_link, item.line)
-        if parts.fragment and parts.fragment not in target.section_ids():
-            return edge, [
-                diagnostic(
-                    "DB031",
-                    f"the Next Stages item [{item.link_text}]({item.href}) names the section "
-                    f"'#{parts.fragment}', which {target.source_path} does not have",
-                    chapter.path,
-                    item.line,
-                    _section_hint(target, parts.fragment),
-                )
-            ]
+        edge = NextStage(chapter.slug, found.chapter.slug, item.after_link, item.line)
+        if found.kind is LinkKind.MISSING_SECTION:
+            link_text = item.link_text or ""
+            return edge, [_dangling_link(chapter, link_text, item.href, item.line, found)]
         return edge, []
 
-    match = targets.match_title(item.text)
+    match = resolver.match_title(item.text)
     if match is None:
         return None, [
             diagnostic(
@@ -265,12 +299,12 @@ def _resolve_item(
 
 
 def _resolve_next_stages(
-    chapter: Chapter, targets: _Targets
+    chapter: Chapter, resolver: LinkResolver
 ) -> tuple[list[NextStage], list[Diagnostic]]:
     edges: list[NextStage] = []
     diagnostics: list[Diagnostic] = []
     for item in chapter.next_stages:
-        edge, found = _resolve_item(chapter, item, targets)
+        edge, found = _resolve_item(chapter, item, resolver)
         diagnostics.extend(found)
         if edge is None:
             continue
@@ -309,15 +343,15 @@ def build_graph(book: Book) -> tuple[ChapterGraph, list[Diagnostic]]:
     ambiguous bare titles (DB032), self-links (DB033) and repeated items (DB034).
     Links that cannot be resolved are left out of the graph. Raises nothing.
     """
-    targets = _Targets(book.chapters)
+    resolver = LinkResolver(book.chapters)
     next_stages: dict[str, tuple[NextStage, ...]] = {}
     cross_references: dict[str, tuple[CrossReference, ...]] = {}
     diagnostics: list[Diagnostic] = []
     for chapter in book.chapters:
         if chapter.slug in next_stages:  # a duplicate slug, reported by the loader
             continue
-        edges, found = _resolve_next_stages(chapter, targets)
-        references, more = _resolve_cross_references(chapter, targets)
+        edges, found = _resolve_next_stages(chapter, resolver)
+        references, more = _resolve_cross_references(chapter, resolver)
         next_stages[chapter.slug] = tuple(edges)
         cross_references[chapter.slug] = tuple(references)
         diagnostics.extend(found + more)
