@@ -12,10 +12,17 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from dreambook import __version__
-from dreambook.diagnostics import format_diagnostic, summarise
-from dreambook.errors import DreambookError, ManuscriptError, UsageError
+from dreambook.diagnostics import display_path, format_diagnostic, summarise
+from dreambook.errors import (
+    BuildError,
+    DreambookError,
+    ManuscriptError,
+    MissingDependencyError,
+    UsageError,
+)
+from dreambook.export.pdf import Variant
 from dreambook.graph import Placement
-from dreambook.pipeline import CheckedBook, check_manuscript
+from dreambook.pipeline import CheckedBook, OutputFormat, build_book, check_manuscript
 
 EXIT_OK = 0
 EXIT_MANUSCRIPT = 1
@@ -61,6 +68,28 @@ def _parser() -> argparse.ArgumentParser:
         "each was reached (start, next stage of another chapter, unreachable, appendix).",
     )
     _add_common(order)
+    build = commands.add_parser(
+        "build",
+        help="write the book: PDF (and the HTML preview with --format html)",
+        description="Check the manuscript, then write the book into the output folder. "
+        "Nothing is written when the check finds errors.",
+    )
+    _add_common(build)
+    build.add_argument(
+        "--format",
+        dest="formats",
+        action="append",
+        choices=[f.value for f in OutputFormat],
+        help="an output to write; repeat for several (default: pdf)",
+    )
+    build.add_argument(
+        "--variant",
+        dest="variants",
+        action="append",
+        choices=[*(v.value for v in Variant), "all"],
+        help="PDF edition: digital (links, tagged), print (bleed and crop marks), or all; "
+        "repeat for several (default: digital)",
+    )
     return parser
 
 
@@ -104,6 +133,21 @@ def _run_order(checked: CheckedBook) -> int:
     return EXIT_OK
 
 
+def _run_build(arguments: argparse.Namespace) -> int:
+    formats = [OutputFormat(f) for f in arguments.formats or ["pdf"]]
+    chosen = arguments.variants or ["digital"]
+    variants = list(Variant) if "all" in chosen else [Variant(v) for v in chosen]
+    result = build_book(
+        arguments.manuscript, arguments.output, formats, variants, strict=arguments.strict
+    )
+    _report(result.checked)
+    for path in result.files:
+        size = path.stat().st_size
+        print(f"wrote {display_path(path)} ({size / 1024:.0f} KiB)", file=sys.stderr)
+    print(f"ok: {summarise(result.checked.diagnostics)}", file=sys.stderr)
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return the exit status (0 ok, 1 manuscript errors, 2 usage)."""
     try:
@@ -111,6 +155,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as stop:  # argparse exits 2 on usage errors and 0 for --help/--version
         return int(stop.code or 0)
     try:
+        if arguments.command == "build":
+            return _run_build(arguments)
         checked = check_manuscript(arguments.manuscript, strict=arguments.strict)
         if arguments.command == "check":
             return _run_check(checked)
@@ -121,6 +167,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ManuscriptError as error:
         for d in error.diagnostics:
             print(format_diagnostic(d), file=sys.stderr)
+        print(f"FAILED: {summarise(error.diagnostics)}; nothing was written", file=sys.stderr)
+        return EXIT_MANUSCRIPT
+    except MissingDependencyError as error:
+        print(f"dreambook: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except BuildError as error:
+        for d in error.diagnostics:
+            print(format_diagnostic(d), file=sys.stderr)
+        return EXIT_MANUSCRIPT
+    except OSError as error:
+        print(f"dreambook: cannot write the output: {error}", file=sys.stderr)
         return EXIT_MANUSCRIPT
     except DreambookError as error:
         print(f"dreambook: {error}", file=sys.stderr)

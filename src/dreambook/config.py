@@ -13,7 +13,7 @@ import tomllib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
 
 from dreambook.diagnostics import Diagnostic, diagnostic, line_of_byte
@@ -124,6 +124,10 @@ class BookConfig:
     start: str | None = None
     appendix: tuple[str, ...] = ()
     next_stages_heading: str = "Next Stages"
+    keywords: tuple[str, ...] = ()
+    edition: str | None = None
+    dedication: str | None = None
+    styles: str | None = None
     trim_size: TrimSize = DEFAULT_TRIM_SIZE
     bleed: Length = DEFAULT_BLEED
     cover: str | None = None
@@ -189,6 +193,10 @@ _KNOWN_KEYS: dict[str, frozenset[str]] = {
             "start",
             "appendix",
             "next_stages_heading",
+            "keywords",
+            "edition",
+            "dedication",
+            "styles",
         }
     ),
     "print": frozenset({"trim_size", "bleed"}),
@@ -298,6 +306,20 @@ def is_valid_isbn(text: str) -> bool:
     return False
 
 
+def _inside_manuscript(text: str) -> str:
+    """Check that a path from book.toml is relative and stays inside the manuscript folder.
+
+    Raises ValueError otherwise: a build reads nothing outside the manuscript and styles.
+    """
+    path = PurePosixPath(text.replace("\\", "/"))
+    if path.is_absolute() or ".." in path.parts or ":" in text:
+        raise ValueError(
+            f"{text!r} must be a path inside the manuscript folder, such as 'styles' or "
+            "'images/cover.jpg' (no absolute paths, no '..')"
+        )
+    return path.as_posix()
+
+
 def _parse_date(reader: _Reader) -> dt.date | None:
     raw = reader.value("book", "date")
     if raw is None:
@@ -372,6 +394,8 @@ def parse_book_toml(source: str, path: Path) -> tuple[BookConfig, list[Diagnosti
         )
         identifier = None
 
+    styles = reader.parsed("book", "styles", _inside_manuscript, None)
+    cover = reader.parsed("epub", "cover", _inside_manuscript, None)
     config = BookConfig(
         title=reader.text("book", "title", required=True) or "Untitled",
         subtitle=reader.text("book", "subtitle"),
@@ -385,9 +409,13 @@ def parse_book_toml(source: str, path: Path) -> tuple[BookConfig, list[Diagnosti
         start=reader.text("book", "start"),
         appendix=reader.text_list("book", "appendix"),
         next_stages_heading=reader.text("book", "next_stages_heading") or "Next Stages",
+        keywords=reader.text_list("book", "keywords"),
+        edition=reader.text("book", "edition"),
+        dedication=reader.text("book", "dedication"),
+        styles=styles,
         trim_size=reader.parsed("print", "trim_size", parse_trim_size, DEFAULT_TRIM_SIZE),
         bleed=reader.parsed("print", "bleed", parse_length, DEFAULT_BLEED),
-        cover=reader.text("epub", "cover"),
+        cover=cover,
         key_lines=dict(reader.where.lines),
     )
     return config, reader.diagnostics

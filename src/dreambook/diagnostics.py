@@ -64,6 +64,7 @@ _TABLE: tuple[Code, ...] = (
     Code("DB034", "duplicate-next-stage", Severity.WARNING, "A Next Stages list names the same chapter twice."),
     Code("DB035", "next-stages-empty", Severity.WARNING, "A Next Stages section holds no list items."),
     Code("DB040", "unreachable-chapter", Severity.WARNING, "No chain of Next Stages leads from the start to a chapter."),
+    Code("DB050", "layout-lost-chapter", Severity.ERROR, "The laid-out PDF is missing a chapter."),
 )
 # fmt: on
 

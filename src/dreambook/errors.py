@@ -25,3 +25,15 @@ class ManuscriptError(DreambookError):
         self.diagnostics = tuple(diagnostics)
         count = sum(1 for d in self.diagnostics if d.is_error)
         super().__init__(f"the manuscript has {count} error(s)")
+
+
+class BuildError(DreambookError):
+    """Output could not be made although the manuscript checked clean (exit status 1)."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
+        self.diagnostics = tuple(diagnostics)
+        super().__init__("; ".join(d.message for d in self.diagnostics) or "the build failed")
+
+
+class MissingDependencyError(DreambookError):
+    """A program or system library that the asked-for output needs is not installed (exit 2)."""

@@ -1,14 +1,20 @@
-"""The one place that orders the stages: load -> graph -> reading order (-> render -> write)."""
+"""The one place that orders the stages: load -> graph -> reading order -> render -> write."""
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from dreambook.diagnostics import Diagnostic, escalate, sort_key
-from dreambook.errors import UsageError
+from dreambook.errors import ManuscriptError, UsageError
+from dreambook.export.html import build_html_preview
+from dreambook.export.pdf import Variant, build_pdf, pdf_file_name
 from dreambook.graph import ChapterGraph, ReadingOrder, build_graph, plan_reading_order
 from dreambook.manuscript import Book, load_book
+from dreambook.render import render_book
+from dreambook.styles import book_styles
 
 
 @dataclass(frozen=True)
@@ -39,3 +45,50 @@ def check_manuscript(manuscript: Path, *, strict: bool = False) -> CheckedBook:
     order, order_diagnostics = plan_reading_order(book, graph)
     found = sorted(diagnostics + graph_diagnostics + order_diagnostics, key=sort_key)
     return CheckedBook(book, graph, order, escalate(found) if strict else tuple(found))
+
+
+class OutputFormat(enum.Enum):
+    """What ``build`` can write."""
+
+    PDF = "pdf"
+    HTML = "html"
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """A finished build: the checked book (with its warnings) and the files written."""
+
+    checked: CheckedBook
+    files: tuple[Path, ...]
+
+
+def build_book(
+    manuscript: Path,
+    output: Path,
+    formats: Sequence[OutputFormat] = (OutputFormat.PDF,),
+    variants: Sequence[Variant] = (Variant.DIGITAL,),
+    *,
+    strict: bool = False,
+) -> BuildResult:
+    """Check the manuscript, render it once, and write each asked-for format into ``output``.
+
+    Everything is read and resolved before anything is written. Raises ManuscriptError
+    when the check finds errors (nothing is written then), UsageError for a manuscript
+    folder that does not exist, MissingDependencyError when an output needs a missing
+    system library, BuildError when layout fails, and OSError when output cannot be written.
+    """
+    checked = check_manuscript(manuscript, strict=strict)
+    if checked.has_errors:
+        raise ManuscriptError(checked.diagnostics)
+    rendered = render_book(checked.book, checked.graph, checked.reading_order)
+    styles = book_styles(manuscript, checked.book.config)
+    written: list[Path] = []
+    for output_format in dict.fromkeys(formats):
+        if output_format is OutputFormat.HTML:
+            destination = output / f"{rendered.slug}.html"
+            written.append(build_html_preview(rendered, styles, destination))
+        elif output_format is OutputFormat.PDF:
+            for variant in dict.fromkeys(variants):
+                destination = output / pdf_file_name(rendered, variant)
+                written.append(build_pdf(rendered, styles, manuscript, destination, variant).path)
+    return BuildResult(checked, tuple(written))

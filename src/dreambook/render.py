@@ -1,0 +1,211 @@
+"""Chapters -> RenderedChapters: each chapter's Markdown becomes HTML once, for every output.
+
+The PDF, EPUB and HTML writers all consume the RenderedBook made here; none of them
+parses Markdown again. Everything a writer needs about links is already resolved:
+cross-references are ``<a class="xref" href="#anchor">``, Next Stages and "Reached
+from" are data taken from the chapter graph, and every heading has its anchor.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+from markdown import Markdown
+from markupsafe import Markup
+
+from dreambook.config import BookConfig
+from dreambook.graph import ChapterGraph, LinkResolver, Placement, ReadingOrder
+from dreambook.manuscript import Book, Chapter
+from dreambook.markdown_ext import ChapterContext, DreambookExtension
+from dreambook.slugs import slugify
+
+MARKDOWN_EXTENSIONS = ("footnotes", "attr_list", "def_list", "tables", "smarty", "sane_lists")
+
+
+@dataclass(frozen=True)
+class SectionEntry:
+    """A heading of a chapter, for contents pages, navigation and the PDF outline."""
+
+    anchor: str
+    title: Markup
+    level: int
+
+
+@dataclass(frozen=True)
+class ChapterLink:
+    """A reference to a whole chapter: its slug, anchor and typeset title."""
+
+    slug: str
+    anchor: str
+    title: Markup
+
+
+@dataclass(frozen=True)
+class NextStageEntry:
+    """One item of a chapter's Next Stages, resolved: the target chapter and the blurb.
+
+    ``ref_id`` is a book-wide id for the item itself, so a writer can tell where the item
+    landed (e.g. to print "overleaf" rather than a page number).
+    """
+
+    target: ChapterLink
+    blurb: Markup
+    ref_id: str
+
+
+@dataclass(frozen=True)
+class RenderedChapter:
+    """One chapter rendered to HTML, with everything the writers need beside it."""
+
+    slug: str
+    anchor: str
+    label: str
+    number: str
+    title: Markup
+    subtitle: Markup | None
+    title_text: str
+    body: Markup
+    sections: tuple[SectionEntry, ...]
+    next_stages: tuple[NextStageEntry, ...]
+    reached_from: tuple[ChapterLink, ...]
+    source_path: str
+
+
+@dataclass(frozen=True)
+class RenderedBook:
+    """The book ready for the writers: its settings, its file-name slug and its chapters in order."""
+
+    config: BookConfig
+    slug: str
+    chapters: tuple[RenderedChapter, ...]
+
+    @property
+    def title(self) -> Markup:
+        """The book title, typeset."""
+        return typeset_inline(self.config.title)
+
+    @property
+    def subtitle(self) -> Markup | None:
+        """The book subtitle, typeset, or None."""
+        return typeset_inline(self.config.subtitle) if self.config.subtitle else None
+
+
+# Typographic characters themselves, not named entities: XHTML (EPUB) knows no &rsquo;.
+_SMARTY = {
+    "smarty": {
+        "substitutions": {
+            "left-single-quote": "\u2018",
+            "right-single-quote": "\u2019",
+            "left-double-quote": "\u201c",
+            "right-double-quote": "\u201d",
+            "left-angle-quote": "\u00ab",
+            "right-angle-quote": "\u00bb",
+            "ndash": "\u2013",
+            "mdash": "\u2014",
+            "ellipsis": "\u2026",
+        }
+    }
+}
+_inline_markdown = Markdown(extensions=["smarty"], extension_configs=_SMARTY)
+
+
+def typeset_inline(text: str) -> Markup:
+    """Return one line of manuscript text as safe HTML with typographic quotes and dashes.
+
+    Markdown emphasis is honoured (``*word*``); any HTML in the text is escaped, so a title
+    can never inject markup. Raises nothing.
+    """
+    _inline_markdown.reset()
+    converted = _inline_markdown.convert(html.escape(text, quote=False))
+    return Markup(converted.removeprefix("<p>").removesuffix("</p>").strip())
+
+
+class ChapterRenderer:
+    """Converts chapters with one configured Python-Markdown instance, reused between chapters."""
+
+    def __init__(self, resolver: LinkResolver) -> None:
+        self.resolver = resolver
+        self.extension = DreambookExtension()
+        self.markdown = Markdown(
+            extensions=[*MARKDOWN_EXTENSIONS, self.extension],
+            extension_configs={**_SMARTY, "footnotes": {"SEPARATOR": "-"}},
+            output_format="html",
+        )
+
+    def body(self, chapter: Chapter) -> tuple[Markup, tuple[SectionEntry, ...]]:
+        """Return the chapter's body HTML and its sections (``##`` and ``###`` headings)."""
+        context = ChapterContext(chapter, self.resolver)
+        self.extension.context = context
+        self.markdown.reset()
+        body = Markup(self.markdown.convert(chapter.markdown))
+        sections = tuple(
+            SectionEntry(anchor, typeset_inline(heading.text), heading.level)
+            for anchor, heading in zip(context.heading_anchors, chapter.headings, strict=False)
+            if heading.level in (2, 3) and heading.line != chapter.next_stages_line
+        )
+        return body, sections
+
+
+def _labels(reading_order: ReadingOrder) -> dict[str, tuple[str, str]]:
+    """Chapter (label, number): ("Chapter 1", "1"), ... and ("Appendix", "A") or "Appendix B"."""
+    entries = reading_order.entries
+    appendix = [e.slug for e in entries if e.placement is Placement.APPENDIX]
+    labels: dict[str, tuple[str, str]] = {}
+    number = 0
+    for entry in entries:
+        if entry.placement is Placement.APPENDIX:
+            letter = chr(ord("A") + appendix.index(entry.slug) % 26)
+            label = f"Appendix {letter}" if len(appendix) > 1 else "Appendix"
+            labels[entry.slug] = (label, letter)
+        else:
+            number += 1
+            labels[entry.slug] = (f"Chapter {number}", str(number))
+    return labels
+
+
+def render_book(book: Book, graph: ChapterGraph, reading_order: ReadingOrder) -> RenderedBook:
+    """Render every chapter of a checked book, in reading order.
+
+    Call only for a book whose check found no errors; dangling links (warnings) render as
+    plain text. Raises nothing for manuscript content.
+    """
+    by_slug: dict[str, Chapter] = {}
+    for chapter in book.chapters:
+        by_slug.setdefault(chapter.slug, chapter)
+    order = reading_order.slugs
+    position = {slug: index for index, slug in enumerate(order)}
+    links = {
+        slug: ChapterLink(slug, by_slug[slug].anchor(), typeset_inline(by_slug[slug].title))
+        for slug in order
+    }
+    labels = _labels(reading_order)
+    renderer = ChapterRenderer(LinkResolver(book.chapters))
+    rendered: list[RenderedChapter] = []
+    for slug in order:
+        chapter = by_slug[slug]
+        body, sections = renderer.body(chapter)
+        next_stages = tuple(
+            NextStageEntry(links[edge.target], typeset_inline(edge.blurb), f"{slug}--next-{n}")
+            for n, edge in enumerate(graph.next_stages.get(slug, ()), start=1)
+        )
+        reached_from = tuple(
+            links[source] for source in sorted(graph.reached_from(slug), key=position.__getitem__)
+        )
+        rendered.append(
+            RenderedChapter(
+                slug=slug,
+                anchor=chapter.anchor(),
+                label=labels[slug][0],
+                number=labels[slug][1],
+                title=typeset_inline(chapter.title),
+                subtitle=typeset_inline(chapter.subtitle) if chapter.subtitle else None,
+                title_text=chapter.title,
+                body=body,
+                sections=sections,
+                next_stages=next_stages,
+                reached_from=reached_from,
+                source_path=chapter.source_path.as_posix(),
+            )
+        )
+    return RenderedBook(book.config, slugify(book.config.title) or "book", tuple(rendered))
