@@ -30,6 +30,9 @@ from dreambook.graph import LinkKind, LinkResolver
 from dreambook.manuscript import Chapter
 
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+_BLOCKS = frozenset(
+    {"p", "li", "dt", "dd", "table", "blockquote", "pre", "figure", "hr", *_HEADINGS}
+)
 _FOOTNOTE_ID_PREFIXES = ("fn-", "fnref-", "fnref2-", "fnref3-")
 
 
@@ -61,6 +64,7 @@ class _DreambookTreeprocessor(Treeprocessor):
         self._prefix_footnote_ids(root, context.chapter)
         self._resolve_links(root, context)
         self._rebase_images(root, context.chapter)
+        self._number_blocks(root, context.chapter)
 
     @staticmethod
     def _assign_heading_ids(root: etree.Element, context: ChapterContext) -> None:
@@ -146,6 +150,19 @@ class _DreambookTreeprocessor(Treeprocessor):
                 element.tag = "span"
                 element.attrib.clear()
                 element.set("class", "dangling-link")
+
+    @staticmethod
+    def _number_blocks(root: etree.Element, chapter: Chapter) -> None:
+        """Give every block without an id a stable one (``slug--b12``).
+
+        Every output shares these ids, so the PDF writer can report which block starts
+        each printed page, and the EPUB writer can mark the print page breaks there.
+        """
+        number = 0
+        for element in root.iter():
+            if element.tag in _BLOCKS and "id" not in element.attrib:
+                number += 1
+                element.set("id", chapter.anchor(f"b{number}"))
 
     @staticmethod
     def _rebase_images(root: etree.Element, chapter: Chapter) -> None:

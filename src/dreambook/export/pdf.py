@@ -17,7 +17,7 @@ import io
 import logging
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -27,6 +27,7 @@ from markupsafe import Markup
 from dreambook.config import BookConfig, Length, is_valid_isbn
 from dreambook.diagnostics import diagnostic
 from dreambook.errors import BuildError, MissingDependencyError
+from dreambook.export.pagelist import PageBreak
 from dreambook.fsutil import ConfinedFolders, atomic_output
 from dreambook.render import NextStageEntry, RenderedBook, RenderedChapter
 from dreambook.styles import Styles
@@ -57,6 +58,7 @@ class PdfResult:
     variant: Variant
     pages: int
     layout_passes: int
+    page_breaks: tuple[PageBreak, ...] = ()
 
 
 # --- page numbers ---------------------------------------------------------------------------------
@@ -82,15 +84,44 @@ class PageMap:
     anchor_pages: Mapping[str, int]
     body_start: int
     page_count: int
+    # Per page, the anchor that starts highest on it (among anchors first seen there).
+    page_tops: Mapping[int, str] = field(default_factory=dict, compare=False)
 
     @classmethod
     def from_document(cls, document: weasyprint.Document, first_chapter: str) -> PageMap:
         """Read the anchors of a laid-out document. ``first_chapter`` is the body's first anchor."""
         anchor_pages: dict[str, int] = {}
+        tops: dict[int, tuple[float, str]] = {}
         for index, page in enumerate(document.pages):
-            for anchor in page.anchors:
-                anchor_pages.setdefault(anchor, index)
-        return cls(anchor_pages, anchor_pages.get(first_chapter, 0), len(document.pages))
+            for anchor, position in page.anchors.items():
+                if anchor in anchor_pages:
+                    continue
+                anchor_pages[anchor] = index
+                top = float(position[1])
+                if index not in tops or top < tops[index][0]:
+                    tops[index] = (top, anchor)
+        page_tops = {index: anchor for index, (_, anchor) in tops.items()}
+        return cls(
+            anchor_pages, anchor_pages.get(first_chapter, 0), len(document.pages), page_tops
+        )
+
+    def page_breaks(self) -> tuple[PageBreak, ...]:
+        """Where each page of the body begins: the first block that starts on it.
+
+        A page on which no block starts (one paragraph fills it) gets the next page's
+        first block, marked inexact, so the breaks stay in order.
+        """
+        breaks: list[PageBreak] = []
+        pending: list[str] = []
+        for index in range(self.body_start, self.page_count):
+            anchor = self.page_tops.get(index)
+            if anchor is None:
+                pending.append(self.folio(index))
+                continue
+            breaks += [PageBreak(folio, anchor, exact=False) for folio in pending]
+            pending = []
+            breaks.append(PageBreak(self.folio(index), anchor))
+        return tuple(breaks)
 
     def folio(self, page_index: int) -> str:
         """The number printed on a page: roman in the front matter, arabic from the body on."""
@@ -373,7 +404,7 @@ def build_pdf(
     )
     with atomic_output(destination) as output:
         _write_page_labels(pdf_bytes, page_map.body_start, output)
-    return PdfResult(destination, variant, page_map.page_count, passes)
+    return PdfResult(destination, variant, page_map.page_count, passes, page_map.page_breaks())
 
 
 _NAME_RE = re.compile(r"[^a-z0-9-]+")
