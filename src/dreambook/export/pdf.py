@@ -101,9 +101,7 @@ class PageMap:
                 if index not in tops or top < tops[index][0]:
                     tops[index] = (top, anchor)
         page_tops = {index: anchor for index, (_, anchor) in tops.items()}
-        return cls(
-            anchor_pages, anchor_pages.get(first_chapter, 0), len(document.pages), page_tops
-        )
+        return cls(anchor_pages, anchor_pages.get(first_chapter, 0), len(document.pages), page_tops)
 
     def page_breaks(self) -> tuple[PageBreak, ...]:
         """Where each page of the body begins: the first block that starts on it.
@@ -206,10 +204,11 @@ def _prepare_body(chapter: RenderedChapter, pages: PageNumbers) -> Markup:
     for block in root.xpath('//div[@class="footnotes"]'):
         block.drop_tree()
     for link in root.xpath('//a[@class="xref"]'):
-        # A no-break space keeps "(p. 47)" on the line of the words it refers to.
+        # Inside the link, so the number is part of what a reader taps; a no-break space
+        # keeps "(p. 47)" on the line of the words it refers to.
         reference = lxml_html.Element("span", {"class": "pageref"})
         reference.text = f"\u00a0(p.\u00a0{pages.folio(link.get('href', '').removeprefix('#'))})"
-        link.addnext(reference)
+        link.append(reference)
     inner = "".join(lxml_html.tostring(child, encoding="unicode") for child in root)
     return Markup((root.text or "") + inner)
 
