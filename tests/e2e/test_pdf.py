@@ -300,3 +300,59 @@ def test_a_dangling_link_prints_as_plain_text_and_is_reported(write_book: WriteB
     back = [link for link in links if link.name == "one" and "first" in link.text]
     assert len(back) == 1
     assert PAGE_REFERENCE.search(back[0].text).group(1) == document[back[0].target_page].get_label()  # type: ignore[union-attr]
+
+
+def top_line(page: pymupdf.Page) -> str:
+    """The text of the highest line on the page (the running head, when there is one)."""
+    words = page.get_text("words")
+    if not words:
+        return ""
+    top = min(w[1] for w in words)
+    return normalise(
+        " ".join(str(w[4]) for w in sorted(words, key=lambda w: w[0]) if w[1] - top < 2)
+    )
+
+
+def test_running_heads_book_title_left_chapter_title_right_none_on_openings(
+    sample: SampleBuild,
+) -> None:
+    document = pymupdf.open(sample.digital)
+    opening = opening_pages(document, sample.book)
+    starts = [*sorted(opening.values()), document.page_count]
+    book_title = normalise(sample.book.config.title)
+    checked = 0
+    for rendered, first, end in zip(sample.book.chapters, starts, starts[1:], strict=False):
+        assert not top_line(document[first]).startswith(book_title)
+        assert squash(top_line(document[first])).startswith(squash(rendered.label))
+        for index in range(first + 1, end):
+            page = document[index]
+            if not page.get_text().strip():
+                continue  # a blank page before the next chapter: no head, no folio
+            expected = book_title if index % 2 == 1 else normalise(rendered.title_text)
+            assert top_line(page) == expected, (rendered.slug, page.get_label())
+            checked += 1
+    assert checked > len(sample.book.chapters)
+
+
+@pytest.mark.parametrize(
+    ("trim", "width", "height"),
+    [("A5", 419.53, 595.28), ("5in x 8in", 360.0, 576.0), ("5.5in × 8.5in", 396.0, 612.0)],
+)
+def test_trim_size_from_book_toml_sets_the_page_size(
+    write_book: WriteBook, trim: str, width: float, height: float
+) -> None:
+    toml = (
+        f'[book]\ntitle = "Trim"\nstart = "one"\n\n[print]\ntrim_size = "{trim}"\nbleed = "3mm"\n'
+    )
+    root = write_book({"one.md": chapter("One", "A short chapter.\n")}, book_toml=toml)
+    output = root.parent / "out"
+    result = run("build", root, "-o", output, "--variant", "all")
+    assert result.returncode == 0, result.stderr
+    with pikepdf.open(output / "trim.pdf") as pdf:
+        media = box(pdf.pages[0], "/MediaBox")
+        assert media[2] - media[0] == pytest.approx(width, abs=0.05)
+        assert media[3] - media[1] == pytest.approx(height, abs=0.05)
+    with pikepdf.open(output / "trim-print.pdf") as pdf:
+        trim_box, bleed_box = box(pdf.pages[0], "/TrimBox"), box(pdf.pages[0], "/BleedBox")
+        assert trim_box[2] - trim_box[0] == pytest.approx(width, abs=0.05)
+        assert trim_box[0] - bleed_box[0] == pytest.approx(3 * 72 / 25.4, abs=0.05)
