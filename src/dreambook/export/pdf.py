@@ -145,6 +145,16 @@ class PageNumbers:
             return _PLACEHOLDER_FOLIO
         return self.page_map.folio(page)
 
+    def cross_reference(self, reference_id: str, target: str) -> str:
+        """The page note printed after a cross-reference: "(p. N)", or "(this page)".
+
+        A number pointing at the page the reader is already on helps nobody.
+        """
+        here, there = self.page_of(reference_id), self.page_of(target)
+        if here is not None and here == there:
+            return "(this page)"
+        return f"(p.\u00a0{self.folio(target)})"
+
     def next_stage(self, entry: NextStageEntry) -> str:
         """Where a Next Stages target is, as a typesetter would say it from the item's page.
 
@@ -203,11 +213,14 @@ def _prepare_body(chapter: RenderedChapter, pages: PageNumbers) -> Markup:
         container.getparent().replace(container, footnote)
     for block in root.xpath('//div[@class="footnotes"]'):
         block.drop_tree()
-    for link in root.xpath('//a[@class="xref"]'):
+    for number, link in enumerate(root.xpath('//a[@class="xref"]'), start=1):
         # Inside the link, so the number is part of what a reader taps; a no-break space
-        # keeps "(p. 47)" on the line of the words it refers to.
+        # keeps "(p. 47)" on the line of the words it refers to. The link gets an id so
+        # the layout can say which page it landed on.
+        link.set("id", f"{chapter.anchor}--xref-{number}")
+        target = link.get("href", "").removeprefix("#")
         reference = lxml_html.Element("span", {"class": "pageref"})
-        reference.text = f"\u00a0(p.\u00a0{pages.folio(link.get('href', '').removeprefix('#'))})"
+        reference.text = "\u00a0" + pages.cross_reference(link.get("id", ""), target)
         link.append(reference)
     inner = "".join(lxml_html.tostring(child, encoding="unicode") for child in root)
     return Markup((root.text or "") + inner)
