@@ -358,3 +358,23 @@ def test_trim_size_from_book_toml_sets_the_page_size(
         trim_box, bleed_box = box(pdf.pages[0], "/TrimBox"), box(pdf.pages[0], "/BleedBox")
         assert trim_box[2] - trim_box[0] == pytest.approx(width, abs=0.05)
         assert trim_box[0] - bleed_box[0] == pytest.approx(3 * 72 / 25.4, abs=0.05)
+
+
+def test_a_book_can_restyle_itself_with_its_own_styles_folder(write_book: WriteBook) -> None:
+    toml = '[book]\ntitle = "Restyled"\nstart = "one"\nstyles = "house-style"\n'
+    override = "@import url(default-print.css);\n.chapter-label { display: none; }\n"
+    root = write_book(
+        {"one.md": chapter("One", "Plain text.\n"), "house-style/print.css": override},
+        book_toml=toml,
+    )
+    # The override imports nothing from outside its folder, so it is a whole stylesheet of its
+    # own: here, the defaults copied in beside it under another name.
+    default_css = (SAMPLE_MANUSCRIPT.parent / "styles" / "print.css").read_text("utf-8")
+    (root / "house-style" / "default-print.css").write_text(default_css, "utf-8")
+    (root / "house-style" / "fonts").symlink_to(SAMPLE_MANUSCRIPT.parent / "styles" / "fonts")
+    output = root.parent / "out"
+    result = run("build", root, "-o", output)
+    assert result.returncode == 0, result.stderr
+    text = squash(" ".join(page.get_text() for page in pymupdf.open(output / "restyled.pdf")))
+    assert "chapter1" not in text
+    assert "plaintext." in text
