@@ -22,7 +22,8 @@ from dreambook.errors import (
 )
 from dreambook.export.pdf import Variant
 from dreambook.graph import Placement
-from dreambook.pipeline import CheckedBook, OutputFormat, build_book, check_manuscript
+from dreambook.manuscript import Limits
+from dreambook.pipeline import CheckedBook, Options, OutputFormat, build_book, check_manuscript
 
 EXIT_OK = 0
 EXIT_MANUSCRIPT = 1
@@ -45,6 +46,26 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
         help="the folder that receives what the command writes (default: build)",
     )
     parser.add_argument("--strict", action="store_true", help="treat every warning as an error")
+    parser.add_argument(
+        "--trust-html",
+        action="store_true",
+        help="keep raw HTML in chapters as written (default: remove scripts, frames, "
+        "event handlers and other unsafe markup, and report each removal)",
+    )
+    parser.add_argument(
+        "--max-chapters",
+        type=int,
+        default=Limits().max_chapters,
+        metavar="N",
+        help="refuse a manuscript with more chapter files than this (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--max-megabytes",
+        type=int,
+        default=Limits().max_bytes // (1024 * 1024),
+        metavar="MB",
+        help="refuse a manuscript whose chapter files total more than this (default: %(default)s)",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -133,12 +154,20 @@ def _run_order(checked: CheckedBook) -> int:
     return EXIT_OK
 
 
+def _options(arguments: argparse.Namespace) -> Options:
+    return Options(
+        strict=arguments.strict,
+        trust_html=arguments.trust_html,
+        limits=Limits(arguments.max_chapters, arguments.max_megabytes * 1024 * 1024),
+    )
+
+
 def _run_build(arguments: argparse.Namespace) -> int:
     formats = [OutputFormat(f) for f in arguments.formats or ["pdf"]]
     chosen = arguments.variants or ["digital"]
     variants = list(Variant) if "all" in chosen else [Variant(v) for v in chosen]
     result = build_book(
-        arguments.manuscript, arguments.output, formats, variants, strict=arguments.strict
+        arguments.manuscript, arguments.output, formats, variants, _options(arguments)
     )
     _report(result.checked)
     for path in result.files:
@@ -157,7 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if arguments.command == "build":
             return _run_build(arguments)
-        checked = check_manuscript(arguments.manuscript, strict=arguments.strict)
+        checked = check_manuscript(arguments.manuscript, _options(arguments))
         if arguments.command == "check":
             return _run_check(checked)
         return _run_order(checked)

@@ -65,6 +65,13 @@ _TABLE: tuple[Code, ...] = (
     Code("DB035", "next-stages-empty", Severity.WARNING, "A Next Stages section holds no list items."),
     Code("DB040", "unreachable-chapter", Severity.WARNING, "No chain of Next Stages leads from the start to a chapter."),
     Code("DB050", "layout-lost-chapter", Severity.ERROR, "The laid-out PDF is missing a chapter."),
+    Code("DB060", "resource-outside", Severity.ERROR, "An image path leads outside the manuscript folder."),
+    Code("DB061", "resource-not-a-file", Severity.ERROR, "An image is a web address, file:// or data: URL, or absolute path."),
+    Code("DB062", "resource-missing", Severity.ERROR, "An image file does not exist."),
+    Code("DB063", "resource-not-an-image", Severity.ERROR, "An image file is not an image dreambook can read."),
+    Code("DB064", "image-too-large", Severity.ERROR, "An image has too many pixels to decode safely."),
+    Code("DB070", "unsafe-html-removed", Severity.WARNING, "Raw HTML that the sanitiser removes."),
+    Code("DB080", "manuscript-too-large", Severity.ERROR, "The manuscript is over the size or chapter limit."),
 )
 # fmt: on
 

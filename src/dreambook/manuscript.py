@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote
 
@@ -56,6 +56,18 @@ class Image:
 
 
 @dataclass(frozen=True)
+class RawMarkup:
+    """Markup the author wrote by hand: raw HTML (``html``) or an attribute list (``attributes``).
+
+    Recorded so that ``check`` can say, with the line, what the HTML sanitiser will remove.
+    """
+
+    kind: str
+    text: str
+    line: int
+
+
+@dataclass(frozen=True)
 class NextStageItem:
     """One item of a Next Stages list, not yet matched to a chapter.
 
@@ -88,6 +100,7 @@ class Chapter:
     images: tuple[Image, ...]
     next_stages_line: int | None
     next_stages: tuple[NextStageItem, ...]
+    raw_markup: tuple[RawMarkup, ...] = ()
 
     @property
     def sections(self) -> tuple[Heading, ...]:
@@ -344,6 +357,7 @@ class _Index:
     images: list[Image]
     next_stages_line: int | None
     next_stages: list[NextStageItem]
+    raw_markup: list[RawMarkup] = field(default_factory=list)
 
 
 def _line_holding(source_lines: Sequence[str], start: int, target: str) -> int:
@@ -416,8 +430,11 @@ def _index_body(body: str, body_line: int, next_stages_heading: str) -> _Index:
             item_line = body_line + (token.map[0] if token.map else 0)
         elif token.type == "list_item_close" and list_depth == 1:
             item_line = None  # an empty item has no paragraph to claim
+        elif token.type == "html_block" and token.map is not None:
+            index.raw_markup.append(RawMarkup("html", token.content, body_line + token.map[0]))
         elif token.type == "inline" and token.map is not None:
             first_line = body_line + token.map[0]
+            _index_raw_inline(token, first_line, index.raw_markup)
             if item_line is not None and in_next_stages:
                 index.next_stages.append(_next_stage_item(token, item_line))
                 item_line = None
@@ -431,6 +448,25 @@ def _index_body(body: str, body_line: int, next_stages_heading: str) -> _Index:
                     text = _inline_text(children[children.index(child) + 1 : end - 1])
                     index.links.append(Link(text, _href(child, "href"), line))
     return index
+
+
+_ATTRIBUTE_LIST_RE = re.compile(r"\{:?[^{}\n]*=[^{}\n]*\}")
+
+
+def _index_raw_inline(inline: Token, first_line: int, found: list[RawMarkup]) -> None:
+    """Record inline raw HTML and attribute lists (``{: key=value}``) with their lines."""
+    line = first_line
+    for child in inline.children or []:
+        if child.type in {"softbreak", "hardbreak"}:
+            line += 1
+        elif child.type == "html_inline":
+            found.append(RawMarkup("html", child.content, line))
+            line += child.content.count("\n")
+        elif child.type == "text":
+            found.extend(
+                RawMarkup("attributes", match.group(), line)
+                for match in _ATTRIBUTE_LIST_RE.finditer(child.content)
+            )
 
 
 def _next_stage_item(inline: Token, line: int) -> NextStageItem:
@@ -517,6 +553,7 @@ def read_chapter(
         headings=tuple(index.headings),
         links=tuple(index.links),
         images=tuple(index.images),
+        raw_markup=tuple(index.raw_markup),
         next_stages_line=index.next_stages_line,
         next_stages=tuple(index.next_stages),
     )
@@ -583,15 +620,41 @@ def _duplicate_slugs(chapters: Sequence[Chapter]) -> list[Diagnostic]:
     return diagnostics
 
 
-def load_book(root: Path) -> tuple[Book, list[Diagnostic]]:
+@dataclass(frozen=True)
+class Limits:
+    """How much manuscript a build accepts. Set by whoever runs dreambook, never by book.toml,
+    so that a hostile manuscript cannot raise its own limits."""
+
+    max_chapters: int = 5_000
+    max_bytes: int = 200 * 1024 * 1024
+
+
+def load_book(root: Path, limits: Limits = Limits()) -> tuple[Book, list[Diagnostic]]:
     """Read the manuscript folder ``root`` and return the Book with every diagnostic found.
 
     Problems in the manuscript never raise: they are returned as diagnostics, as many as
-    can be found in one pass. Raises OSError only for an unreadable file or folder.
+    can be found in one pass. A manuscript over ``limits`` is not read at all (DB080).
+    Raises OSError only for an unreadable file or folder.
     """
     config, diagnostics = load_book_toml(root)
     chapters: list[Chapter] = []
-    for path in chapter_files(root):
+    files = chapter_files(root)
+    total = sum(path.stat().st_size for path in files)
+    if len(files) > limits.max_chapters or total > limits.max_bytes:
+        diagnostics.append(
+            diagnostic(
+                "DB080",
+                f"the manuscript has {len(files)} chapter files and {total / 1_048_576:.1f} MiB; "
+                f"the limits are {limits.max_chapters} files and "
+                f"{limits.max_bytes / 1_048_576:.0f} MiB",
+                root,
+                None,
+                "raise the limits with --max-chapters / --max-megabytes if this book is "
+                "really that large",
+            )
+        )
+        return Book(root, config, ()), diagnostics
+    for path in files:
         chapter, found = read_chapter(path, root, config.next_stages_heading)
         chapters.append(chapter)
         diagnostics.extend(found)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from dreambook.diagnostics import Diagnostic, escalate, sort_key
@@ -12,8 +12,10 @@ from dreambook.errors import ManuscriptError, UsageError
 from dreambook.export.html import build_html_preview
 from dreambook.export.pdf import Variant, build_pdf, pdf_file_name
 from dreambook.graph import ChapterGraph, ReadingOrder, build_graph, plan_reading_order
-from dreambook.manuscript import Book, load_book
+from dreambook.manuscript import Book, Limits, load_book
 from dreambook.render import render_book
+from dreambook.resources import check_resources
+from dreambook.sanitize import check_raw_html
 from dreambook.styles import book_styles
 
 
@@ -32,19 +34,38 @@ class CheckedBook:
         return any(d.is_error for d in self.diagnostics)
 
 
-def check_manuscript(manuscript: Path, *, strict: bool = False) -> CheckedBook:
-    """Read the manuscript folder, resolve its graph and reading order, and collect diagnostics.
+@dataclass(frozen=True)
+class Options:
+    """How the person running dreambook wants the manuscript treated.
 
-    With ``strict`` every warning is returned as an error. Problems in the manuscript are
-    diagnostics, never exceptions. Raises UsageError when ``manuscript`` is not a folder.
+    ``strict`` turns warnings into errors; ``trust_html`` keeps raw HTML as written (no
+    sanitising, no DB070); ``limits`` caps how much manuscript is read.
     """
+
+    strict: bool = False
+    trust_html: bool = False
+    limits: Limits = field(default_factory=Limits)
+
+
+def check_manuscript(manuscript: Path, options: Options | None = None) -> CheckedBook:
+    """Read the manuscript folder, resolve its graph, reading order and resources, and
+    collect diagnostics.
+
+    Problems in the manuscript are diagnostics, never exceptions. Raises UsageError when
+    ``manuscript`` is not a folder.
+    """
+    options = options or Options()
     if not manuscript.is_dir():
         raise UsageError(f"{manuscript} is not a folder; give the path of a manuscript folder")
-    book, diagnostics = load_book(manuscript)
+    book, diagnostics = load_book(manuscript, options.limits)
     graph, graph_diagnostics = build_graph(book)
     order, order_diagnostics = plan_reading_order(book, graph)
-    found = sorted(diagnostics + graph_diagnostics + order_diagnostics, key=sort_key)
-    return CheckedBook(book, graph, order, escalate(found) if strict else tuple(found))
+    found = diagnostics + graph_diagnostics + order_diagnostics + check_resources(book)
+    if not options.trust_html:
+        for chapter in book.chapters:
+            found += check_raw_html(chapter)
+    found.sort(key=sort_key)
+    return CheckedBook(book, graph, order, escalate(found) if options.strict else tuple(found))
 
 
 class OutputFormat(enum.Enum):
@@ -67,8 +88,7 @@ def build_book(
     output: Path,
     formats: Sequence[OutputFormat] = (OutputFormat.PDF,),
     variants: Sequence[Variant] = (Variant.DIGITAL,),
-    *,
-    strict: bool = False,
+    options: Options | None = None,
 ) -> BuildResult:
     """Check the manuscript, render it once, and write each asked-for format into ``output``.
 
@@ -77,10 +97,13 @@ def build_book(
     folder that does not exist, MissingDependencyError when an output needs a missing
     system library, BuildError when layout fails, and OSError when output cannot be written.
     """
-    checked = check_manuscript(manuscript, strict=strict)
+    options = options or Options()
+    checked = check_manuscript(manuscript, options)
     if checked.has_errors:
         raise ManuscriptError(checked.diagnostics)
-    rendered = render_book(checked.book, checked.graph, checked.reading_order)
+    rendered = render_book(
+        checked.book, checked.graph, checked.reading_order, trust_html=options.trust_html
+    )
     styles = book_styles(manuscript, checked.book.config)
     written: list[Path] = []
     for output_format in dict.fromkeys(formats):

@@ -18,6 +18,7 @@ from dreambook.config import BookConfig
 from dreambook.graph import ChapterGraph, LinkResolver, Placement, ReadingOrder
 from dreambook.manuscript import Book, Chapter
 from dreambook.markdown_ext import ChapterContext, DreambookExtension
+from dreambook.sanitize import sanitize_html
 from dreambook.slugs import slugify
 
 MARKDOWN_EXTENSIONS = ("footnotes", "attr_list", "def_list", "tables", "smarty", "sane_lists")
@@ -124,8 +125,9 @@ def typeset_inline(text: str) -> Markup:
 class ChapterRenderer:
     """Converts chapters with one configured Python-Markdown instance, reused between chapters."""
 
-    def __init__(self, resolver: LinkResolver) -> None:
+    def __init__(self, resolver: LinkResolver, *, trust_html: bool = False) -> None:
         self.resolver = resolver
+        self.trust_html = trust_html
         self.extension = DreambookExtension()
         self.markdown = Markdown(
             extensions=[*MARKDOWN_EXTENSIONS, self.extension],
@@ -138,7 +140,10 @@ class ChapterRenderer:
         context = ChapterContext(chapter, self.resolver)
         self.extension.context = context
         self.markdown.reset()
-        body = Markup(self.markdown.convert(chapter.markdown))
+        converted = self.markdown.convert(chapter.markdown)
+        if not self.trust_html:
+            converted = sanitize_html(converted)
+        body = Markup(converted)
         sections = tuple(
             SectionEntry(anchor, typeset_inline(heading.text), heading.level)
             for anchor, heading in zip(context.heading_anchors, chapter.headings, strict=False)
@@ -164,11 +169,14 @@ def _labels(reading_order: ReadingOrder) -> dict[str, tuple[str, str]]:
     return labels
 
 
-def render_book(book: Book, graph: ChapterGraph, reading_order: ReadingOrder) -> RenderedBook:
+def render_book(
+    book: Book, graph: ChapterGraph, reading_order: ReadingOrder, *, trust_html: bool = False
+) -> RenderedBook:
     """Render every chapter of a checked book, in reading order.
 
     Call only for a book whose check found no errors; dangling links (warnings) render as
-    plain text. Raises nothing for manuscript content.
+    plain text. Unless ``trust_html``, each chapter's HTML is sanitised (see sanitize.py).
+    Raises nothing for manuscript content.
     """
     by_slug: dict[str, Chapter] = {}
     for chapter in book.chapters:
@@ -180,7 +188,7 @@ def render_book(book: Book, graph: ChapterGraph, reading_order: ReadingOrder) ->
         for slug in order
     }
     labels = _labels(reading_order)
-    renderer = ChapterRenderer(LinkResolver(book.chapters))
+    renderer = ChapterRenderer(LinkResolver(book.chapters), trust_html=trust_html)
     rendered: list[RenderedChapter] = []
     for slug in order:
         chapter = by_slug[slug]

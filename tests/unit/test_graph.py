@@ -22,7 +22,7 @@ from dreambook.graph import (
     plan_reading_order,
 )
 from dreambook.manuscript import Book, load_book
-from dreambook.pipeline import check_manuscript
+from dreambook.pipeline import Options, check_manuscript
 from tests.conftest import WriteBook, chapter
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -682,7 +682,7 @@ def test_strict_check_turns_every_warning_into_an_error(write_book: WriteBook) -
         }
     )
     relaxed = check_manuscript(root)
-    strict = check_manuscript(root, strict=True)
+    strict = check_manuscript(root, Options(strict=True))
     assert {d.code for d in relaxed.diagnostics} == {"DB030", "DB033", "DB040"}
     assert all(d.severity is Severity.WARNING for d in relaxed.diagnostics)
     assert not relaxed.has_errors
