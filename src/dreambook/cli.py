@@ -170,6 +170,8 @@ def _run_build(arguments: argparse.Namespace) -> int:
         arguments.manuscript, arguments.output, formats, variants, _options(arguments)
     )
     _report(result.checked)
+    for found in result.writer_diagnostics:
+        print(format_diagnostic(found), file=sys.stderr)
     for path in result.files:
         size = path.stat().st_size
         print(f"wrote {display_path(path)} ({size / 1024:.0f} KiB)", file=sys.stderr)

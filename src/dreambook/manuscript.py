@@ -431,10 +431,12 @@ def _index_body(body: str, body_line: int, next_stages_heading: str) -> _Index:
         elif token.type == "list_item_close" and list_depth == 1:
             item_line = None  # an empty item has no paragraph to claim
         elif token.type == "html_block" and token.map is not None:
-            index.raw_markup.append(RawMarkup("html", token.content, body_line + token.map[0]))
+            line = body_line + token.map[0]
+            index.raw_markup.append(RawMarkup("html", token.content, line))
+            index.images.extend(_raw_images(token.content, line))
         elif token.type == "inline" and token.map is not None:
             first_line = body_line + token.map[0]
-            _index_raw_inline(token, first_line, index.raw_markup)
+            _index_raw_inline(token, first_line, index.raw_markup, index.images)
             if item_line is not None and in_next_stages:
                 index.next_stages.append(_next_stage_item(token, item_line))
                 item_line = None
@@ -453,14 +455,29 @@ def _index_body(body: str, body_line: int, next_stages_heading: str) -> _Index:
 _ATTRIBUTE_LIST_RE = re.compile(r"\{:?[^{}\n]*=[^{}\n]*\}")
 
 
-def _index_raw_inline(inline: Token, first_line: int, found: list[RawMarkup]) -> None:
-    """Record inline raw HTML and attribute lists (``{: key=value}``) with their lines."""
+_RAW_IMAGE_RE = re.compile(r"<img\b[^>]*?\bsrc\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>]+))", re.I)
+
+
+def _raw_images(html: str, first_line: int) -> list[Image]:
+    """Images written as raw HTML ``<img src=...>``: checked like Markdown images."""
+    found = []
+    for match in _RAW_IMAGE_RE.finditer(html):
+        source = next(group for group in match.groups() if group is not None)
+        found.append(Image(source, "", first_line + html.count("\n", 0, match.start())))
+    return found
+
+
+def _index_raw_inline(
+    inline: Token, first_line: int, found: list[RawMarkup], images: list[Image]
+) -> None:
+    """Record inline raw HTML (and its images) and attribute lists, with their lines."""
     line = first_line
     for child in inline.children or []:
         if child.type in {"softbreak", "hardbreak"}:
             line += 1
         elif child.type == "html_inline":
             found.append(RawMarkup("html", child.content, line))
+            images.extend(_raw_images(child.content, line))
             line += child.content.count("\n")
         elif child.type == "text":
             found.extend(

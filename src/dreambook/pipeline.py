@@ -81,6 +81,8 @@ class BuildResult:
 
     checked: CheckedBook
     files: tuple[Path, ...]
+    # Problems only a writer could see (a resource its loader refused), as warnings.
+    writer_diagnostics: tuple[Diagnostic, ...] = ()
 
 
 def build_book(
@@ -106,6 +108,7 @@ def build_book(
     )
     styles = book_styles(manuscript, checked.book.config)
     written: list[Path] = []
+    writer_diagnostics: list[Diagnostic] = []
     for output_format in dict.fromkeys(formats):
         if output_format is OutputFormat.HTML:
             destination = output / f"{rendered.slug}.html"
@@ -113,5 +116,7 @@ def build_book(
         elif output_format is OutputFormat.PDF:
             for variant in dict.fromkeys(variants):
                 destination = output / pdf_file_name(rendered, variant)
-                written.append(build_pdf(rendered, styles, manuscript, destination, variant).path)
-    return BuildResult(checked, tuple(written))
+                result = build_pdf(rendered, styles, manuscript, destination, variant)
+                written.append(result.path)
+                writer_diagnostics.extend(result.refused)
+    return BuildResult(checked, tuple(written), tuple(dict.fromkeys(writer_diagnostics)))

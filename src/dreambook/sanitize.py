@@ -43,6 +43,13 @@ _SCRIPT_URL_RE = re.compile(r"\b(javascript|vbscript)\s*:", re.IGNORECASE)
 _LINK_TARGET_RE = re.compile(r"\]\(\s*<?\s*(javascript|vbscript)\s*:", re.IGNORECASE)
 
 
+def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
+    """Images may only come from the book itself: drop any ``src`` with a scheme or host."""
+    if attribute == "src" and (":" in value.split("/", 1)[0] or value.startswith(("/", "\\"))):
+        return None
+    return value
+
+
 def sanitize_html(html: str) -> str:
     """Return ``html`` with everything outside the allow-list removed. Raises nothing."""
     return nh3.clean(
@@ -53,6 +60,7 @@ def sanitize_html(html: str) -> str:
         url_schemes=set(URL_SCHEMES),
         strip_comments=True,
         link_rel=None,
+        attribute_filter=_keep_attribute,
     )
 
 

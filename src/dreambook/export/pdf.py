@@ -25,7 +25,7 @@ from lxml import html as lxml_html
 from markupsafe import Markup
 
 from dreambook.config import BookConfig, Length, is_valid_isbn
-from dreambook.diagnostics import diagnostic
+from dreambook.diagnostics import Diagnostic, Severity, diagnostic
 from dreambook.errors import BuildError, MissingDependencyError
 from dreambook.export.pagelist import PageBreak
 from dreambook.fsutil import ConfinedFolders, atomic_output
@@ -59,6 +59,8 @@ class PdfResult:
     pages: int
     layout_passes: int
     page_breaks: tuple[PageBreak, ...] = ()
+    # Resources the layout asked for and the confined loader refused (DB061 warnings).
+    refused: tuple[Diagnostic, ...] = ()
 
 
 # --- page numbers ---------------------------------------------------------------------------------
@@ -404,9 +406,18 @@ def build_pdf(
     else:
         log.warning("page numbers did not settle after %d layouts", passes)
     _check_nothing_lost(book, page_map)
-    for url in fetcher.refused:
-        log.warning("refused to read %s", url)
-
+    refused = tuple(
+        Diagnostic(
+            Severity.WARNING,
+            "DB061",
+            f"the PDF layout asked for {url}, which is not a file of the book; it was left out",
+            None,
+            None,
+            "a stylesheet or trusted raw HTML refers to it; use files inside the manuscript "
+            "or styles folder",
+        )
+        for url in dict.fromkeys(fetcher.refused)
+    )
     identifier = hashlib.sha256(
         f"{config.identifier or config.title}/{variant.value}".encode()
     ).hexdigest()[:32]
@@ -416,7 +427,9 @@ def build_pdf(
     )
     with atomic_output(destination) as output:
         _write_page_labels(pdf_bytes, page_map.body_start, output)
-    return PdfResult(destination, variant, page_map.page_count, passes, page_map.page_breaks())
+    return PdfResult(
+        destination, variant, page_map.page_count, passes, page_map.page_breaks(), refused
+    )
 
 
 _NAME_RE = re.compile(r"[^a-z0-9-]+")
