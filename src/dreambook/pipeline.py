@@ -14,6 +14,7 @@ from dreambook.export.pdf import Variant, build_pdf, pdf_file_name
 from dreambook.graph import ChapterGraph, ReadingOrder, build_graph, plan_reading_order
 from dreambook.manuscript import Book, Limits, load_book
 from dreambook.render import render_book
+from dreambook.reproducible import source_date
 from dreambook.resources import check_resources
 from dreambook.sanitize import check_raw_html
 from dreambook.styles import book_styles
@@ -107,6 +108,7 @@ def build_book(
         checked.book, checked.graph, checked.reading_order, trust_html=options.trust_html
     )
     styles = book_styles(manuscript, checked.book.config)
+    modified = source_date(manuscript, checked.book.config)
     written: list[Path] = []
     writer_diagnostics: list[Diagnostic] = []
     for output_format in dict.fromkeys(formats):
@@ -116,7 +118,9 @@ def build_book(
         elif output_format is OutputFormat.PDF:
             for variant in dict.fromkeys(variants):
                 destination = output / pdf_file_name(rendered, variant)
-                result = build_pdf(rendered, styles, manuscript, destination, variant)
+                result = build_pdf(
+                    rendered, styles, manuscript, destination, variant, modified=modified
+                )
                 written.append(result.path)
                 writer_diagnostics.extend(result.refused)
     return BuildResult(checked, tuple(written), tuple(dict.fromkeys(writer_diagnostics)))

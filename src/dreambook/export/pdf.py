@@ -11,6 +11,7 @@ then make viewers show the same folios as the paper.
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import hashlib
 import io
@@ -348,6 +349,7 @@ def build_pdf(
     destination: Path,
     variant: Variant = Variant.DIGITAL,
     readable_folders: Sequence[Path] = (),
+    modified: dt.datetime | None = None,
 ) -> PdfResult:
     """Lay out ``book`` and write it atomically to ``destination``; return what was written.
 
@@ -384,6 +386,7 @@ def build_pdf(
             pages=pages,
             variant=variant.value,
             isbn=_isbn(config),
+            modified=modified,
         )
         document = weasyprint.HTML(
             string=html, base_url=base_url, url_fetcher=fetcher.fetcher
