@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from dreambook import __version__
@@ -21,8 +22,9 @@ from dreambook.errors import (
     UsageError,
 )
 from dreambook.export.pdf import Variant
-from dreambook.graph import Placement
-from dreambook.manuscript import Limits
+from dreambook.fsutil import atomic_output
+from dreambook.graph import Placement, explain_position
+from dreambook.manuscript import ORDER_LOCK, Limits
 from dreambook.pipeline import CheckedBook, Options, OutputFormat, build_book, check_manuscript
 
 EXIT_OK = 0
@@ -89,6 +91,15 @@ def _parser() -> argparse.ArgumentParser:
         "each was reached (start, next stage of another chapter, unreachable, appendix).",
     )
     _add_common(order)
+    order.add_argument(
+        "--write",
+        action="store_true",
+        help="save the order to reading-order.txt in the manuscript folder; check and build "
+        "then warn (DB045) when a later edit changes it",
+    )
+    order.add_argument(
+        "--explain", metavar="SLUG", help="say why the chapter SLUG sits where it does"
+    )
     build = commands.add_parser(
         "build",
         help="write the book: PDF (and the HTML preview with --format html)",
@@ -137,11 +148,38 @@ def _run_check(checked: CheckedBook) -> int:
     return EXIT_MANUSCRIPT if checked.has_errors else EXIT_OK
 
 
-def _run_order(checked: CheckedBook) -> int:
+def _write_order_lock(checked: CheckedBook) -> Path:
+    destination = checked.book.root / ORDER_LOCK
+    lines = [
+        f"# The reading order of {checked.book.config.title!r}, saved by 'dreambook order --write'.",
+        "# check and build warn (DB045) when the order the Next Stages links give differs.",
+        *checked.reading_order.slugs,
+    ]
+    with atomic_output(destination) as output:
+        output.write(("\n".join(lines) + "\n").encode("utf-8"))
+    return destination
+
+
+def _run_order(checked: CheckedBook, arguments: argparse.Namespace) -> int:
+    if arguments.write:
+        # The lock is being replaced, so a difference from the old one is no problem.
+        checked = replace(
+            checked, diagnostics=tuple(d for d in checked.diagnostics if d.code != "DB045")
+        )
     _report(checked)
     if checked.has_errors:
         print(f"FAILED: {summarise(checked.diagnostics)}", file=sys.stderr)
         return EXIT_MANUSCRIPT
+    if arguments.explain:
+        if arguments.explain not in checked.reading_order.slugs:
+            print(f"dreambook: no chapter has the slug {arguments.explain!r}", file=sys.stderr)
+            return EXIT_USAGE
+        for sentence in explain_position(checked.graph, checked.reading_order, arguments.explain):
+            print(sentence)
+        return EXIT_OK
+    if arguments.write:
+        written = _write_order_lock(checked)
+        print(f"wrote {display_path(written)}", file=sys.stderr)
     titles = {chapter.slug: chapter.title for chapter in checked.book.chapters}
     entries = checked.reading_order.entries
     slug_width = max((len(entry.slug) for entry in entries), default=4)
@@ -191,7 +229,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         checked = check_manuscript(arguments.manuscript, _options(arguments))
         if arguments.command == "check":
             return _run_check(checked)
-        return _run_order(checked)
+        return _run_order(checked, arguments)
     except UsageError as error:
         print(f"dreambook: {error}", file=sys.stderr)
         return EXIT_USAGE

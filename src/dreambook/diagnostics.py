@@ -64,6 +64,7 @@ _TABLE: tuple[Code, ...] = (
     Code("DB034", "duplicate-next-stage", Severity.WARNING, "A Next Stages list names the same chapter twice."),
     Code("DB035", "next-stages-empty", Severity.WARNING, "A Next Stages section holds no list items."),
     Code("DB040", "unreachable-chapter", Severity.WARNING, "No chain of Next Stages leads from the start to a chapter."),
+    Code("DB045", "order-changed", Severity.WARNING, "The reading order differs from reading-order.txt."),
     Code("DB050", "layout-lost-chapter", Severity.ERROR, "The laid-out PDF is missing a chapter."),
     Code("DB060", "resource-outside", Severity.ERROR, "An image path leads outside the manuscript folder."),
     Code("DB061", "resource-not-a-file", Severity.ERROR, "An image is a web address, file:// or data: URL, or absolute path."),

@@ -480,3 +480,86 @@ def plan_reading_order(book: Book, graph: ChapterGraph) -> tuple[ReadingOrder, l
                 )
             )
     return order, diagnostics
+
+
+# --- the order lock and explanations --------------------------------------------------------------
+
+
+def check_order_lock(book: Book, order: ReadingOrder) -> list[Diagnostic]:
+    """Compare the derived reading order with ``reading-order.txt``, when the book has one.
+
+    Returns one DB045 warning at the first place where they differ, so a print edition
+    never reorders silently after an edit to a link. Raises nothing.
+    """
+    lock = book.order_lock
+    if lock is None:
+        return []
+    derived = order.slugs
+    for position, (slug, line) in enumerate(lock.entries):
+        now = derived[position] if position < len(derived) else None
+        if now != slug:
+            what = f"now {now!r} comes there" if now else "the book now ends before it"
+            return [
+                diagnostic(
+                    "DB045",
+                    f"the reading order changed at position {position + 1}: the lock says "
+                    f"{slug!r}, but {what}",
+                    lock.path,
+                    line,
+                    "if the new order is right, save it with 'dreambook order --write'; "
+                    "'dreambook order --explain SLUG' says why a chapter sits where it does",
+                )
+            ]
+    if len(derived) > len(lock.entries):
+        extra = derived[len(lock.entries)]
+        return [
+            diagnostic(
+                "DB045",
+                f"the reading order changed: {extra!r} now follows the last locked chapter",
+                lock.path,
+                lock.entries[-1][1] if lock.entries else 1,
+                "if the new order is right, save it with 'dreambook order --write'",
+            )
+        ]
+    return []
+
+
+def explain_position(graph: ChapterGraph, order: ReadingOrder, slug: str) -> list[str]:
+    """Return sentences saying why ``slug`` sits where it does in ``order``.
+
+    The chain of Next Stages from the start chapter to ``slug`` is walked back, and for
+    each step the item's rank is given, since an earlier item is always followed first.
+    Raises KeyError for a slug that is not in the order.
+    """
+    entries = {entry.slug: entry for entry in order.entries}
+    position = {entry.slug: index + 1 for index, entry in enumerate(order.entries)}
+    entry = entries[slug]
+    lines = [f"{slug} is chapter {position[slug]} of {len(order.entries)} in the reading order."]
+    if entry.placement is Placement.START:
+        lines.append("It is the start chapter named in book.toml ([book] start).")
+    elif entry.placement is Placement.APPENDIX:
+        lines.append("It is listed in [book] appendix, so it is placed at the end on purpose.")
+    elif entry.placement is Placement.UNREACHABLE:
+        sources = [s for s in graph.chapters if slug in graph.successors(s)]
+        if sources:
+            lines.append(
+                "No chain of Next Stages from the start reaches it: only "
+                + ", ".join(sources)
+                + " lead to it, and they are not reached either (or are appendix chapters)."
+            )
+        else:
+            lines.append("No chapter lists it in its Next Stages, so the walk never reaches it.")
+        lines.append("Unreachable chapters follow the reached ones in file order.")
+    current = entry
+    while current.placement is Placement.NEXT_STAGE and current.via is not None:
+        via = current.via
+        rank = graph.successors(via).index(current.slug) + 1
+        earlier = graph.successors(via)[: rank - 1]
+        reason = f"{current.slug} is Next Stages item {rank} of {via} (chapter {position[via]})"
+        if earlier:
+            reason += "; the items before it (" + ", ".join(earlier) + ") were already placed"
+        lines.append(reason + ".")
+        current = entries[via]
+    if current is not entry and current.placement is Placement.START:
+        lines.append(f"{current.slug} is the start chapter.")
+    return lines

@@ -121,12 +121,47 @@ class Chapter:
 
 
 @dataclass(frozen=True)
+class OrderLock:
+    """A saved reading order (``reading-order.txt``): slugs with the line each stands on."""
+
+    path: Path
+    entries: tuple[tuple[str, int], ...]
+
+    @property
+    def slugs(self) -> tuple[str, ...]:
+        """The locked slugs, in order."""
+        return tuple(slug for slug, _ in self.entries)
+
+
+ORDER_LOCK = "reading-order.txt"
+
+
+def read_order_lock(root: Path) -> OrderLock | None:
+    """Read ``reading-order.txt`` from the manuscript folder, if there is one.
+
+    One slug a line; blank lines and lines starting with ``#`` are ignored. A file that
+    is not UTF-8 is read with replacement characters (its slugs then simply differ).
+    """
+    path = root / ORDER_LOCK
+    if not path.is_file():
+        return None
+    text = path.read_bytes().decode("utf-8", errors="replace")
+    entries = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        slug = line.strip()
+        if slug and not slug.startswith("#"):
+            entries.append((slug, number))
+    return OrderLock(path, tuple(entries))
+
+
+@dataclass(frozen=True)
 class Book:
     """The whole manuscript: its folder, its book.toml and its chapters in file order."""
 
     root: Path
     config: BookConfig
     chapters: tuple[Chapter, ...]
+    order_lock: OrderLock | None = None
 
     @property
     def book_toml(self) -> Path:
@@ -676,4 +711,4 @@ def load_book(root: Path, limits: Limits = Limits()) -> tuple[Book, list[Diagnos
         chapters.append(chapter)
         diagnostics.extend(found)
     diagnostics.extend(_duplicate_slugs(chapters))
-    return Book(root, config, tuple(chapters)), diagnostics
+    return Book(root, config, tuple(chapters), read_order_lock(root)), diagnostics

@@ -11,7 +11,13 @@ from dreambook.diagnostics import Diagnostic, escalate, sort_key
 from dreambook.errors import ManuscriptError, UsageError
 from dreambook.export.html import build_html_preview
 from dreambook.export.pdf import Variant, build_pdf, pdf_file_name
-from dreambook.graph import ChapterGraph, ReadingOrder, build_graph, plan_reading_order
+from dreambook.graph import (
+    ChapterGraph,
+    ReadingOrder,
+    build_graph,
+    check_order_lock,
+    plan_reading_order,
+)
 from dreambook.manuscript import Book, Limits, load_book
 from dreambook.render import render_book
 from dreambook.reproducible import source_date
@@ -61,6 +67,7 @@ def check_manuscript(manuscript: Path, options: Options | None = None) -> Checke
     book, diagnostics = load_book(manuscript, options.limits)
     graph, graph_diagnostics = build_graph(book)
     order, order_diagnostics = plan_reading_order(book, graph)
+    order_diagnostics += check_order_lock(book, order)
     found = diagnostics + graph_diagnostics + order_diagnostics + check_resources(book)
     if not options.trust_html:
         for chapter in book.chapters:

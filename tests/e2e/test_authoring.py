@@ -1,0 +1,68 @@
+"""Authoring commands: the order lock, order explanations (and later new, init, graph)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from tests.conftest import SAMPLE_MANUSCRIPT, WriteBook, chapter
+from tests.e2e.test_cli import diagnostics_in, run
+
+
+def _linked_book(write_book: WriteBook, first_items: str) -> Path:
+    return write_book(
+        {
+            "one.md": chapter("One", f"Text.\n\n## Next Stages\n\n{first_items}"),
+            "two.md": chapter("Two"),
+            "three.md": chapter("Three"),
+        }
+    )
+
+
+def test_order_write_saves_the_order_and_a_reordering_edit_is_reported(
+    write_book: WriteBook,
+) -> None:
+    root = _linked_book(write_book, "- [Two](two.md) — a.\n- [Three](three.md) — b.\n")
+    saved = run("order", root, "--write")
+    assert saved.returncode == 0, saved.stderr
+    lock = root / "reading-order.txt"
+    slugs = [line for line in lock.read_text("utf-8").splitlines() if not line.startswith("#")]
+    assert slugs == ["one", "two", "three"]
+    assert run("check", "--strict", root).returncode == 0
+
+    # Swap the two items: the derived order changes, and check names the first difference.
+    (root / "one.md").write_text(
+        chapter(
+            "One", "Text.\n\n## Next Stages\n\n- [Three](three.md) — b.\n- [Two](two.md) — a.\n"
+        ),
+        "utf-8",
+    )
+    relaxed = run("check", root)
+    assert relaxed.returncode == 0
+    line_of_two = lock.read_text("utf-8").splitlines().index("two") + 1
+    assert ("reading-order.txt", line_of_two, "DB045") in diagnostics_in(relaxed.stderr)
+    assert "'three'" in relaxed.stderr
+    assert run("check", "--strict", root).returncode == 1
+    # Saving the new order settles it.
+    assert run("order", "--strict", "--write", root).returncode == 0
+    assert run("check", "--strict", root).returncode == 0
+
+
+def test_order_explain_walks_back_to_the_start(tmp_path: Path) -> None:
+    manuscript = tmp_path / "manuscript"
+    shutil.copytree(SAMPLE_MANUSCRIPT, manuscript)
+    result = run("order", manuscript, "--explain", "falling")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    order = run("order", manuscript).stdout.splitlines()
+    position = next(row.split()[0] for row in order if row.split()[1] == "falling")
+    assert lines[0].startswith(f"falling is chapter {position} of {len(order)}")
+    assert lines[-1] == "why-you-keep-having-anxiety-dreams is the start chapter."
+    assert all("Next Stages item" in line for line in lines[1:-1])
+
+
+def test_order_explain_of_an_unknown_slug_is_a_usage_error(write_book: WriteBook) -> None:
+    root = _linked_book(write_book, "- [Two](two.md) — a.\n- [Three](three.md) — b.\n")
+    result = run("order", root, "--explain", "nowhere")
+    assert result.returncode == 2
+    assert "nowhere" in result.stderr
