@@ -7,6 +7,7 @@ Exit status: 0 when all went well, 1 when the manuscript has errors (or warnings
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -26,6 +27,7 @@ from dreambook.fsutil import atomic_output
 from dreambook.graph import Placement, explain_position
 from dreambook.manuscript import ORDER_LOCK, Limits
 from dreambook.pipeline import CheckedBook, Options, OutputFormat, build_book, check_manuscript
+from dreambook.scaffold import init_book, new_chapter
 
 EXIT_OK = 0
 EXIT_MANUSCRIPT = 1
@@ -122,7 +124,37 @@ def _parser() -> argparse.ArgumentParser:
         help="PDF edition: digital (links, tagged), print (bleed and crop marks), or all; "
         "repeat for several (default: digital)",
     )
+    init = commands.add_parser(
+        "init",
+        help="create a new book that builds at once: book.toml, a first chapter, the styles",
+        description="Create a manuscript folder with book.toml, a first chapter with the house "
+        "sections and a copy of dreambook's templates and stylesheets to restyle.",
+    )
+    init.add_argument("folder", nargs="?", default="manuscript", type=Path, metavar="DIR")
+    init.add_argument("--title", default="Untitled Book", help="the book's title")
+    init.add_argument("--author", default="The Author", help="the book's author")
+    new = commands.add_parser(
+        "new",
+        help="write a new chapter with the house sections",
+        description="Write a new chapter file with front matter and the house sections. With "
+        "--after SLUG it goes beside that chapter and joins the end of its Next Stages.",
+    )
+    new.add_argument("title", metavar="TITLE", help="the new chapter's title")
+    new.add_argument("manuscript", nargs="?", default="manuscript", type=Path)
+    new.add_argument("--after", metavar="SLUG", help="the chapter whose Next Stages lead here")
     return parser
+
+
+def _run_scaffold(arguments: argparse.Namespace) -> int:
+    if arguments.command == "init":
+        written = init_book(arguments.folder, arguments.title, arguments.author, dt.date.today())
+    else:
+        if not arguments.manuscript.is_dir():
+            raise UsageError(f"{arguments.manuscript} is not a folder")
+        written = new_chapter(arguments.manuscript, arguments.title, arguments.after)
+    for path in written:
+        print(f"wrote {display_path(path)}", file=sys.stderr)
+    return EXIT_OK
 
 
 def _report(checked: CheckedBook) -> None:
@@ -226,6 +258,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if arguments.command == "build":
             return _run_build(arguments)
+        if arguments.command in {"init", "new"}:
+            return _run_scaffold(arguments)
         checked = check_manuscript(arguments.manuscript, _options(arguments))
         if arguments.command == "check":
             return _run_check(checked)

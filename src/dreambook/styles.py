@@ -7,6 +7,7 @@ restyle the book by copying just ``print.css`` and editing it.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,15 +44,28 @@ class Styles:
         raise FileNotFoundError(f"no {name} in the styles folders ({searched})")
 
     def environment(self) -> jinja2.Environment:
-        """Return a Jinja2 environment over the styles folders: autoescaping, strict undefined."""
-        return jinja2.Environment(
+        """Return a Jinja2 environment over the styles folders: autoescaping, strict undefined.
+
+        HTML and XHTML templates are autoescaped; the scaffolding templates for Markdown,
+        TOML and CSS are not, and quote their values with the ``yaml_string`` and
+        ``toml_string`` filters instead.
+        """
+        environment = jinja2.Environment(
             loader=jinja2.FileSystemLoader([str(folder) for folder in self.folders]),
-            autoescape=True,
+            autoescape=_escapes_html,
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
         )
+        # A JSON string is a valid double-quoted YAML scalar and TOML basic string.
+        environment.filters["yaml_string"] = json.dumps
+        environment.filters["toml_string"] = json.dumps
+        return environment
+
+
+def _escapes_html(template_name: str | None) -> bool:
+    return not (template_name or "").endswith((".md.j2", ".toml.j2", ".css.j2"))
 
 
 def book_styles(manuscript: Path, config: BookConfig) -> Styles:

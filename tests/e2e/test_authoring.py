@@ -66,3 +66,46 @@ def test_order_explain_of_an_unknown_slug_is_a_usage_error(write_book: WriteBook
     result = run("order", root, "--explain", "nowhere")
     assert result.returncode == 2
     assert "nowhere" in result.stderr
+
+
+def test_init_makes_a_book_that_passes_strict_check_and_builds(tmp_path: Path) -> None:
+    book = tmp_path / "mybook"
+    made = run("init", book, "--title", "Night Notes: A Trial", "--author", "A. Writer")
+    assert made.returncode == 0, made.stderr
+    assert (book / "book.toml").is_file()
+    assert (book / "styles" / "print.css").is_file()
+    assert (book / "styles" / "fonts" / "OFL.txt").is_file()
+    checked = run("check", "--strict", book)
+    assert checked.returncode == 0, checked.stderr
+    built = run("build", book, "-o", tmp_path / "out", "--format", "html")
+    assert built.returncode == 0, built.stderr
+    page = (tmp_path / "out" / "night-notes-a-trial.html").read_text("utf-8")
+    assert "Night Notes: A Trial" in page
+    # A second init into the same folder refuses rather than overwriting.
+    again = run("init", book)
+    assert again.returncode == 2
+    assert "already holds a book" in again.stderr
+
+
+def test_new_after_adds_the_chapter_to_that_chapters_next_stages(tmp_path: Path) -> None:
+    book = tmp_path / "mybook"
+    assert run("init", book).returncode == 0
+    made = run("new", "The Second Door", book, "--after", "opening")
+    assert made.returncode == 0, made.stderr
+    assert (book / "the-second-door.md").is_file()
+    order = run("order", "--strict", book)
+    assert order.returncode == 0, order.stderr
+    rows = [line.split()[1] for line in order.stdout.splitlines()]
+    assert rows == ["opening", "the-second-door"]
+    assert "(next stage of opening)" in order.stdout
+    # Its own Next Stages lead back, so the graph has no dead end and check --strict is clean.
+    assert run("check", "--strict", book).returncode == 0
+    duplicate = run("new", "The Second Door", book)
+    assert duplicate.returncode == 2
+
+
+def test_new_without_after_is_unreachable_until_linked(write_book: WriteBook) -> None:
+    root = write_book({"one.md": chapter("One")})
+    assert run("new", "Loose Thread", root).returncode == 0
+    result = run("check", root)
+    assert ("loose-thread.md", 1, "DB040") in diagnostics_in(result.stderr)
