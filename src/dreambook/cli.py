@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from dreambook import __version__
+from dreambook.bookmap import build_map, render_dot, render_svg
 from dreambook.diagnostics import display_path, format_diagnostic, summarise
 from dreambook.errors import (
     BuildError,
@@ -28,6 +29,8 @@ from dreambook.graph import Placement, explain_position
 from dreambook.manuscript import ORDER_LOCK, Limits
 from dreambook.pipeline import CheckedBook, Options, OutputFormat, build_book, check_manuscript
 from dreambook.scaffold import init_book, new_chapter
+from dreambook.slugs import slugify
+from dreambook.styles import book_styles
 
 EXIT_OK = 0
 EXIT_MANUSCRIPT = 1
@@ -124,6 +127,15 @@ def _parser() -> argparse.ArgumentParser:
         help="PDF edition: digital (links, tagged), print (bleed and crop marks), or all; "
         "repeat for several (default: digital)",
     )
+    graph = commands.add_parser(
+        "graph",
+        help="draw the map of the book (chapters and their links) as SVG or DOT",
+        description="Write the map of the book into the output folder: chapters in reading "
+        "order, Next Stages as solid arcs, cross-references dashed, unreachable chapters and "
+        "dead ends marked. SVG needs nothing else; DOT is for Graphviz.",
+    )
+    _add_common(graph)
+    graph.add_argument("--format", dest="map_format", choices=["svg", "dot"], default="svg")
     init = commands.add_parser(
         "init",
         help="create a new book that builds at once: book.toml, a first chapter, the styles",
@@ -154,6 +166,24 @@ def _run_scaffold(arguments: argparse.Namespace) -> int:
         written = new_chapter(arguments.manuscript, arguments.title, arguments.after)
     for path in written:
         print(f"wrote {display_path(path)}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _run_graph(checked: CheckedBook, arguments: argparse.Namespace) -> int:
+    _report(checked)
+    if checked.has_errors:
+        print(f"FAILED: {summarise(checked.diagnostics)}", file=sys.stderr)
+        return EXIT_MANUSCRIPT
+    book_map = build_map(checked.book, checked.graph, checked.reading_order)
+    name = slugify(checked.book.config.title) or "book"
+    if arguments.map_format == "dot":
+        text = render_dot(book_map, checked.book.config.title)
+    else:
+        text = render_svg(book_map, book_styles(checked.book.root, checked.book.config))
+    destination = arguments.output / f"{name}-map.{arguments.map_format}"
+    with atomic_output(destination) as output:
+        output.write(text.encode("utf-8"))
+    print(f"wrote {display_path(destination)}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -261,6 +291,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if arguments.command in {"init", "new"}:
             return _run_scaffold(arguments)
         checked = check_manuscript(arguments.manuscript, _options(arguments))
+        if arguments.command == "graph":
+            return _run_graph(checked, arguments)
         if arguments.command == "check":
             return _run_check(checked)
         return _run_order(checked, arguments)

@@ -128,6 +128,7 @@ class BookConfig:
     edition: str | None = None
     dedication: str | None = None
     styles: str | None = None
+    map: bool = False
     trim_size: TrimSize = DEFAULT_TRIM_SIZE
     bleed: Length = DEFAULT_BLEED
     cover: str | None = None
@@ -197,6 +198,7 @@ _KNOWN_KEYS: dict[str, frozenset[str]] = {
             "edition",
             "dedication",
             "styles",
+            "map",
         }
     ),
     "print": frozenset({"trim_size", "bleed"}),
@@ -250,6 +252,17 @@ class _Reader:
             )
             return ()
         return tuple(v.strip() for v in raw)
+
+    def flag(self, table: str, key: str) -> bool:
+        raw = self.value(table, key)
+        if raw is None:
+            return False
+        if not isinstance(raw, bool):
+            self.report(
+                "DB004", f"{table}.{key}", f"[{table}] {key} must be true or false", f"{key} = true"
+            )
+            return False
+        return raw
 
     def parsed(self, table: str, key: str, parse: Callable[[str], _T], default: _T) -> _T:
         raw = self.text(table, key)
@@ -413,6 +426,7 @@ def parse_book_toml(source: str, path: Path) -> tuple[BookConfig, list[Diagnosti
         edition=reader.text("book", "edition"),
         dedication=reader.text("book", "dedication"),
         styles=styles,
+        map=reader.flag("book", "map"),
         trim_size=reader.parsed("print", "trim_size", parse_trim_size, DEFAULT_TRIM_SIZE),
         bleed=reader.parsed("print", "bleed", parse_length, DEFAULT_BLEED),
         cover=cover,

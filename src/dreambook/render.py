@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from markdown import Markdown
 from markupsafe import Markup
 
+from dreambook.bookmap import BookMap, build_map
 from dreambook.config import BookConfig
 from dreambook.graph import ChapterGraph, LinkResolver, Placement, ReadingOrder
 from dreambook.manuscript import Book, Chapter
@@ -80,6 +81,7 @@ class RenderedBook:
     config: BookConfig
     slug: str
     chapters: tuple[RenderedChapter, ...]
+    book_map: BookMap | None = None
 
     @property
     def title(self) -> Markup:
@@ -216,4 +218,7 @@ def render_book(
                 source_path=chapter.source_path.as_posix(),
             )
         )
-    return RenderedBook(book.config, slugify(book.config.title) or "book", tuple(rendered))
+    book_map = build_map(book, graph, reading_order) if book.config.map else None
+    return RenderedBook(
+        book.config, slugify(book.config.title) or "book", tuple(rendered), book_map
+    )

@@ -109,3 +109,44 @@ def test_new_without_after_is_unreachable_until_linked(write_book: WriteBook) ->
     assert run("new", "Loose Thread", root).returncode == 0
     result = run("check", root)
     assert ("loose-thread.md", 1, "DB040") in diagnostics_in(result.stderr)
+
+
+def test_graph_svg_has_every_chapter_and_an_arc_per_link(tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ElementTree
+
+    from dreambook.pipeline import check_manuscript
+
+    result = run("graph", SAMPLE_MANUSCRIPT, "-o", tmp_path)
+    assert result.returncode == 0, result.stderr
+    (svg_path,) = tmp_path.glob("*-map.svg")
+    root = ElementTree.parse(svg_path).getroot()
+    namespace = "{http://www.w3.org/2000/svg}"
+    labels = ["".join(text.itertext()) for text in root.iter(f"{namespace}text")]
+    checked = check_manuscript(SAMPLE_MANUSCRIPT)
+    titles = {c.slug: c.title for c in checked.book.chapters}
+    for position, slug in enumerate(checked.reading_order.slugs, start=1):
+        assert any(label.startswith(f"{position}. {titles[slug]}") for label in labels), slug
+    solid = [p for p in root.iter(f"{namespace}path") if p.get("marker-end")]
+    next_stage_edges = sum(len(edges) for edges in checked.graph.next_stages.values())
+    assert len(solid) == next_stage_edges
+
+
+def test_graph_dot_lists_nodes_and_edges_and_marks_unreachable_and_dead_ends(
+    write_book: WriteBook,
+) -> None:
+    root = write_book(
+        {
+            "one.md": chapter(
+                "One", "See [three](three.md).\n\n## Next Stages\n\n- [Two](two.md) — on.\n"
+            ),
+            "two.md": chapter("Two"),
+            "three.md": chapter("Three", "Alone.\n", ending="true"),
+        }
+    )
+    result = run("graph", root, "-o", root.parent / "out", "--format", "dot")
+    assert result.returncode == 0, result.stderr
+    dot = (root.parent / "out" / "a-small-book-map.dot").read_text("utf-8")
+    assert '"one" -> "two";' in dot
+    assert '"one" -> "three" [style=dashed' in dot
+    assert '"three" [label="3. Three", color="#b3261e", style=dashed]' in dot  # unreachable
+    assert '"two" [label="2. Two", color="#c77700"]' in dot  # a dead end: no Next Stages

@@ -195,8 +195,9 @@ def test_front_matter_is_numbered_in_roman_and_the_body_from_arabic_1(sample: Sa
 def test_outline_lists_chapters_in_reading_order_with_their_sections(sample: SampleBuild) -> None:
     document = pymupdf.open(sample.digital)
     outline = document.get_toc(simple=True)
+    front = {"Contents", "Map of the Book"}
     chapters = [
-        (title, page) for level, title, page in outline if level == 1 and title != "Contents"
+        (title, page) for level, title, page in outline if level == 1 and title not in front
     ]
     assert [normalise(t) for t, _ in chapters] == [
         normalise(c.title_text) for c in sample.book.chapters
@@ -378,3 +379,27 @@ def test_a_book_can_restyle_itself_with_its_own_styles_folder(write_book: WriteB
     text = squash(" ".join(page.get_text() for page in pymupdf.open(output / "restyled.pdf")))
     assert "chapter1" not in text
     assert "plaintext." in text
+
+
+def test_the_map_of_the_book_gives_each_chapter_its_opening_page(sample: SampleBuild) -> None:
+    assert sample.book.config.map, "the sample book shows its map"
+    document = pymupdf.open(sample.digital)
+    map_page = next(p for p in document if normalise(p.get_text()).startswith("Map of the Book"))
+    assert map_page.get_label() in {
+        "i",
+        "ii",
+        "iii",
+        "iv",
+        "v",
+        "vi",
+        "vii",
+        "viii",
+        "ix",
+        "x",
+        "xi",
+    }
+    text = normalise(map_page.get_text())
+    opening = opening_pages(document, sample.book)
+    for position, rendered in enumerate(sample.book.chapters, start=1):
+        folio = document[opening[rendered.slug]].get_label()
+        assert f"{position}. {normalise(rendered.title_text)} · {folio}" in text, rendered.slug

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from lxml import html as lxml_html
 from markupsafe import Markup
 
+from dreambook.bookmap import render_svg
 from dreambook.config import BookConfig, Length, is_valid_isbn
 from dreambook.diagnostics import Diagnostic, Severity, diagnostic
 from dreambook.errors import BuildError, MissingDependencyError
@@ -295,6 +296,15 @@ class _ConfinedFetcher:
         return self.folders.allows(Path(unquote(parts.path)))
 
 
+def _map_svg(book: RenderedBook, styles: Styles, pages: PageNumbers) -> Markup | None:
+    """The map of the book with each chapter's page, for the front matter (``[book] map``)."""
+    if book.book_map is None:
+        return None
+    folios = {chapter.slug: pages.folio(chapter.anchor) for chapter in book.chapters}
+    svg = render_svg(book.book_map, styles, folios)
+    return Markup(svg)  # rendered from our own autoescaped template
+
+
 def _isbn(config: BookConfig) -> str | None:
     if config.identifier is None:
         return None
@@ -387,6 +397,7 @@ def build_pdf(
             variant=variant.value,
             isbn=_isbn(config),
             modified=modified,
+            book_map=_map_svg(book, styles, pages),
         )
         document = weasyprint.HTML(
             string=html, base_url=base_url, url_fetcher=fetcher.fetcher

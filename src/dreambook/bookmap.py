@@ -1,0 +1,150 @@
+"""The map of the book: chapters in reading order and the links between them, as an arc diagram.
+
+The chapters stand one under another in reading order, with their titles to the right;
+each Next Stages link is a solid arc on the left from one chapter to another, each
+cross-reference a dashed one. Chapters no chain of Next Stages reaches, and dead ends
+(no Next Stages, and not marked ``ending: true``), are drawn so they stand out. The
+drawing needs no program beyond dreambook: the SVG comes from a template in the styles
+folder (``map.svg.j2``), and the same data can be written as Graphviz DOT.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from dreambook.graph import ChapterGraph, Placement, ReadingOrder
+from dreambook.manuscript import Book
+from dreambook.styles import Styles
+
+
+@dataclass(frozen=True)
+class MapNode:
+    """A chapter on the map."""
+
+    slug: str
+    title: str
+    position: int
+    unreachable: bool
+    dead_end: bool
+    appendix: bool
+
+
+@dataclass(frozen=True)
+class MapEdge:
+    """A link on the map: ``kind`` is "next-stage" or "cross-reference"."""
+
+    source: str
+    target: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class BookMap:
+    """Every chapter (in reading order) and every link between two different chapters."""
+
+    nodes: tuple[MapNode, ...]
+    edges: tuple[MapEdge, ...]
+
+
+def build_map(book: Book, graph: ChapterGraph, order: ReadingOrder) -> BookMap:
+    """Return the map of ``book``: nodes in reading order, Next Stages and cross-reference edges.
+
+    A cross-reference between two chapters already joined by a Next Stages link is left
+    out, and so is any link from a chapter to itself. Raises nothing.
+    """
+    chapters = {chapter.slug: chapter for chapter in book.chapters}
+    nodes = tuple(
+        MapNode(
+            slug=entry.slug,
+            title=chapters[entry.slug].title,
+            position=index,
+            unreachable=entry.placement is Placement.UNREACHABLE,
+            dead_end=not graph.successors(entry.slug) and not chapters[entry.slug].ending,
+            appendix=entry.placement is Placement.APPENDIX,
+        )
+        for index, entry in enumerate(order.entries, start=1)
+    )
+    edges: list[MapEdge] = []
+    joined: set[tuple[str, str]] = set()
+    for slug in order.slugs:
+        for target in graph.successors(slug):
+            edges.append(MapEdge(slug, target, "next-stage"))
+            joined.add((slug, target))
+    for slug in order.slugs:
+        for reference in graph.cross_references.get(slug, ()):
+            pair = (slug, reference.target)
+            if reference.target != slug and pair not in joined:
+                edges.append(MapEdge(slug, reference.target, "cross-reference"))
+                joined.add(pair)
+    return BookMap(nodes, tuple(edges))
+
+
+# --- drawing ---------------------------------------------------------------------------------------
+
+_ROW = 25.0  # vertical distance between chapters, in SVG units (points)
+_TOP = 16.0
+_SPINE_X = 118.0  # where the chapters stand; arcs bulge to the left of it
+_WIDTH = 330.0
+
+
+@dataclass(frozen=True)
+class _Arc:
+    path: str
+    kind: str
+
+
+def _arc(y1: float, y2: float) -> str:
+    """An arc leaving the spine at y1 and returning at y2, bulging left by half the span."""
+    bulge = min(abs(y2 - y1) * 0.5, _SPINE_X - 8)
+    x = _SPINE_X - 6
+    return (
+        f"M {x:.1f} {y1:.1f} C {x - bulge:.1f} {y1:.1f}, {x - bulge:.1f} {y2:.1f}, {x:.1f} {y2:.1f}"
+    )
+
+
+def render_svg(book_map: BookMap, styles: Styles, pages: Mapping[str, str] | None = None) -> str:
+    """Return the map as an SVG document (``map.svg.j2``), with page numbers when given."""
+    row_of = {node.slug: _TOP + (node.position - 1) * _ROW for node in book_map.nodes}
+    arcs = [
+        _Arc(_arc(row_of[edge.source], row_of[edge.target]), edge.kind)
+        for edge in book_map.edges
+        if edge.source in row_of and edge.target in row_of
+    ]
+    # Cross-references first, so the Next Stages arcs are drawn over them.
+    arcs.sort(key=lambda arc: arc.kind == "next-stage")
+    height = _TOP + len(book_map.nodes) * _ROW + 40
+    template = styles.environment().get_template("map.svg.j2")
+    return template.render(
+        nodes=book_map.nodes,
+        arcs=arcs,
+        rows=row_of,
+        pages=pages or {},
+        spine_x=_SPINE_X,
+        width=_WIDTH,
+        height=height,
+        legend_y=height - 22,
+    )
+
+
+def render_dot(book_map: BookMap, title: str) -> str:
+    """Return the map as Graphviz DOT text: solid edges for Next Stages, dashed for cross-references."""
+
+    def quote(text: str) -> str:
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    lines = [f"digraph {quote(title)} {{", "  rankdir=TB;", "  node [shape=box];"]
+    for node in book_map.nodes:
+        style = []
+        if node.unreachable:
+            style.append('color="#b3261e", style=dashed')
+        elif node.dead_end:
+            style.append('color="#c77700"')
+        label = quote(f"{node.position}. {node.title}")
+        attributes = ", ".join([f"label={label}", *style])
+        lines.append(f"  {quote(node.slug)} [{attributes}];")
+    for edge in book_map.edges:
+        edge_style = " [style=dashed, color=gray50]" if edge.kind == "cross-reference" else ""
+        lines.append(f"  {quote(edge.source)} -> {quote(edge.target)}{edge_style};")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
