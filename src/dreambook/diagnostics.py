@@ -73,6 +73,7 @@ _TABLE: tuple[Code, ...] = (
     Code("DB064", "image-too-large", Severity.ERROR, "An image has too many pixels to decode safely."),
     Code("DB070", "unsafe-html-removed", Severity.WARNING, "Raw HTML that the sanitiser removes."),
     Code("DB080", "manuscript-too-large", Severity.ERROR, "The manuscript is over the size or chapter limit."),
+    Code("DB085", "nesting-too-deep", Severity.ERROR, "Lists or block quotes are nested too deeply."),
 )
 # fmt: on
 

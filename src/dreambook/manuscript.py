@@ -9,6 +9,7 @@ records the source lines of each block), not from regular expressions over the t
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from markdown_it.token import Token
 
 from dreambook.config import BookConfig, load_book_toml
 from dreambook.diagnostics import Diagnostic, diagnostic, line_of_byte
+from dreambook.fsutil import ConfinedFolders
 from dreambook.slugs import SLUG_PATTERN, slugify, strip_blurb_lead, title_key
 
 CHAPTER_SUFFIX = ".md"
@@ -175,7 +177,25 @@ _FENCE_RE = re.compile(r"^(---|\.\.\.)\s*$")
 _ATTR_LIST_RE = re.compile(r"\s*\{:?\s*([^{}]*)\}\s*$")
 _ATTR_ID_RE = re.compile(r"(?:^|\s)#([A-Za-z][\w\-:.]*)")
 
-_markdown_parser = MarkdownIt("commonmark").enable("table")
+# Lists and quotes nested deeper than this are refused (DB085): no book needs them, and the
+# Markdown renderer and the PDF layout both recurse once per level.
+MAX_NESTING = 32
+
+
+class _IndexParser(MarkdownIt):
+    """markdown-it that keeps every link and image as written, whatever its scheme.
+
+    markdown-it would drop javascript:, file: and data: targets, and check could then not
+    report them; the index only records them, it never renders them.
+    """
+
+    def validateLink(self, url: str) -> bool:
+        return True
+
+
+# markdown-it stops nesting at maxNesting levels (a list and its item count two); beyond the
+# refusal depth is enough for the index to see the depth and report it.
+_markdown_parser = _IndexParser("commonmark", {"maxNesting": 4 * MAX_NESTING}).enable("table")
 
 
 def _decode(raw: bytes, path: Path) -> tuple[str | None, list[Diagnostic]]:
@@ -393,6 +413,7 @@ class _Index:
     next_stages_line: int | None
     next_stages: list[NextStageItem]
     raw_markup: list[RawMarkup] = field(default_factory=list)
+    deepest: tuple[int, int] = (0, 0)  # (nesting depth, file line where it is reached)
 
 
 def _line_holding(source_lines: Sequence[str], start: int, target: str) -> int:
@@ -444,8 +465,15 @@ def _index_body(body: str, body_line: int, next_stages_heading: str) -> _Index:
     next_stages_key = title_key(next_stages_heading)
     in_next_stages = False
     list_depth = 0
+    container_depth = 0
     item_line: int | None = None
     for position, token in enumerate(tokens):
+        if token.type in {"bullet_list_open", "ordered_list_open", "blockquote_open"}:
+            container_depth += 1
+            if container_depth > index.deepest[0]:
+                index.deepest = (container_depth, body_line + (token.map[0] if token.map else 0))
+        elif token.type in {"bullet_list_close", "ordered_list_close", "blockquote_close"}:
+            container_depth -= 1
         if token.type == "heading_open":
             inline = tokens[position + 1]
             level = int(token.tag[1])
@@ -568,6 +596,19 @@ def read_chapter(
         return fallback, diagnostics
     front, diagnostics = _read_front_matter(front_source, path)
     index = _index_body(body, body_line, next_stages_heading)
+    depth, deep_line = index.deepest
+    if depth > MAX_NESTING:
+        # Refused before anything else looks at it: renderers recurse once per level.
+        return fallback, [
+            *diagnostics,
+            diagnostic(
+                "DB085",
+                f"lists or block quotes are nested more than {MAX_NESTING} levels deep here",
+                path,
+                deep_line,
+                "flatten the nesting; no printed book needs more than a few levels",
+            ),
+        ]
     if not body.strip():
         diagnostics.append(
             diagnostic(
@@ -706,7 +747,20 @@ def load_book(root: Path, limits: Limits = Limits()) -> tuple[Book, list[Diagnos
             )
         )
         return Book(root, config, ()), diagnostics
+    inside = ConfinedFolders([root])
     for path in files:
+        if not inside.allows(path):
+            diagnostics.append(
+                diagnostic(
+                    "DB060",
+                    f"the chapter file is a symbolic link to {os.path.realpath(path)}, "
+                    "outside the manuscript folder; it is not read",
+                    path,
+                    None,
+                    "copy the file into the manuscript folder instead of linking to it",
+                )
+            )
+            continue
         chapter, found = read_chapter(path, root, config.next_stages_heading)
         chapters.append(chapter)
         diagnostics.extend(found)

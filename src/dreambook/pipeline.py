@@ -68,6 +68,9 @@ def check_manuscript(manuscript: Path, options: Options | None = None) -> Checke
     graph, graph_diagnostics = build_graph(book)
     order, order_diagnostics = plan_reading_order(book, graph)
     order_diagnostics += check_order_lock(book, order)
+    if any(d.code in {"DB001", "DB002"} for d in diagnostics):
+        # Without a readable book.toml, "start is not set" says nothing new.
+        order_diagnostics = [d for d in order_diagnostics if d.code != "DB005"]
     found = diagnostics + graph_diagnostics + order_diagnostics + check_resources(book)
     if not options.trust_html:
         for chapter in book.chapters:

@@ -22,7 +22,11 @@ from dreambook.markdown_ext import ChapterContext, DreambookExtension
 from dreambook.sanitize import sanitize_html
 from dreambook.slugs import slugify
 
-MARKDOWN_EXTENSIONS = ("footnotes", "attr_list", "def_list", "tables", "smarty", "sane_lists")
+# fenced_code: the manuscript index (markdown-it, CommonMark) treats ``` fences as code, so
+# the renderer must too, or text that check saw as code would render as live Markdown.
+MARKDOWN_EXTENSIONS = (
+    "footnotes", "attr_list", "def_list", "tables", "smarty", "sane_lists", "fenced_code"
+)  # fmt: skip
 
 
 @dataclass(frozen=True)

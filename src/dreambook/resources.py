@@ -132,6 +132,20 @@ def check_resources(book: Book, max_pixels: int = MAX_IMAGE_PIXELS) -> list[Diag
             book.book_toml, book.config.line_of("epub.cover"), book.config.cover
         )
         references.append((reference, book.root / book.config.cover))
+    if book.config.styles:
+        styles = book.root / book.config.styles
+        if not folders.allows(styles):
+            diagnostics.append(
+                diagnostic(
+                    "DB060",
+                    f"[book] styles {book.config.styles!r} leads outside the manuscript folder "
+                    f"({os.path.realpath(styles)})",
+                    book.book_toml,
+                    book.config.line_of("book.styles"),
+                    "keep the styles folder inside the manuscript folder; it may not be a "
+                    "symbolic link to somewhere else",
+                )
+            )
     for reference, file in references:
         reason = _outside_reason(reference.source)
         if reason is not None or file is None:

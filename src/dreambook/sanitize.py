@@ -11,6 +11,7 @@ whose authors are trusted.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 
@@ -40,7 +41,7 @@ _UNSAFE_ELEMENT_RE = re.compile(
 )
 _EVENT_HANDLER_RE = re.compile(r"(?:^|[\s{\"'/])(on[a-z]+)\s*=", re.IGNORECASE)
 _SCRIPT_URL_RE = re.compile(r"\b(javascript|vbscript)\s*:", re.IGNORECASE)
-_LINK_TARGET_RE = re.compile(r"\]\(\s*<?\s*(javascript|vbscript)\s*:", re.IGNORECASE)
+_CONTROL_RE = re.compile(r"[\x00-\x20]+")
 
 
 def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
@@ -71,11 +72,15 @@ def _findings(chapter: Chapter) -> Iterator[tuple[int, str]]:
                 yield markup.line, f"the raw HTML element <{match.group(1).lower()}>"
         for match in _EVENT_HANDLER_RE.finditer(markup.text):
             yield markup.line, f"the event-handler attribute {match.group(1).lower()}="
-        for match in _SCRIPT_URL_RE.finditer(markup.text):
+        for match in _SCRIPT_URL_RE.finditer(html.unescape(markup.text)):
             yield markup.line, f"a {match.group(1).lower()}: URL in raw HTML"
-    for offset, text in enumerate(chapter.markdown.split("\n")):
-        for match in _LINK_TARGET_RE.finditer(text):
-            yield chapter.body_line + offset, f"the {match.group(1).lower()}: link"
+    hrefs = [(link.href, link.line) for link in chapter.links]
+    hrefs += [(item.href, item.line) for item in chapter.next_stages if item.href]
+    for href, line in hrefs:
+        # Browsers ignore control characters and spaces inside a scheme ("java\tscript:").
+        scheme = _CONTROL_RE.sub("", href).lower().split(":", 1)[0]
+        if scheme in {"javascript", "vbscript"} and ":" in href:
+            yield line, f"the {scheme}: link"
 
 
 def check_raw_html(chapter: Chapter) -> list[Diagnostic]:

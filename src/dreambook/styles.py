@@ -72,5 +72,8 @@ def book_styles(manuscript: Path, config: BookConfig) -> Styles:
     """Return the Styles of a book: ``[book] styles`` (relative to the manuscript) first, if set."""
     folders = [default_styles_folder()]
     if config.styles:
-        folders.insert(0, (manuscript / config.styles).resolve())
+        own = (manuscript / config.styles).resolve()
+        # check reports a styles folder outside the manuscript (DB060); never read from one.
+        if own.is_relative_to(manuscript.resolve()):
+            folders.insert(0, own)
     return Styles(tuple(folders))

@@ -16,7 +16,6 @@ import enum
 import hashlib
 import io
 import logging
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -446,10 +445,7 @@ def build_pdf(
     )
 
 
-_NAME_RE = re.compile(r"[^a-z0-9-]+")
-
-
 def pdf_file_name(book: RenderedBook, variant: Variant) -> str:
     """``<book-slug>.pdf`` for the digital edition, ``<book-slug>-print.pdf`` for print."""
     suffix = "-print" if variant is Variant.PRINT else ""
-    return f"{_NAME_RE.sub('-', book.slug)}{suffix}.pdf"
+    return f"{book.slug}{suffix}.pdf"
