@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -118,6 +120,18 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         choices=[f.value for f in OutputFormat],
         help="an output to write; repeat for several (default: pdf)",
+    )
+    build.add_argument(
+        "-q", "--quiet", action="store_true", help="print only problems and the summary line"
+    )
+    build.add_argument(
+        "-v", "--verbose", action="store_true", help="also print the time each stage took"
+    )
+    build.add_argument(
+        "--timings-json",
+        type=Path,
+        metavar="FILE",
+        help="write the stage timings and page counts as JSON (used by the benchmark)",
     )
     build.add_argument(
         "--variant",
@@ -266,17 +280,54 @@ def _run_build(arguments: argparse.Namespace) -> int:
     formats = [OutputFormat(f) for f in arguments.formats or ["pdf"]]
     chosen = arguments.variants or ["digital"]
     variants = list(Variant) if "all" in chosen else [Variant(v) for v in chosen]
+    started = time.perf_counter()
+    # Progress lines only for a person watching a terminal; logs and pipes get the summary.
+    show_progress = sys.stderr.isatty() and not arguments.quiet
     result = build_book(
-        arguments.manuscript, arguments.output, formats, variants, _options(arguments)
+        arguments.manuscript,
+        arguments.output,
+        formats,
+        variants,
+        _options(arguments),
+        progress=_announce if show_progress else _silent,
     )
+    elapsed = time.perf_counter() - started
     _report(result.checked)
     for found in result.writer_diagnostics:
         print(format_diagnostic(found), file=sys.stderr)
-    for path in result.files:
-        size = path.stat().st_size
-        print(f"wrote {display_path(path)} ({size / 1024:.0f} KiB)", file=sys.stderr)
-    print(f"ok: {summarise(result.checked.diagnostics)}", file=sys.stderr)
+    if not arguments.quiet:
+        for path in result.files:
+            size = path.stat().st_size
+            pages = f", {result.pages[path]} pages" if path in result.pages else ""
+            print(f"wrote {display_path(path)} ({size / 1024:.0f} KiB{pages})", file=sys.stderr)
+    if arguments.verbose:
+        for stage, seconds in result.timings.items():
+            print(f"  {stage:<16} {seconds:6.2f} s", file=sys.stderr)
+    if arguments.timings_json:
+        report = {
+            "stages": result.timings,
+            "pages": max(result.pages.values(), default=None),
+            "seconds": elapsed,
+            "files": [str(path) for path in result.files],
+        }
+        arguments.timings_json.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    diagnostics = (*result.checked.diagnostics, *result.writer_diagnostics)
+    count = len(result.files)
+    print(
+        f"ok: {count} file{'s' if count != 1 else ''} written in {elapsed:.1f} s, "
+        f"{summarise(diagnostics)}",
+        file=sys.stderr,
+    )
     return EXIT_OK
+
+
+def _announce(message: str) -> None:
+    """Progress reporter for a terminal: one line as each stage starts."""
+    print(f"... {message}", file=sys.stderr)
+
+
+def _silent(message: str) -> None:
+    """Progress reporter for pipes, logs and --quiet: nothing."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:

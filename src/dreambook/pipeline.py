@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,12 +90,40 @@ class OutputFormat(enum.Enum):
 
 @dataclass(frozen=True)
 class BuildResult:
-    """A finished build: the checked book (with its warnings) and the files written."""
+    """A finished build: the checked book (with its warnings), the files written, and what it took."""
 
     checked: CheckedBook
     files: tuple[Path, ...]
     # Problems only a writer could see (a resource its loader refused), as warnings.
     writer_diagnostics: tuple[Diagnostic, ...] = ()
+    # Seconds spent in each stage, in the order they ran ("check", "render", "pdf digital"...).
+    timings: dict[str, float] = field(default_factory=dict)
+    # Pages of each PDF written, by file.
+    pages: dict[Path, int] = field(default_factory=dict)
+
+
+Progress = Callable[[str], None]
+
+
+def _quiet(message: str) -> None:
+    """The default progress reporter: says nothing."""
+
+
+class _Stopwatch:
+    """Times the stages of one build and reports each as it starts."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.timings: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def stage(self, name: str, message: str) -> Iterator[None]:
+        self.progress(message)
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - started
 
 
 def build_book(
@@ -102,35 +132,46 @@ def build_book(
     formats: Sequence[OutputFormat] = (OutputFormat.PDF,),
     variants: Sequence[Variant] = (Variant.DIGITAL,),
     options: Options | None = None,
+    progress: Progress = _quiet,
 ) -> BuildResult:
     """Check the manuscript, render it once, and write each asked-for format into ``output``.
 
-    Everything is read and resolved before anything is written. Raises ManuscriptError
-    when the check finds errors (nothing is written then), UsageError for a manuscript
-    folder that does not exist, MissingDependencyError when an output needs a missing
-    system library, BuildError when layout fails, and OSError when output cannot be written.
+    Everything is read and resolved before anything is written; ``progress`` is called
+    with a short message as each stage starts. Raises ManuscriptError when the check finds
+    errors (nothing is written then), UsageError for a manuscript folder that does not
+    exist, MissingDependencyError when an output needs a missing system library,
+    BuildError when layout fails, and OSError when output cannot be written.
     """
     options = options or Options()
-    checked = check_manuscript(manuscript, options)
+    watch = _Stopwatch(progress)
+    with watch.stage("check", f"checking {manuscript}"):
+        checked = check_manuscript(manuscript, options)
     if checked.has_errors:
         raise ManuscriptError(checked.diagnostics)
-    rendered = render_book(
-        checked.book, checked.graph, checked.reading_order, trust_html=options.trust_html
-    )
+    with watch.stage("render", f"rendering {len(checked.book.chapters)} chapters"):
+        rendered = render_book(
+            checked.book, checked.graph, checked.reading_order, trust_html=options.trust_html
+        )
     styles = book_styles(manuscript, checked.book.config)
     modified = source_date(manuscript, checked.book.config)
     written: list[Path] = []
+    pages: dict[Path, int] = {}
     writer_diagnostics: list[Diagnostic] = []
     for output_format in dict.fromkeys(formats):
         if output_format is OutputFormat.HTML:
-            destination = output / f"{rendered.slug}.html"
-            written.append(build_html_preview(rendered, styles, destination))
+            with watch.stage("html", "writing the HTML preview"):
+                destination = output / f"{rendered.slug}.html"
+                written.append(build_html_preview(rendered, styles, destination))
         elif output_format is OutputFormat.PDF:
             for variant in dict.fromkeys(variants):
-                destination = output / pdf_file_name(rendered, variant)
-                result = build_pdf(
-                    rendered, styles, manuscript, destination, variant, modified=modified
-                )
+                with watch.stage(f"pdf {variant.value}", f"laying out the {variant.value} PDF"):
+                    destination = output / pdf_file_name(rendered, variant)
+                    result = build_pdf(
+                        rendered, styles, manuscript, destination, variant, modified=modified
+                    )
                 written.append(result.path)
+                pages[result.path] = result.pages
                 writer_diagnostics.extend(result.refused)
-    return BuildResult(checked, tuple(written), tuple(dict.fromkeys(writer_diagnostics)))
+    return BuildResult(
+        checked, tuple(written), tuple(dict.fromkeys(writer_diagnostics)), watch.timings, pages
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -240,3 +241,23 @@ def test_each_bad_input_gets_its_coded_path_line_diagnostic_and_exit_1(
     result = run("check", "--strict", root)
     assert result.returncode == 1, result.stderr
     assert expected in diagnostics_in(result.stderr), result.stderr
+
+
+def test_build_summary_verbose_timings_and_quiet(write_book: WriteBook) -> None:
+    root = write_book({"one.md": chapter("One", "Text.\n")})
+    output = root.parent / "out"
+    timings = root.parent / "timings.json"
+    verbose = run("build", root, "-o", output, "--format", "html", "-v", "--timings-json", timings)
+    assert verbose.returncode == 0, verbose.stderr
+    assert re.search(r"^  check +\d+\.\d\d s$", verbose.stderr, re.M)
+    assert re.search(r"^  render +\d+\.\d\d s$", verbose.stderr, re.M)
+    assert re.search(
+        r"^ok: 1 file written in \d+\.\d s, 0 errors, 0 warnings$", verbose.stderr, re.M
+    )
+    recorded = json.loads(timings.read_text("utf-8"))
+    assert set(recorded["stages"]) == {"check", "render", "html"}
+    assert recorded["files"] == [str(output / "a-small-book.html")]
+    quiet = run("build", root, "-o", output, "--format", "html", "--quiet")
+    assert quiet.returncode == 0
+    assert "wrote" not in quiet.stderr
+    assert quiet.stderr.strip().startswith("ok: 1 file written")
