@@ -109,7 +109,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     build = commands.add_parser(
         "build",
-        help="write the book: PDF (and the HTML preview with --format html)",
+        help="write the book: PDF and EPUB (and the HTML preview with --format html)",
         description="Check the manuscript, then write the book into the output folder. "
         "Nothing is written when the check finds errors.",
     )
@@ -119,7 +119,7 @@ def _parser() -> argparse.ArgumentParser:
         dest="formats",
         action="append",
         choices=[f.value for f in OutputFormat],
-        help="an output to write; repeat for several (default: pdf)",
+        help="an output to write; repeat for several (default: pdf and epub)",
     )
     build.add_argument(
         "-q", "--quiet", action="store_true", help="print only problems and the summary line"
@@ -277,7 +277,7 @@ def _options(arguments: argparse.Namespace) -> Options:
 
 
 def _run_build(arguments: argparse.Namespace) -> int:
-    formats = [OutputFormat(f) for f in arguments.formats or ["pdf"]]
+    formats = [OutputFormat(f) for f in arguments.formats or ["pdf", "epub"]]
     chosen = arguments.variants or ["digital"]
     variants = list(Variant) if "all" in chosen else [Variant(v) for v in chosen]
     started = time.perf_counter()

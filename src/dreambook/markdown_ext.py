@@ -34,6 +34,8 @@ _BLOCKS = frozenset(
     {"p", "li", "dt", "dd", "table", "blockquote", "pre", "figure", "hr", *_HEADINGS}
 )
 _FOOTNOTE_ID_PREFIXES = ("fn-", "fnref-", "fnref2-", "fnref3-")
+# Ids dreambook makes up (blocks, cross-references, notes) start with "_" after the chapter
+# slug: slugs of heading text never contain "_", so they can never collide with a heading.
 
 
 @dataclass
@@ -126,22 +128,27 @@ class _DreambookTreeprocessor(Treeprocessor):
         for element in root.iter():
             element_id = element.get("id", "")
             if element_id.startswith(_FOOTNOTE_ID_PREFIXES):
-                element.set("id", chapter.anchor(element_id))
+                element.set("id", chapter.anchor("_" + element_id))
             if element.tag == "a" and element.get("class") in {"footnote-ref", "footnote-backref"}:
                 target = element.get("href", "").removeprefix("#")
-                element.set("href", "#" + chapter.anchor(target))
+                element.set("href", "#" + chapter.anchor("_" + target))
             if element.tag == "div" and element.get("class") == "footnote":
                 element.set("class", "footnotes")
 
     @staticmethod
     def _resolve_links(root: etree.Element, context: ChapterContext) -> None:
+        references = 0
         for element in root.iter("a"):
             if element.get("class") in {"footnote-ref", "footnote-backref"}:
                 continue
             found = context.resolver.resolve(context.chapter, unquote(element.get("href", "")))
             if found.kind is LinkKind.CHAPTER:
+                references += 1
                 element.set("href", "#" + found.anchor)
                 element.set("class", "xref")
+                # Every output knows each cross-reference by this id: the PDF writer asks
+                # which page it landed on, the EPUB writer can mark a print page there.
+                element.set("id", context.chapter.anchor(f"_xref-{references}"))
                 element.attrib.pop("title", None)
             elif found.kind is LinkKind.EXTERNAL:
                 element.set("class", "external")
@@ -153,7 +160,7 @@ class _DreambookTreeprocessor(Treeprocessor):
 
     @staticmethod
     def _number_blocks(root: etree.Element, chapter: Chapter) -> None:
-        """Give every block without an id a stable one (``slug--b12``).
+        """Give every block without an id a stable one (``slug--_b12``).
 
         Every output shares these ids, so the PDF writer can report which block starts
         each printed page, and the EPUB writer can mark the print page breaks there.
@@ -162,7 +169,7 @@ class _DreambookTreeprocessor(Treeprocessor):
         for element in root.iter():
             if element.tag in _BLOCKS and "id" not in element.attrib:
                 number += 1
-                element.set("id", chapter.anchor(f"b{number}"))
+                element.set("id", chapter.anchor(f"_b{number}"))
 
     @staticmethod
     def _rebase_images(root: etree.Element, chapter: Chapter) -> None:

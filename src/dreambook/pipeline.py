@@ -11,7 +11,9 @@ from pathlib import Path
 
 from dreambook.diagnostics import Diagnostic, escalate, sort_key
 from dreambook.errors import ManuscriptError, UsageError
+from dreambook.export.epub import build_epub
 from dreambook.export.html import build_html_preview
+from dreambook.export.pagelist import PageBreak
 from dreambook.export.pdf import Variant, build_pdf, pdf_file_name
 from dreambook.graph import (
     ChapterGraph,
@@ -85,6 +87,7 @@ class OutputFormat(enum.Enum):
     """What ``build`` can write."""
 
     PDF = "pdf"
+    EPUB = "epub"
     HTML = "html"
 
 
@@ -129,7 +132,7 @@ class _Stopwatch:
 def build_book(
     manuscript: Path,
     output: Path,
-    formats: Sequence[OutputFormat] = (OutputFormat.PDF,),
+    formats: Sequence[OutputFormat] = (OutputFormat.PDF, OutputFormat.EPUB),
     variants: Sequence[Variant] = (Variant.DIGITAL,),
     options: Options | None = None,
     progress: Progress = _quiet,
@@ -157,7 +160,9 @@ def build_book(
     written: list[Path] = []
     pages: dict[Path, int] = {}
     writer_diagnostics: list[Diagnostic] = []
-    for output_format in dict.fromkeys(formats):
+    page_breaks: tuple[PageBreak, ...] = ()
+    # PDF first: its layout tells the EPUB where the printed pages begin.
+    for output_format in sorted(set(formats), key=list(OutputFormat).index):
         if output_format is OutputFormat.HTML:
             with watch.stage("html", "writing the HTML preview"):
                 destination = output / f"{rendered.slug}.html"
@@ -172,6 +177,14 @@ def build_book(
                 written.append(result.path)
                 pages[result.path] = result.pages
                 writer_diagnostics.extend(result.refused)
+                page_breaks = page_breaks or result.page_breaks
+        elif output_format is OutputFormat.EPUB:
+            with watch.stage("epub", "writing the EPUB"):
+                destination = output / f"{rendered.slug}.epub"
+                epub = build_epub(
+                    rendered, styles, manuscript, destination, page_breaks, modified=modified
+                )
+                written.append(epub.path)
     return BuildResult(
         checked, tuple(written), tuple(dict.fromkeys(writer_diagnostics)), watch.timings, pages
     )

@@ -200,7 +200,9 @@ def render_book(
         chapter = by_slug[slug]
         body, sections = renderer.body(chapter)
         next_stages = tuple(
-            NextStageEntry(links[edge.target], typeset_inline(edge.blurb), f"{slug}--next-{n}")
+            NextStageEntry(
+                links[edge.target], typeset_inline(edge.blurb), chapter.anchor(f"_next-{n}")
+            )
             for n, edge in enumerate(graph.next_stages.get(slug, ()), start=1)
         )
         reached_from = tuple(

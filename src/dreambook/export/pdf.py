@@ -216,11 +216,10 @@ def _prepare_body(chapter: RenderedChapter, pages: PageNumbers) -> Markup:
         container.getparent().replace(container, footnote)
     for block in root.xpath('//div[@class="footnotes"]'):
         block.drop_tree()
-    for number, link in enumerate(root.xpath('//a[@class="xref"]'), start=1):
+    for link in root.xpath('//a[@class="xref"]'):
         # Inside the link, so the number is part of what a reader taps; a no-break space
-        # keeps "(p. 47)" on the line of the words it refers to. The link gets an id so
-        # the layout can say which page it landed on.
-        link.set("id", f"{chapter.anchor}--xref-{number}")
+        # keeps "(p. 47)" on the line of the words it refers to. The link's id (given by
+        # the render stage) lets the layout say which page it landed on.
         target = link.get("href", "").removeprefix("#")
         reference = lxml_html.Element("span", {"class": "pageref"})
         reference.text = "\u00a0" + pages.cross_reference(link.get("id", ""), target)
