@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
+
 import nox
 
-nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.sessions = ["tests", "lint", "typecheck", "ace"]
 nox.options.reuse_existing_virtualenvs = False
 nox.options.error_on_missing_interpreters = True
 
@@ -29,3 +31,26 @@ def typecheck(session: nox.Session) -> None:
     """mypy --strict over src/."""
     session.install(".[typecheck]")
     session.run("mypy", "src")
+
+
+@nox.session
+def ace(session: nox.Session) -> None:
+    """Install the pinned Ace by DAISY (npm) and run the accessibility test on the sample EPUB.
+
+    Ace drives a headless Chromium; the browser is taken from the system (Debian package
+    ``chromium``), never downloaded by npm. Without Node.js the test says so and is skipped.
+    """
+    session.install(".[test]")
+    if shutil.which("npm"):
+        session.run(
+            "npm", "ci", "--no-audit", "--no-fund", "--prefix", "tests/ace",
+            external=True, env={"PUPPETEER_SKIP_DOWNLOAD": "1"},
+        )  # fmt: skip
+    session.run("pytest", "-rs", "tests/e2e/test_ace.py", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Run the benchmark (python -m dreambook.bench); extra arguments go to it."""
+    session.install(".")
+    session.run("python", "-m", "dreambook.bench", *session.posargs)

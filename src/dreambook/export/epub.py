@@ -706,6 +706,17 @@ def _ncx_with_depth(ncx: bytes) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="utf-8")
 
 
+def _package_with_language(package: bytes, language: str) -> bytes:
+    """Return the package document with ``xml:lang`` on its root element.
+
+    EbookLib writes the language only as ``dc:language``; accessibility checkers (Ace by
+    DAISY's "epub-lang") also want the package's own ``xml:lang``.
+    """
+    root = etree.fromstring(package, etree.XMLParser(resolve_entities=False, no_network=True))
+    root.set("{http://www.w3.org/XML/1998/namespace}lang", language)
+    return etree.tostring(root, xml_declaration=True, encoding="utf-8")
+
+
 def _package_document_path(container: bytes) -> str:
     root = etree.fromstring(container, etree.XMLParser(resolve_entities=False))
     rootfile = root.find(f"{{{CONTAINER_NS}}}rootfiles/{{{CONTAINER_NS}}}rootfile")
@@ -714,7 +725,7 @@ def _package_document_path(container: bytes) -> str:
     return str(rootfile.get("full-path"))
 
 
-def normalise_package(data: bytes, modified: dt.datetime) -> bytes:
+def normalise_package(data: bytes, modified: dt.datetime, language: str | None = None) -> bytes:
     """Return the EPUB zip ``data`` rewritten so that equal inputs give equal bytes.
 
     ``mimetype`` comes first, stored uncompressed with no extra field, then
@@ -722,7 +733,8 @@ def normalise_package(data: bytes, modified: dt.datetime) -> bytes:
     written. Every entry is dated ``modified`` (at least 1980-01-01, the zip epoch; zip
     keeps even seconds only), made
     on Unix with mode 0644 and, except ``mimetype``, deflated at level 9. The NCX gets its
-    true ``dtb:depth``. Raises ValueError when ``data`` is not an EPUB zip with a container
+    true ``dtb:depth``; with ``language``, the package document gets that ``xml:lang``.
+    Raises ValueError when ``data`` is not an EPUB zip with a container
     file naming its package document.
     """
     with zipfile.ZipFile(io.BytesIO(data)) as source:
@@ -734,6 +746,8 @@ def normalise_package(data: bytes, modified: dt.datetime) -> bytes:
     for name in names:
         if name.endswith(".ncx"):
             contents[name] = _ncx_with_depth(contents[name])
+    if language and package_path in contents:
+        contents[package_path] = _package_with_language(contents[package_path], language)
     contents["mimetype"] = EPUB_MIMETYPE
     first = ["mimetype", "META-INF/container.xml", package_path]
     order = first + [name for name in names if name not in first]
@@ -911,7 +925,7 @@ def build_epub(
             "epub3_pages": False,
         },
     )
-    data = normalise_package(written.getvalue(), modified)
+    data = normalise_package(written.getvalue(), modified, config.language)
     with atomic_output(destination) as output:
         output.write(data)
     return EpubResult(
