@@ -1,0 +1,387 @@
+"""The benchmark any user can run: ``python -m dreambook.bench`` (or ``nox -s bench``).
+
+It writes a synthetic manuscript of a chosen size into a temporary folder (deterministic
+from a seed: Next Stages graphs, cross-references, footnotes, lists and a table in every
+chapter), then times each case in a fresh process, several runs each, and reports the
+median, minimum and maximum, the time per pipeline stage, pages per second and peak
+memory. The numbers are printed as a table and written as JSON into ``build/``. When
+``pandoc`` is installed the same text goes through pandoc -> WeasyPrint and pandoc -> EPUB
+for comparison. Nothing here is a test: it measures, it never asserts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+# Made-up vocabulary: the generated prose is nonsense with realistic word and line lengths.
+_WORDS = [
+    "night",
+    "corridor",
+    "door",
+    "stair",
+    "lamp",
+    "window",
+    "river",
+    "train",
+    "platform",
+    "ticket",
+    "letter",
+    "clock",
+    "hallway",
+    "voice",
+    "shadow",
+    "garden",
+    "field",
+    "city",
+    "street",
+    "market",
+    "bridge",
+    "harbour",
+    "tower",
+    "room",
+    "table",
+    "chair",
+    "running",
+    "hiding",
+    "falling",
+    "waiting",
+    "searching",
+    "climbing",
+    "calling",
+    "turning",
+    "opening",
+    "closing",
+    "quiet",
+    "sudden",
+    "slow",
+    "heavy",
+    "bright",
+    "distant",
+    "familiar",
+    "strange",
+    "narrow",
+    "endless",
+    "early",
+    "late",
+    "remembers",
+    "notices",
+    "follows",
+    "forgets",
+    "carries",
+    "answers",
+    "watches",
+    "listens",
+    "returns",
+    "leaves",
+    "because",
+    "although",
+    "while",
+    "until",
+    "before",
+    "after",
+    "whenever",
+    "perhaps",
+    "almost",
+    "always",
+    "never",
+    "the",
+    "a",
+    "an",
+    "of",
+    "to",
+    "in",
+    "on",
+    "at",
+    "with",
+    "from",
+    "into",
+    "over",
+    "under",
+    "between",
+    "behind",
+    "beyond",
+    "through",
+]
+
+
+def _sentence(rng: random.Random, words: int) -> str:
+    chosen = [rng.choice(_WORDS) for _ in range(words)]
+    return " ".join(chosen).capitalize() + "."
+
+
+def _paragraph(rng: random.Random, words: int) -> str:
+    sentences = []
+    while words > 0:
+        length = min(words, rng.randint(8, 22))
+        sentences.append(_sentence(rng, length))
+        words -= length
+    return " ".join(sentences)
+
+
+def write_synthetic_manuscript(
+    folder: Path, chapters: int = 40, words: int = 100_000, seed: int = 1
+) -> Path:
+    """Write a manuscript of ``chapters`` chapters and about ``words`` words; return its folder."""
+    rng = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    slugs = [f"chapter-{number:04d}" for number in range(1, chapters + 1)]
+    (folder / "book.toml").write_text(
+        "[book]\n"
+        'title = "Benchmark Book"\n'
+        'author = "dreambook bench"\n'
+        'language = "en"\n'
+        f'start = "{slugs[0]}"\n'
+        "date = 2026-01-01\n",
+        encoding="utf-8",
+    )
+    per_chapter = max(words // chapters, 200)
+    for index, slug in enumerate(slugs):
+        others = [s for s in slugs if s != slug]
+        # Next Stages: the next chapter first (so every chapter is reached), then two others.
+        targets = [slugs[(index + 1) % chapters]] if chapters > 1 else []
+        targets += rng.sample(others, k=min(2, len(others)))
+        targets = list(dict.fromkeys(t for t in targets if t != slug))
+        body = [f"Opening {_paragraph(rng, 60)}", "", "## Quick Answer", ""]
+        body += [f"- {_sentence(rng, 12)}" for _ in range(3)]
+        body += ["", "## Common Scenarios", ""]
+        body += [f"- **{_sentence(rng, 3)}** {_sentence(rng, 15)}" for _ in range(3)]
+        remaining = per_chapter - 200
+        section = 0
+        while remaining > 0:
+            section += 1
+            body += ["", f"## Essay Part {section}", ""]
+            for _ in range(4):
+                size = min(remaining, rng.randint(80, 160))
+                text = _paragraph(rng, size)
+                if others and rng.random() < 0.4:
+                    target = rng.choice(others)
+                    text += f" See [the related chapter]({target}.md#quick-answer)."
+                if rng.random() < 0.15:
+                    text += f"[^{section}]"
+                    body += [text, "", f"[^{section}]: {_sentence(rng, 14)}", ""]
+                else:
+                    body += [text, ""]
+                remaining -= size
+                if remaining <= 0:
+                    break
+        body += ["", "## At a Glance", "", "| Sign | Meaning |", "|---|---|"]
+        body += [f"| {_sentence(rng, 3)} | {_sentence(rng, 6)} |" for _ in range(3)]
+        body += ["", "## Next Stages", ""]
+        body += [
+            f"- [Chapter {t[-4:].lstrip('0')}]({t}.md) — {_sentence(rng, 10)}" for t in targets
+        ]
+        text = f"---\ntitle: Chapter {index + 1}\n---\n\n" + "\n".join(body) + "\n"
+        (folder / f"{slug}.md").write_text(text, encoding="utf-8")
+    return folder
+
+
+@dataclass
+class CaseResult:
+    """Timings of one benchmark case over several runs."""
+
+    name: str
+    seconds: list[float] = field(default_factory=list)
+    peak_rss_mb: float = 0.0
+    stages: dict[str, float] = field(default_factory=dict)
+    pages: int | None = None
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds) if self.seconds else float("nan")
+
+
+def _run(command: Sequence[str], cwd: Path | None = None) -> tuple[float, float]:
+    """Run ``command``; return (wall seconds, peak RSS of that process in MB). Raises on failure."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - started
+    stderr = process.stderr.read().decode() if process.stderr else ""
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{stderr}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def _dreambook(*arguments: str | Path) -> list[str]:
+    return [sys.executable, "-m", "dreambook", *map(str, arguments)]
+
+
+def _time_case(
+    name: str, runs: int, command: list[str], prepare: list[list[str]] | None = None
+) -> CaseResult:
+    result = CaseResult(name)
+    timings_file = Path(tempfile.mkstemp(suffix=".json")[1])
+    for _ in range(runs):
+        for step in prepare or []:
+            subprocess.run(step, check=True, capture_output=True)
+        full = [*command, "--timings-json", str(timings_file)] if "build" in command else command
+        seconds, rss = _run(full)
+        result.seconds.append(seconds)
+        result.peak_rss_mb = max(result.peak_rss_mb, rss)
+        if timings_file.stat().st_size:
+            recorded = json.loads(timings_file.read_text())
+            result.stages = recorded.get("stages", {})
+            result.pages = recorded.get("pages") or result.pages
+    timings_file.unlink(missing_ok=True)
+    return result
+
+
+def _edit_one_sentence(chapter: Path, marker: str) -> list[str]:
+    """A command that changes one sentence of ``chapter`` (a new word each run)."""
+    script = (
+        "import pathlib,sys,time;p=pathlib.Path(sys.argv[1]);t=p.read_text();"
+        "i=t.index('Opening ');p.write_text(t[:i]+'Opening '+str(time.time_ns())+' '+t[i+8:])"
+    )
+    return [sys.executable, "-c", script, str(chapter), marker]
+
+
+def _add_paragraph(chapter: Path) -> list[str]:
+    script = (
+        "import pathlib,sys;p=pathlib.Path(sys.argv[1]);t=p.read_text();"
+        "i=t.index('## Quick Answer');"
+        "p.write_text(t[:i]+('More words to push the page. '*60)+'\\n\\n'+t[i:])"
+    )
+    return [sys.executable, "-c", script, str(chapter)]
+
+
+def run_benchmark(
+    chapters: int, words: int, runs: int, seed: int, work: Path, include_pdf: bool = True
+) -> list[CaseResult]:
+    """Generate a manuscript in ``work`` and time every case; return the results."""
+    manuscript = write_synthetic_manuscript(work / "manuscript", chapters, words, seed)
+    output = work / "build"
+    results = []
+    cases: list[tuple[str, list[str], list[list[str]] | None]] = [
+        ("check", _dreambook("check", manuscript), None),
+        ("HTML only", _dreambook("build", manuscript, "-o", output, "--format", "html"), None),
+    ]
+    cases.append(
+        ("EPUB only", _dreambook("build", manuscript, "-o", output, "--format", "epub"), None)
+    )
+    if include_pdf:
+        middle = manuscript / f"chapter-{max(chapters // 2, 1):04d}.md"
+        full = _dreambook(
+            "build", manuscript, "-o", output, "--format", "pdf", "--format", "epub",
+            "--format", "html",
+        )  # fmt: skip
+        cases += [
+            ("cold full build (PDF + EPUB + HTML)", full, [["rm", "-rf", str(output)]]),
+            ("PDF only", _dreambook("build", manuscript, "-o", output, "--format", "pdf"), None),
+            ("rebuild after a one-sentence edit", full, [_edit_one_sentence(middle, "x")]),
+            ("rebuild after adding a paragraph", full, [_add_paragraph(middle)]),
+        ]
+    for name, command, prepare in cases:
+        results.append(_time_case(name, runs, command, prepare))
+    return results
+
+
+def _pandoc_cases(manuscript: Path, work: Path, runs: int) -> list[CaseResult] | str:
+    pandoc = shutil.which("pandoc")
+    if pandoc is None:
+        return "pandoc is not installed: the comparison with pandoc is skipped"
+    chapters = sorted(manuscript.glob("*.md"))
+    combined = work / "book.md"
+    combined.write_text("\n\n".join(p.read_text(encoding="utf-8") for p in chapters), "utf-8")
+    results = []
+    for name, target, extra in (
+        ("pandoc -> WeasyPrint PDF", work / "pandoc.pdf", ["--pdf-engine=weasyprint"]),
+        ("pandoc -> EPUB", work / "pandoc.epub", []),
+    ):
+        result = CaseResult(name)
+        for _ in range(runs):
+            seconds, rss = _run([pandoc, str(combined), "-o", str(target), *extra], cwd=work)
+            result.seconds.append(seconds)
+            result.peak_rss_mb = max(result.peak_rss_mb, rss)
+        results.append(result)
+    return results
+
+
+def _table(results: Sequence[CaseResult]) -> str:
+    rows = [f"{'case':<40} {'median s':>9} {'min s':>7} {'max s':>7} {'peak MB':>8} {'pages/s':>8}"]
+    for result in results:
+        pages = f"{result.pages / result.median:8.1f}" if result.pages else f"{'':>8}"
+        rows.append(
+            f"{result.name:<40} {result.median:9.2f} {min(result.seconds):7.2f} "
+            f"{max(result.seconds):7.2f} {result.peak_rss_mb:8.0f} {pages}"
+        )
+    return "\n".join(rows)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark from the command line; return the exit status."""
+    parser = argparse.ArgumentParser(prog="python -m dreambook.bench", description=__doc__)
+    parser.add_argument("--chapters", type=int, default=40)
+    parser.add_argument("--words", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--runs-scaled", type=int, default=1, help="runs of each case for the larger book"
+    )
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--scale", type=int, default=4, help="also time a book this many times larger (1: no)"
+    )
+    parser.add_argument("--no-pdf", action="store_true", help="skip the PDF cases (quick runs)")
+    parser.add_argument("-o", "--output", type=Path, default=Path("build"))
+    arguments = parser.parse_args(argv)
+    report: dict[str, object] = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "system": platform.platform(),
+        },
+        "book": {"chapters": arguments.chapters, "words": arguments.words, "seed": arguments.seed},
+    }
+    sizes = [1] + ([arguments.scale] if arguments.scale > 1 else [])
+    for size in sizes:
+        with tempfile.TemporaryDirectory(prefix="dreambook-bench-") as temporary:
+            work = Path(temporary)
+            chapters, words = arguments.chapters * size, arguments.words * size
+            print(f"\n== {chapters} chapters, about {words:,} words ({size}x) ==", flush=True)
+            runs = arguments.runs if size == 1 else arguments.runs_scaled
+            results = run_benchmark(
+                chapters, words, runs, arguments.seed, work, not arguments.no_pdf
+            )
+            comparison = _pandoc_cases(work / "manuscript", work, runs)
+            if isinstance(comparison, str):
+                print(comparison)
+            else:
+                results += comparison
+            print(_table(results))
+            if not isinstance(comparison, str):
+                ours = {r.name: r.median for r in results}
+                pandoc = {r.name: r.median for r in comparison}
+                pdf = ours.get("PDF only")
+                if pdf:
+                    print(
+                        f"PDF: dreambook / pandoc = {pdf / pandoc['pandoc -> WeasyPrint PDF']:.2f}"
+                    )
+                print(
+                    f"EPUB: dreambook / pandoc = {ours['EPUB only'] / pandoc['pandoc -> EPUB']:.2f}"
+                )
+                print(
+                    f"HTML: dreambook / pandoc EPUB = {ours['HTML only'] / pandoc['pandoc -> EPUB']:.2f}"
+                )
+            report[f"{size}x"] = [asdict(r) | {"median": r.median} for r in results]
+    arguments.output.mkdir(parents=True, exist_ok=True)
+    destination = arguments.output / "bench.json"
+    destination.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    print(f"\nwrote {destination}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
