@@ -297,6 +297,9 @@ def _run_build(arguments: argparse.Namespace) -> int:
         print(format_diagnostic(found), file=sys.stderr)
     if not arguments.quiet:
         for path in result.files:
+            if path.is_dir():
+                print(f"wrote {display_path(path)}/ (the HTML edition)", file=sys.stderr)
+                continue
             size = path.stat().st_size
             pages = f", {result.pages[path]} pages" if path in result.pages else ""
             print(f"wrote {display_path(path)} ({size / 1024:.0f} KiB{pages})", file=sys.stderr)

@@ -15,6 +15,7 @@ from dreambook.export.epub import build_epub
 from dreambook.export.html import build_html_preview
 from dreambook.export.pagelist import PageBreak
 from dreambook.export.pdf import Variant, build_pdf, pdf_file_name
+from dreambook.export.site import build_site
 from dreambook.graph import (
     ChapterGraph,
     ReadingOrder,
@@ -164,9 +165,11 @@ def build_book(
     # PDF first: its layout tells the EPUB where the printed pages begin.
     for output_format in sorted(set(formats), key=list(OutputFormat).index):
         if output_format is OutputFormat.HTML:
-            with watch.stage("html", "writing the HTML preview"):
+            with watch.stage("html", "writing the HTML edition and preview"):
                 destination = output / f"{rendered.slug}.html"
                 written.append(build_html_preview(rendered, styles, destination))
+                site = build_site(rendered, styles, manuscript, output / f"{rendered.slug}-site")
+                written.append(site.folder)
         elif output_format is OutputFormat.PDF:
             for variant in dict.fromkeys(variants):
                 with watch.stage(f"pdf {variant.value}", f"laying out the {variant.value} PDF"):

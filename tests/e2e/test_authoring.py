@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import shutil
 from pathlib import Path
 
@@ -150,3 +151,53 @@ def test_graph_dot_lists_nodes_and_edges_and_marks_unreachable_and_dead_ends(
     assert '"one" -> "three" [style=dashed' in dot
     assert '"three" [label="3. Three", color="#b3261e", style=dashed]' in dot  # unreachable
     assert '"two" [label="2. Two", color="#c77700"]' in dot  # a dead end: no Next Stages
+
+
+def test_html_edition_is_a_site_with_every_chapter_linked_in_reading_order(tmp_path: Path) -> None:
+    from html.parser import HTMLParser
+    from urllib.parse import urlsplit
+
+    from dreambook.pipeline import check_manuscript
+
+    class Page(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.ids: set[str] = set()
+            self.links: list[tuple[str, str]] = []  # (href, rel)
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            values = dict(attrs)
+            if values.get("id"):
+                self.ids.add(str(values["id"]))
+            if tag == "a" and values.get("href"):
+                self.links.append((str(values["href"]), str(values.get("rel") or "")))
+
+    result = run("build", SAMPLE_MANUSCRIPT, "-o", tmp_path, "--format", "html")
+    assert result.returncode == 0, result.stderr
+    (site,) = tmp_path.glob("*-site")
+    pages = {}
+    for path in site.glob("*.html"):
+        page = Page()
+        page.feed(path.read_text("utf-8"))
+        pages[path.name] = page
+    order = check_manuscript(SAMPLE_MANUSCRIPT).reading_order.slugs
+    assert set(pages) == {"index.html", *(f"{slug}.html" for slug in order)}
+    # Previous / next follow the reading order.
+    for before, after in itertools.pairwise(order):
+        assert (f"{after}.html", "next") in pages[f"{before}.html"].links
+        assert (f"{before}.html", "prev") in pages[f"{after}.html"].links
+    # Every link inside the book leads to a page that exists and an id on it.
+    checked = 0
+    for name, page in pages.items():
+        for href, _ in page.links:
+            parts = urlsplit(href)
+            if parts.scheme:
+                continue
+            target = parts.path or name
+            assert target in pages, (name, href)
+            if parts.fragment:
+                assert parts.fragment in pages[target].ids, (name, href)
+            checked += 1
+    assert checked > 100
+    assert (site / "site.css").is_file()
+    assert (site / "fonts" / "OFL.txt").is_file()

@@ -1,0 +1,147 @@
+"""RenderedBook -> the HTML edition: a small reading site, one page per chapter.
+
+``<book>-site/index.html`` is the contents page; each chapter is ``<slug>.html`` with its
+Next Stages and "Reached from" as links, and previous / next links in reading order.
+Cross-references point at the page that holds their anchor. The stylesheet
+(``site.css``), the fonts it uses and the images the chapters show are copied beside the
+pages, so the folder can be opened from disk or put on any web server as it is.
+
+The whole folder is written beside its destination first and swapped into place at the
+end, so a failed build leaves the previous site untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from lxml import html as lxml_html
+from markupsafe import Markup
+
+from dreambook.fsutil import ConfinedFolders
+from dreambook.render import RenderedBook, RenderedChapter
+from dreambook.styles import Styles
+
+STYLESHEET = "site.css"
+
+
+@dataclass(frozen=True)
+class SiteResult:
+    """What the HTML edition wrote: its folder and its pages in reading order."""
+
+    folder: Path
+    pages: tuple[Path, ...]
+
+
+def page_file(chapter: RenderedChapter) -> str:
+    """The file name of a chapter's page."""
+    return f"{chapter.slug}.html"
+
+
+def anchor_files(book: RenderedBook) -> dict[str, str]:
+    """Map every id in the book (chapter anchors, sections, blocks, notes) to its page file."""
+    owners: dict[str, str] = {}
+    for chapter in book.chapters:
+        name = page_file(chapter)
+        owners[chapter.anchor] = name
+        for entry in chapter.next_stages:
+            owners[entry.ref_id] = name
+        root = lxml_html.fragment_fromstring(str(chapter.body), create_parent="div")
+        for element in root.iter():
+            if element.get("id"):
+                owners[str(element.get("id"))] = name
+    return owners
+
+
+def _link_pages(chapter: RenderedChapter, owners: dict[str, str]) -> tuple[Markup, list[str]]:
+    """Return the chapter body with in-book links pointing at pages, and the images it shows."""
+    root = lxml_html.fragment_fromstring(str(chapter.body), create_parent="div")
+    own = page_file(chapter)
+    for link in root.iter("a"):
+        href = link.get("href", "")
+        if href.startswith("#"):
+            target = owners.get(href[1:])
+            if target and target != own:
+                link.set("href", f"{target}{href}")
+    images = [str(image.get("src")) for image in root.iter("img") if image.get("src")]
+    inner = "".join(lxml_html.tostring(child, encoding="unicode") for child in root)
+    return Markup((root.text or "") + inner), images  # our own rendered HTML, re-serialised
+
+
+def _copy_assets(styles: Styles, manuscript: Path, images: set[str], folder: Path) -> None:
+    stylesheet = styles.path(STYLESHEET)
+    shutil.copyfile(stylesheet, folder / STYLESHEET)
+    fonts = stylesheet.parent / "fonts"
+    if fonts.is_dir():
+        shutil.copytree(fonts, folder / "fonts")
+    inside = ConfinedFolders([manuscript])
+    for source in sorted(images):
+        file = manuscript / source
+        # check has refused images outside the book (DB060/DB061); never copy one anyway.
+        if not inside.allows(file) or not file.is_file():
+            continue
+        destination = folder / source
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(file, destination)
+
+
+def _swap_into_place(staging: Path, destination: Path) -> None:
+    """Put the finished ``staging`` folder where ``destination`` is, replacing it."""
+    retired = None
+    if destination.exists():
+        retired = Path(tempfile.mkdtemp(prefix=f".{destination.name}.old.", dir=destination.parent))
+        os.replace(destination, retired / destination.name)
+    os.replace(staging, destination)
+    if retired is not None:
+        shutil.rmtree(retired, ignore_errors=True)
+
+
+def build_site(
+    book: RenderedBook, styles: Styles, manuscript: Path, destination: Path
+) -> SiteResult:
+    """Write the HTML edition into the folder ``destination``; return what was written.
+
+    Raises OSError when the folder cannot be written (the previous site is then kept).
+    """
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    template = styles.environment().get_template("site-page.html.j2")
+    owners = anchor_files(book)
+    files = {chapter.slug: page_file(chapter) for chapter in book.chapters}
+    contents = [{"href": page_file(c), "label": c.label, "title": c.title} for c in book.chapters]
+    staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
+    try:
+        images: set[str] = set()
+        pages: list[Path] = []
+        index = template.render(
+            book=book, chapter=None, body=None, previous=None, contents=contents,
+            following={"href": page_file(book.chapters[0]), "title": book.chapters[0].title}
+            if book.chapters else None,
+            stylesheet=STYLESHEET, files=files,
+        )  # fmt: skip
+        (staging / "index.html").write_text(index, encoding="utf-8")
+        for position, chapter in enumerate(book.chapters):
+            body, shown = _link_pages(chapter, owners)
+            images.update(shown)
+            before = book.chapters[position - 1] if position > 0 else None
+            after = book.chapters[position + 1] if position + 1 < len(book.chapters) else None
+            page = template.render(
+                book=book, chapter=chapter, body=body, contents=contents,
+                previous={"href": page_file(before), "title": before.title} if before
+                else {"href": "index.html", "title": "Contents"},
+                following={"href": page_file(after), "title": after.title} if after else None,
+                stylesheet=STYLESHEET, files=files,
+            )  # fmt: skip
+            (staging / page_file(chapter)).write_text(page, encoding="utf-8")
+            pages.append(destination / page_file(chapter))
+        _copy_assets(styles, manuscript, images, staging)
+        os.chmod(staging, 0o755)
+        _swap_into_place(staging, destination)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            shutil.rmtree(staging)
+        raise
+    return SiteResult(destination, tuple(pages))
