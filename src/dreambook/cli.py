@@ -150,6 +150,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_common(graph)
     graph.add_argument("--format", dest="map_format", choices=["svg", "dot"], default="svg")
+    preview = commands.add_parser(
+        "preview",
+        help="serve the book on this computer and rebuild it on every change",
+        description="Build the book, serve the HTML edition and the print PDF (as spreads) on "
+        "127.0.0.1, watch the manuscript and styles, rebuild on every change and reload open "
+        "pages. Build errors show over the last good book. Ctrl-C stops it.",
+    )
+    _add_common(preview)
+    preview.add_argument("--port", type=int, default=0, help="port to serve on (default: any free)")
     init = commands.add_parser(
         "init",
         help="create a new book that builds at once: book.toml, a first chapter, the styles",
@@ -169,6 +178,25 @@ def _parser() -> argparse.ArgumentParser:
     new.add_argument("manuscript", nargs="?", default="manuscript", type=Path)
     new.add_argument("--after", metavar="SLUG", help="the chapter whose Next Stages lead here")
     return parser
+
+
+def _run_preview(arguments: argparse.Namespace) -> int:
+    from dreambook.preview import Preview, PreviewServer
+
+    if not arguments.manuscript.is_dir():
+        raise UsageError(f"{arguments.manuscript} is not a folder")
+    preview = Preview(arguments.manuscript, arguments.output / "preview", _options(arguments))
+    server = PreviewServer(preview, "127.0.0.1", arguments.port)
+    server.start()
+    print(f"previewing {arguments.manuscript} at {server.url} (Ctrl-C stops)", file=sys.stderr)
+    try:
+        while not preview.stopping.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        print("stopping", file=sys.stderr)
+    finally:
+        server.stop()
+    return EXIT_OK
 
 
 def _run_scaffold(arguments: argparse.Namespace) -> int:
@@ -344,6 +372,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_build(arguments)
         if arguments.command in {"init", "new"}:
             return _run_scaffold(arguments)
+        if arguments.command == "preview":
+            return _run_preview(arguments)
         checked = check_manuscript(arguments.manuscript, _options(arguments))
         if arguments.command == "graph":
             return _run_graph(checked, arguments)

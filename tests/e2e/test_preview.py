@@ -1,0 +1,138 @@
+"""The preview server over real HTTP on 127.0.0.1: serve, rebuild on change, show errors, stop."""
+
+from __future__ import annotations
+
+import http.client
+import queue
+import threading
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from dreambook.preview import Preview, PreviewServer
+from tests.conftest import WriteBook, chapter
+
+pytestmark = pytest.mark.slow
+
+EVENT_TIMEOUT = 120  # seconds to wait for an event: a bound, not an expectation of speed
+
+
+def get(url: str) -> tuple[int, str]:
+    """GET a text resource from the preview (on 127.0.0.1)."""
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return response.status, response.read().decode("utf-8")
+
+
+def get_bytes(url: str) -> tuple[int, bytes]:
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return response.status, response.read()
+
+
+class EventStream:
+    """Reads the server-sent events of the preview in a thread; events arrive on a queue."""
+
+    def __init__(self, base_url: str) -> None:
+        parts = urlsplit(base_url)
+        self.connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+        self.connection.request("GET", "/__dreambook__/events")
+        self.response = self.connection.getresponse()
+        assert self.response.status == 200
+        assert self.response.getheader("Content-Type") == "text/event-stream"
+        self.events: queue.Queue[tuple[str, str]] = queue.Queue()
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        event, data = "", ""
+        try:
+            for raw in self.response:
+                line = raw.decode("utf-8").rstrip("\n")
+                if line.startswith("event: "):
+                    event = line[7:]
+                elif line.startswith("data: "):
+                    data = line[6:]
+                elif not line and event:
+                    self.events.put((event, data))
+                    event, data = "", ""
+        except (OSError, ValueError):
+            return
+
+    def next(self, wanted: str) -> str:
+        """Wait for the next event called ``wanted``; return its data."""
+        while True:
+            event, data = self.events.get(timeout=EVENT_TIMEOUT)
+            if event == wanted:
+                return data
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+@pytest.fixture
+def served(write_book: WriteBook, tmp_path: Path) -> Iterator[tuple[PreviewServer, Path]]:
+    root = write_book(
+        {
+            "one.md": chapter(
+                "One", "The first words.\n\n## Next Stages\n\n- [Two](two.md) — on.\n"
+            ),
+            "two.md": chapter("Two", "The second chapter.\n"),
+        }
+    )
+    server = PreviewServer(Preview(root, tmp_path / "preview"), "127.0.0.1", 0)
+    server.start()
+    try:
+        yield server, root
+    finally:
+        server.stop()
+    assert not any(thread.is_alive() for thread in server.threads)
+
+
+def test_preview_serves_rebuilds_reloads_shows_errors_and_stops(
+    served: tuple[PreviewServer, Path],
+) -> None:
+    server, root = served
+    assert server.url.startswith("http://127.0.0.1:")
+    status, page = get(server.url)
+    assert status == 200
+    assert "A Small Book" in page
+    assert "/__dreambook__/live.js" in page  # the reload script is injected
+    status, chapter_page = get(server.url + "one.html")
+    assert "The first words." in chapter_page
+    stream = EventStream(server.url)
+    try:
+        # An edit: the HTML edition is rebuilt and open pages are told to reload, then the PDF.
+        (root / "one.md").write_text(
+            chapter("One", "Edited words.\n\n## Next Stages\n\n- [Two](two.md) — on.\n"), "utf-8"
+        )
+        assert stream.next("reload")
+        assert "Edited words." in get(server.url + "one.html")[1]
+        assert int(stream.next("pdf").split(":")[1].strip(" }")) >= 2
+        status, spreads = get(server.url + "__dreambook__/spreads")
+        assert status == 200
+        assert "page-0001.png" in spreads
+        status, image = get_bytes(server.url + "pages/page-0001.png")
+        assert status == 200
+        assert image.startswith(b"\x89PNG")
+        # A broken chapter: an error event with the coded diagnostic; the last good book stays.
+        (root / "two.md").write_text("---\nsubtitle: no title\n---\n\nText.\n", "utf-8")
+        error = stream.next("build-error")
+        assert "two.md:1: DB014 error" in error
+        assert "Edited words." in get(server.url + "one.html")[1]
+        # Mended: the pages reload again.
+        (root / "two.md").write_text(chapter("Two", "Mended.\n"), "utf-8")
+        assert stream.next("reload")
+        assert "Mended." in get(server.url + "two.html")[1]
+    finally:
+        stream.close()
+
+
+def test_preview_serves_nothing_outside_the_built_book(served: tuple[PreviewServer, Path]) -> None:
+    server, _ = served
+    for path in ("../../../etc/passwd", "%2e%2e/%2e%2e/etc/passwd", "pages/../../one.md"):
+        connection = http.client.HTTPConnection("127.0.0.1", urlsplit(server.url).port, timeout=30)
+        connection.request("GET", "/" + path)
+        assert connection.getresponse().status == 404, path
+        connection.close()
