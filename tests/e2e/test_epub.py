@@ -277,7 +277,10 @@ def test_the_spine_is_the_front_matter_then_every_chapter_in_reading_order(
         assert section is not None, name
         assert section.get("id") == rendered.anchor, name
     front = spine[: -len(chapters)]
-    assert front == ["title-page.xhtml", "copyright.xhtml", "dedication.xhtml", "contents.xhtml"]
+    expected = ["title-page.xhtml", "copyright.xhtml", "dedication.xhtml", "contents.xhtml"]
+    if sample.book.config.map:
+        expected.append("map.xhtml")
+    assert front == expected
 
 
 def test_every_link_in_every_page_leads_to_a_file_and_an_id_that_exist(
@@ -724,3 +727,26 @@ def test_a_book_with_a_page_list_from_a_small_pdf_passes_epubcheck(
     page_list = epub.nav("page-list")
     assert page_list is not None
     assert ["".join(a.itertext()) for a in links(page_list)] == [b.folio for b in pdf.page_breaks]
+
+
+def test_the_map_of_the_book_is_an_image_with_a_text_alternative(sample: SampleEpubs) -> None:
+    assert sample.book.config.map, "the sample book shows its map"
+    epub = OpenedEpub.open(sample.plain.path)
+    assert "map.xhtml" in epub.spine()
+    (item,) = [i for i in epub.manifest().values() if i.get("href") == "map.xhtml"]
+    assert "svg" in (item.get("properties") or "").split()
+    page = epub.document("map.xhtml")
+    svg = page.find(".//{http://www.w3.org/2000/svg}svg")
+    assert svg is not None
+    assert svg.get("role") == "img"
+    assert svg.find("{http://www.w3.org/2000/svg}title") is not None
+    figure = page.find(".//x:figure", NS)
+    assert figure is not None
+    alternative = page.find(f".//x:ol[@id='{figure.get('aria-describedby')}']", NS)
+    assert alternative is not None
+    entries = ["".join(li.itertext()) for li in alternative.iterfind("x:li", NS)]
+    assert len(entries) == len(sample.book.chapters)
+    for entry, chapter_ in zip(entries, sample.book.chapters, strict=True):
+        assert entry.startswith(chapter_.title.striptags())
+        for stage in chapter_.next_stages:
+            assert stage.target.title.striptags() in entry

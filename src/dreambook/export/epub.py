@@ -34,6 +34,7 @@ from lxml import etree
 from lxml import html as lxml_html
 from markupsafe import Markup
 
+from dreambook.bookmap import render_svg
 from dreambook.config import BookConfig, is_valid_isbn
 from dreambook.diagnostics import diagnostic
 from dreambook.errors import BuildError, DreambookError
@@ -855,6 +856,18 @@ def build_epub(
         )
     contents = page("epub-contents.xhtml.j2", "contents", "contents.xhtml", "Contents")
     front.append(contents)
+    if book.book_map is not None:
+        links = {c.slug: [e.target.title for e in c.next_stages] for c in book.chapters}
+        front.append(
+            page(
+                "epub-map.xhtml.j2",
+                "map",
+                "map.xhtml",
+                "Map of the Book",
+                map_svg=Markup(render_svg(book.book_map, styles)),
+                links=links,
+            )
+        )
 
     chapters: list[_Document] = []
     notes = 0
