@@ -74,7 +74,9 @@ class Preview:
         self.options = options or Options()
         self.events = _Broadcast()
         self.stopping = threading.Event()
+        self.watching = threading.Event()
         self.build_lock = threading.Lock()
+        self.built_state: dict[Path, float] = {}
         self.site: Path | None = None
         self.pdf: Path | None = None
         self.page_images: list[str] = []
@@ -120,9 +122,14 @@ class Preview:
             document.close()
         self.page_images = names
 
+    def _state(self) -> dict[Path, float]:
+        """Modification times of everything in the manuscript folder."""
+        return {path: path.stat().st_mtime for path in self.manuscript.rglob("*") if path.is_file()}
+
     def rebuild(self) -> None:
         """Build the HTML edition and announce it, then the PDF and its pages, and announce that."""
         with self.build_lock:
+            self.built_state = self._state()
             if not self._build((OutputFormat.HTML,)):
                 return
             self.events.send("reload", {"what": "html"})
@@ -138,10 +145,22 @@ class Preview:
         own_styles = self.manuscript / "styles"
         if not own_styles.is_dir():
             folders.append(str(default_styles_folder()))
-        for _changes in watchfiles.watch(
-            *folders, stop_event=self.stopping, debounce=150, raise_interrupt=False
+        # yield_on_timeout: the first (empty) round proves the watcher is registered, so
+        # start() can wait for it and no save made right after starting is missed.
+        for changes in watchfiles.watch(
+            *folders,
+            stop_event=self.stopping,
+            debounce=150,
+            rust_timeout=200,
+            yield_on_timeout=True,
+            raise_interrupt=False,
         ):
-            self.rebuild()
+            if not self.watching.is_set():
+                self.watching.set()
+                if self._state() != self.built_state:
+                    self.rebuild()  # something changed while the watcher was starting
+            if changes:
+                self.rebuild()
 
     # --- serving --------------------------------------------------------------------------------
 
@@ -264,6 +283,8 @@ class PreviewServer:
             self.threads.append(threading.Thread(target=self.preview.watch, name="preview-watch"))
         for thread in self.threads:
             thread.start()
+        if watch:
+            self.preview.watching.wait(timeout=30)
 
     def stop(self) -> None:
         """Stop watching and serving, and wait for the threads to end."""

@@ -136,3 +136,41 @@ def test_preview_serves_nothing_outside_the_built_book(served: tuple[PreviewServ
         connection.request("GET", "/" + path)
         assert connection.getresponse().status == 404, path
         connection.close()
+
+
+def test_in_a_real_browser_the_page_shows_the_build_errors_over_the_last_good_book(
+    served: tuple[PreviewServer, Path], tmp_path: Path
+) -> None:
+    import shutil
+    import subprocess
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("Chromium is not installed (Debian: apt-get install chromium)")
+    server, root = served
+    stream = EventStream(server.url)
+    try:
+        (root / "two.md").write_text("---\nsubtitle: no title\n---\n\nText.\n", "utf-8")
+        stream.next("build-error")
+    finally:
+        stream.close()
+    # Headless Chromium loads the page, runs the injected script, which subscribes to the
+    # events and receives the last build's errors; the DOM it dumps must hold the overlay.
+    # The dump is taken a while after loading; on a busy machine the event can come later,
+    # so the page is loaded again, with a longer wait, up to three times.
+    dom, completed = "", None
+    for wait in (3000, 8000, 20000):
+        completed = subprocess.run(
+            [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+             "--no-first-run", "--disable-background-networking", "--disable-component-update",
+             "--disable-sync", f"--user-data-dir={tmp_path / f'profile-{wait}'}",
+             f"--timeout={wait}", "--dump-dom", server.url + "one.html"],
+            capture_output=True, text=True, timeout=180, check=False,
+        )  # fmt: skip
+        dom = completed.stdout
+        if 'id="dreambook-build-errors"' in dom:
+            break
+    assert completed is not None
+    assert "The first words." in dom, completed.stderr[-2000:]  # the last good page
+    assert 'id="dreambook-build-errors"' in dom, completed.stderr[-2000:]
+    assert "two.md:1: DB014 error: the front matter has no title" in dom
