@@ -252,12 +252,16 @@ def test_build_summary_verbose_timings_and_quiet(write_book: WriteBook) -> None:
     assert re.search(r"^  check +\d+\.\d\d s$", verbose.stderr, re.M)
     assert re.search(r"^  render +\d+\.\d\d s$", verbose.stderr, re.M)
     assert re.search(
-        r"^ok: 1 file written in \d+\.\d s, 0 errors, 0 warnings$", verbose.stderr, re.M
+        r"^ok: 2 files written in \d+\.\d s, 0 errors, 0 warnings$", verbose.stderr, re.M
     )
     recorded = json.loads(timings.read_text("utf-8"))
     assert set(recorded["stages"]) == {"check", "render", "html"}
-    assert recorded["files"] == [str(output / "a-small-book.html")]
+    # --format html writes the one-page preview and the folder of the HTML edition.
+    assert recorded["files"] == [
+        str(output / "a-small-book.html"),
+        str(output / "a-small-book-site"),
+    ]
     quiet = run("build", root, "-o", output, "--format", "html", "--quiet")
     assert quiet.returncode == 0
     assert "wrote" not in quiet.stderr
-    assert quiet.stderr.strip().startswith("ok: 1 file written")
+    assert quiet.stderr.strip().startswith("ok: 2 files written")

@@ -21,7 +21,7 @@ def build(root: Path, output: Path, epoch: str | None) -> subprocess.CompletedPr
         environment["SOURCE_DATE_EPOCH"] = epoch
     return subprocess.run(
         [*_dreambook_command(), "build", str(root), "-o", str(output), "--variant", "all",
-         "--format", "pdf", "--format", "html"],
+         "--format", "pdf", "--format", "epub", "--format", "html"],
         capture_output=True, text=True, env=environment, check=False, timeout=300,
     )  # fmt: skip
 
@@ -46,9 +46,17 @@ def test_two_builds_with_the_same_source_date_are_byte_identical(
     for output in (first, second):
         result = build(manuscript, output, "1700000000")
         assert result.returncode == 0, result.stderr
-    names = sorted(p.name for p in first.iterdir())
-    assert names == sorted(p.name for p in second.iterdir())
-    assert {"twice.pdf", "twice-print.pdf", "twice.html"} <= set(names)
+    names = sorted(p.relative_to(first).as_posix() for p in first.rglob("*") if p.is_file())
+    assert names == sorted(
+        p.relative_to(second).as_posix() for p in second.rglob("*") if p.is_file()
+    )
+    assert {
+        "twice.pdf",
+        "twice-print.pdf",
+        "twice.epub",
+        "twice.html",
+        "twice-site/one.html",
+    } <= set(names)
     for name in names:
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
 
