@@ -380,7 +380,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if arguments.command == "check":
             return _run_check(checked)
         return _run_order(checked, arguments)
-    except UsageError as error:
+    except (UsageError, MissingDependencyError) as error:
+        # Asked for something this command or this machine cannot do as asked.
         print(f"dreambook: {error}", file=sys.stderr)
         return EXIT_USAGE
     except ManuscriptError as error:
@@ -388,9 +389,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(format_diagnostic(d), file=sys.stderr)
         print(f"FAILED: {summarise(error.diagnostics)}; nothing was written", file=sys.stderr)
         return EXIT_MANUSCRIPT
-    except MissingDependencyError as error:
-        print(f"dreambook: {error}", file=sys.stderr)
-        return EXIT_USAGE
     except BuildError as error:
         for d in error.diagnostics:
             print(format_diagnostic(d), file=sys.stderr)
