@@ -15,6 +15,7 @@ import datetime as dt
 import enum
 import hashlib
 import io
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -303,6 +304,35 @@ def _map_svg(book: RenderedBook, styles: Styles, pages: PageNumbers) -> Markup |
     return Markup(svg)  # rendered from our own autoescaped template
 
 
+def _page_map_cache(destination: Path) -> Path:
+    return destination.parent / ".cache" / f"{destination.name}.pages.json"
+
+
+def _read_page_map(path: Path) -> PageMap | None:
+    """The page map a previous build left, or None (missing, unreadable or malformed)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return PageMap(
+            {str(k): int(v) for k, v in data["anchor_pages"].items()},
+            int(data["body_start"]),
+            int(data["page_count"]),
+            {int(k): str(v) for k, v in data["page_tops"].items()},
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def _write_page_map(path: Path, page_map: PageMap) -> None:
+    data = {
+        "anchor_pages": dict(page_map.anchor_pages),
+        "body_start": page_map.body_start,
+        "page_count": page_map.page_count,
+        "page_tops": {str(k): v for k, v in page_map.page_tops.items()},
+    }
+    with atomic_output(path) as output:
+        output.write(json.dumps(data, sort_keys=True).encode("utf-8"))
+
+
 def _isbn(config: BookConfig) -> str | None:
     if config.identifier is None:
         return None
@@ -402,21 +432,24 @@ def build_pdf(
         ).render(stylesheets=stylesheets, font_config=fonts, pdf_tags=variant is Variant.DIGITAL)
         return document
 
-    pages = PageNumbers(None)
-    document = lay_out(pages)
-    page_map = PageMap.from_document(document, first_chapter)
-    passes = 1
+    # The last build's page map is the first guess: after a small edit the numbers it
+    # gives are usually right already, and one layout settles them. It is only a guess:
+    # the loop below keeps laying out until the pages agree with the numbers printed.
+    cache = _page_map_cache(destination)
+    guess = _read_page_map(cache)
+    page_map = guess
+    passes = 0
     while passes < MAX_LAYOUT_PASSES:
-        pages = PageNumbers(page_map)
-        document = lay_out(pages)
+        document = lay_out(PageNumbers(page_map))
         passes += 1
         new_map = PageMap.from_document(document, first_chapter)
-        settled = new_map == page_map
+        settled = page_map is not None and new_map == page_map
         page_map = new_map
         if settled:
             break
     else:
         log.warning("page numbers did not settle after %d layouts", passes)
+    assert page_map is not None
     _check_nothing_lost(book, page_map)
     refused = tuple(
         Diagnostic(
@@ -439,6 +472,7 @@ def build_pdf(
     )
     with atomic_output(destination) as output:
         _write_page_labels(pdf_bytes, page_map.body_start, output)
+    _write_page_map(cache, page_map)
     return PdfResult(
         destination, variant, page_map.page_count, passes, page_map.page_breaks(), refused
     )
