@@ -122,6 +122,13 @@ def _parser() -> argparse.ArgumentParser:
         help="an output to write; repeat for several (default: pdf and epub)",
     )
     build.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="lay out PDF variants in up to N processes at once (default: the number of CPUs)",
+    )
+    build.add_argument(
         "-q", "--quiet", action="store_true", help="print only problems and the summary line"
     )
     build.add_argument(
@@ -318,6 +325,7 @@ def _run_build(arguments: argparse.Namespace) -> int:
         variants,
         _options(arguments),
         progress=_announce if show_progress else _silent,
+        jobs=arguments.jobs,
     )
     elapsed = time.perf_counter() - started
     _report(result.checked)

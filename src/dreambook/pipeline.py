@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
+import datetime as dt
 import enum
+import multiprocessing
+import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -14,7 +18,7 @@ from dreambook.errors import ManuscriptError, UsageError
 from dreambook.export.epub import build_epub
 from dreambook.export.html import build_html_preview
 from dreambook.export.pagelist import PageBreak
-from dreambook.export.pdf import Variant, build_pdf, pdf_file_name
+from dreambook.export.pdf import PdfResult, Variant, build_pdf, pdf_file_name
 from dreambook.export.site import build_site
 from dreambook.graph import (
     ChapterGraph,
@@ -24,11 +28,11 @@ from dreambook.graph import (
     plan_reading_order,
 )
 from dreambook.manuscript import Book, Limits, load_book
-from dreambook.render import render_book
+from dreambook.render import RenderedBook, render_book
 from dreambook.reproducible import source_date
 from dreambook.resources import check_resources
 from dreambook.sanitize import check_raw_html
-from dreambook.styles import book_styles
+from dreambook.styles import Styles, book_styles
 
 
 @dataclass(frozen=True)
@@ -100,7 +104,7 @@ class BuildResult:
     files: tuple[Path, ...]
     # Problems only a writer could see (a resource its loader refused), as warnings.
     writer_diagnostics: tuple[Diagnostic, ...] = ()
-    # Seconds spent in each stage, in the order they ran ("check", "render", "pdf digital"...).
+    # Seconds spent in each stage, in the order they ran ("check", "render", "pdf"...).
     timings: dict[str, float] = field(default_factory=dict)
     # Pages of each PDF written, by file.
     pages: dict[Path, int] = field(default_factory=dict)
@@ -130,6 +134,33 @@ class _Stopwatch:
             self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - started
 
 
+def _build_pdfs(
+    rendered: RenderedBook,
+    styles: Styles,
+    manuscript: Path,
+    output: Path,
+    variants: Sequence[Variant],
+    modified: dt.datetime | None,
+    jobs: int | None,
+) -> list[PdfResult]:
+    """Lay out each PDF variant; several at once in separate processes when allowed.
+
+    Each variant is a whole, independent layout, so two variants on two cores take the
+    time of one. Processes are spawned, not forked: the preview server calls this from a
+    thread, and forking a process that has threads is unsafe.
+    """
+    arguments = [
+        (rendered, styles, manuscript, output / pdf_file_name(rendered, v), v) for v in variants
+    ]
+    workers = min(len(arguments), jobs or os.cpu_count() or 1)
+    if workers <= 1:
+        return [build_pdf(*a, modified=modified) for a in arguments]
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+        futures = [pool.submit(build_pdf, *a, modified=modified) for a in arguments]
+        return [future.result() for future in futures]
+
+
 def build_book(
     manuscript: Path,
     output: Path,
@@ -137,11 +168,13 @@ def build_book(
     variants: Sequence[Variant] = (Variant.DIGITAL,),
     options: Options | None = None,
     progress: Progress = _quiet,
+    jobs: int | None = None,
 ) -> BuildResult:
     """Check the manuscript, render it once, and write each asked-for format into ``output``.
 
     Everything is read and resolved before anything is written; ``progress`` is called
-    with a short message as each stage starts. Raises ManuscriptError when the check finds
+    with a short message as each stage starts. PDF variants are laid out side by side in
+    up to ``jobs`` processes (default: the number of CPUs). Raises ManuscriptError when the check finds
     errors (nothing is written then), UsageError for a manuscript folder that does not
     exist, MissingDependencyError when an output needs a missing system library,
     BuildError when layout fails, and OSError when output cannot be written.
@@ -171,12 +204,11 @@ def build_book(
                 site = build_site(rendered, styles, manuscript, output / f"{rendered.slug}-site")
                 written.append(site.folder)
         elif output_format is OutputFormat.PDF:
-            for variant in dict.fromkeys(variants):
-                with watch.stage(f"pdf {variant.value}", f"laying out the {variant.value} PDF"):
-                    destination = output / pdf_file_name(rendered, variant)
-                    result = build_pdf(
-                        rendered, styles, manuscript, destination, variant, modified=modified
-                    )
+            chosen = list(dict.fromkeys(variants))
+            names = ", ".join(v.value for v in chosen)
+            with watch.stage("pdf", f"laying out the PDF ({names})"):
+                results = _build_pdfs(rendered, styles, manuscript, output, chosen, modified, jobs)
+            for result in results:
                 written.append(result.path)
                 pages[result.path] = result.pages
                 writer_diagnostics.extend(result.refused)

@@ -52,4 +52,4 @@ def test_benchmark_runs_every_case_on_a_tiny_book_and_writes_json(tmp_path: Path
         assert case["seconds"][0] > 0
         assert case["peak_rss_mb"] > 0
     assert cases["PDF only"]["pages"] > 3
-    assert "pdf digital" in cases["PDF only"]["stages"]
+    assert "pdf" in cases["PDF only"]["stages"]
