@@ -49,6 +49,8 @@ class ChapterContext:
     chapter: Chapter
     resolver: LinkResolver
     heading_anchors: list[str] = field(default_factory=list)
+    # Every id the chapter's HTML ends up with (headings, blocks, notes, cross-references).
+    ids: list[str] = field(default_factory=list)
 
 
 class _DreambookTreeprocessor(Treeprocessor):
@@ -67,6 +69,7 @@ class _DreambookTreeprocessor(Treeprocessor):
         self._resolve_links(root, context)
         self._rebase_images(root, context.chapter)
         self._number_blocks(root, context.chapter)
+        context.ids.extend(str(e.get("id")) for e in root.iter() if e.get("id"))
 
     @staticmethod
     def _assign_heading_ids(root: etree.Element, context: ChapterContext) -> None:

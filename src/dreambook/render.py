@@ -76,6 +76,9 @@ class RenderedChapter:
     next_stages: tuple[NextStageEntry, ...]
     reached_from: tuple[ChapterLink, ...]
     source_path: str
+    # Every id in ``body``, so writers can tell which chapter holds an anchor without
+    # parsing the HTML again.
+    ids: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -141,8 +144,8 @@ class ChapterRenderer:
             output_format="html",
         )
 
-    def body(self, chapter: Chapter) -> tuple[Markup, tuple[SectionEntry, ...]]:
-        """Return the chapter's body HTML and its sections (``##`` and ``###`` headings)."""
+    def body(self, chapter: Chapter) -> tuple[Markup, tuple[SectionEntry, ...], frozenset[str]]:
+        """Return the chapter's body HTML, its sections (``##`` and ``###``) and its ids."""
         context = ChapterContext(chapter, self.resolver)
         self.extension.context = context
         self.markdown.reset()
@@ -155,7 +158,7 @@ class ChapterRenderer:
             for anchor, heading in zip(context.heading_anchors, chapter.headings, strict=False)
             if heading.level in (2, 3) and heading.line != chapter.next_stages_line
         )
-        return body, sections
+        return body, sections, frozenset(context.ids)
 
 
 def _labels(reading_order: ReadingOrder) -> dict[str, tuple[str, str]]:
@@ -198,7 +201,7 @@ def render_book(
     rendered: list[RenderedChapter] = []
     for slug in order:
         chapter = by_slug[slug]
-        body, sections = renderer.body(chapter)
+        body, sections, ids = renderer.body(chapter)
         next_stages = tuple(
             NextStageEntry(
                 links[edge.target], typeset_inline(edge.blurb), chapter.anchor(f"_next-{n}")
@@ -222,6 +225,7 @@ def render_book(
                 next_stages=next_stages,
                 reached_from=reached_from,
                 source_path=chapter.source_path.as_posix(),
+                ids=ids,
             )
         )
     book_map = build_map(book, graph, reading_order) if book.config.map else None

@@ -50,10 +50,8 @@ def anchor_files(book: RenderedBook) -> dict[str, str]:
         owners[chapter.anchor] = name
         for entry in chapter.next_stages:
             owners[entry.ref_id] = name
-        root = lxml_html.fragment_fromstring(str(chapter.body), create_parent="div")
-        for element in root.iter():
-            if element.get("id"):
-                owners[str(element.get("id"))] = name
+        for element_id in chapter.ids:
+            owners[element_id] = name
     return owners
 
 
