@@ -120,7 +120,7 @@ def check_resources(book: Book, max_pixels: int = MAX_IMAGE_PIXELS) -> list[Diag
     """
     folders = ConfinedFolders([book.root])
     diagnostics: list[Diagnostic] = []
-    references: list[tuple[ImageReference, Path | None]] = []
+    references: list[tuple[ImageReference, Path]] = []
     for chapter in book.chapters:
         for image in chapter.images:
             reference = ImageReference(chapter.path, image.line, image.src)
@@ -148,7 +148,7 @@ def check_resources(book: Book, max_pixels: int = MAX_IMAGE_PIXELS) -> list[Diag
             )
     for reference, file in references:
         reason = _outside_reason(reference.source)
-        if reason is not None or file is None:
+        if reason is not None:
             diagnostics.append(
                 diagnostic(
                     "DB061",

@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
+from urllib.parse import unquote, urlsplit
 
 from lxml import html as lxml_html
 from markupsafe import Markup
@@ -287,8 +288,6 @@ class _ConfinedFetcher:
         self.fetcher = Fetcher(allowed_protocols=("file",), allow_redirects=False)
 
     def _allowed(self, url: str) -> bool:
-        from urllib.parse import unquote, urlsplit
-
         parts = urlsplit(url)
         if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
             return False
