@@ -7,6 +7,9 @@ median, minimum and maximum, the time per pipeline stage, pages per second and p
 memory. The numbers are printed as a table and written as JSON into ``build/``. When
 ``pandoc`` is installed the same text goes through pandoc -> WeasyPrint and pandoc -> EPUB
 for comparison. Nothing here is a test: it measures, it never asserts.
+
+One more case times ``check`` on a book of many short chapters (2,000 by default, from the
+same generator), where the cost is reading and linking chapters rather than laying out pages.
 """
 
 from __future__ import annotations
@@ -274,10 +277,25 @@ def _add_paragraph(chapter: Path) -> list[str]:
     return [sys.executable, "-c", script, str(chapter)]
 
 
+def graph_case_name(chapters: int) -> str:
+    """The name of the case that checks a book of ``chapters`` short chapters."""
+    return f"check ({chapters:,}-chapter graph)"
+
+
 def run_benchmark(
-    chapters: int, words: int, runs: int, seed: int, work: Path, include_pdf: bool = True
+    chapters: int,
+    words: int,
+    runs: int,
+    seed: int,
+    work: Path,
+    include_pdf: bool = True,
+    graph_chapters: int = 0,
 ) -> list[CaseResult]:
-    """Generate a manuscript in ``work`` and time every case; return the results."""
+    """Generate a manuscript in ``work`` and time every case; return the results.
+
+    With ``graph_chapters``, a second manuscript of that many short chapters is generated
+    and ``check`` is timed on it too (the case named by ``graph_case_name``).
+    """
     manuscript = write_synthetic_manuscript(work / "manuscript", chapters, words, seed)
     output = work / "build"
     results = []
@@ -310,6 +328,13 @@ def run_benchmark(
             ("rebuild after a one-sentence edit", full, [_edit_one_sentence(middle)]),
             ("rebuild after adding a paragraph", full, [_add_paragraph(middle)]),
         ]
+    if graph_chapters:
+        # 100 words a chapter; the generator writes at least 200 (the house sections and
+        # three Next Stages), so this is the shortest chapter it makes.
+        graph_book = write_synthetic_manuscript(
+            work / "graph-manuscript", graph_chapters, 100 * graph_chapters, seed
+        )
+        cases.append((graph_case_name(graph_chapters), _dreambook("check", graph_book), None))
     for name, command, prepare in cases:
         results.append(_time_case(name, runs, command, prepare))
     return results
@@ -364,6 +389,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--scale", type=int, default=4, help="also time a book this many times larger (1: no)"
     )
     parser.add_argument("--no-pdf", action="store_true", help="skip the PDF cases (quick runs)")
+    parser.add_argument(
+        "--graph-chapters",
+        type=int,
+        default=2000,
+        help="chapters of the book that the graph case checks (0: skip that case)",
+    )
     parser.add_argument("-o", "--output", type=Path, default=Path("build"))
     arguments = parser.parse_args(argv)
     report: dict[str, object] = {
@@ -373,6 +404,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "system": platform.platform(),
         },
         "book": {"chapters": arguments.chapters, "words": arguments.words, "seed": arguments.seed},
+        "graph_book": {"chapters": arguments.graph_chapters, "seed": arguments.seed},
     }
     sizes = [1] + ([arguments.scale] if arguments.scale > 1 else [])
     for size in sizes:
@@ -382,7 +414,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"\n== {chapters} chapters, about {words:,} words ({size}x) ==", flush=True)
             runs = arguments.runs if size == 1 else arguments.runs_scaled
             results = run_benchmark(
-                chapters, words, runs, arguments.seed, work, not arguments.no_pdf
+                chapters,
+                words,
+                runs,
+                arguments.seed,
+                work,
+                not arguments.no_pdf,
+                # The graph book does not grow with --scale: timed once, with the 1x cases.
+                arguments.graph_chapters if size == 1 else 0,
             )
             comparison = _pandoc_cases(work / "manuscript", work, runs)
             if isinstance(comparison, str):

@@ -9,11 +9,13 @@ records the source lines of each block), not from regular expressions over the t
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Any
 from urllib.parse import unquote
 
 import yaml
@@ -195,7 +197,37 @@ class _IndexParser(MarkdownIt):
 
 # markdown-it stops nesting at maxNesting levels (a list and its item count two); beyond the
 # refusal depth is enough for the index to see the depth and report it.
-_markdown_parser = _IndexParser("commonmark", {"maxNesting": 4 * MAX_NESTING}).enable("table")
+_PARSER_OPTIONS = {"maxNesting": 4 * MAX_NESTING}
+# Every body is parsed for its blocks only: inline parsing costs about as much again, and
+# most paragraphs cannot hold anything the index records (see _may_hold_markup). The
+# inlines that can are parsed one by one with the same rules (_inline_children).
+#
+# A block rule that needs text the body lacks can never match there, so the body is parsed
+# without it: the same tokens, with fewer rules tried at every line.
+_BLOCK_RULE_MARKS = (
+    ("blockquote", (">",)),
+    ("fence", ("```", "~~~")),
+    ("html_block", ("<",)),
+    ("reference", ("]:",)),  # the label's ']' and the ':' after it stand together
+    ("table", ("|",)),  # the header row needs a '|'
+)
+
+
+@functools.cache
+def _block_parser(dropped_rules: frozenset[str]) -> MarkdownIt:
+    parser = _IndexParser("commonmark", _PARSER_OPTIONS).enable("table")
+    return parser.disable(["inline", "text_join", *sorted(dropped_rules)])
+
+
+def _parse_blocks(body: str, env: dict[str, Any]) -> list[Token]:
+    """Return the block tokens of ``body``; inline tokens are left without children."""
+    dropped = frozenset(
+        rule for rule, marks in _BLOCK_RULE_MARKS if not any(mark in body for mark in marks)
+    )
+    return _block_parser(dropped).parse(body, env)
+
+
+_inline_parser = _IndexParser("commonmark", _PARSER_OPTIONS).enable("table")
 
 
 def _decode(raw: bytes, path: Path) -> tuple[str | None, list[Diagnostic]]:
@@ -266,16 +298,64 @@ def _split_front_matter(text: str, path: Path) -> tuple[str | None, str, int, li
 
 def _scalar_text(node: yaml.Node) -> str | None:
     """Return a scalar node's text as written (so ``title: 1984`` stays the text "1984")."""
-    if isinstance(node, yaml.ScalarNode) and node.tag != "tag:yaml.org,2002:null":
+    if isinstance(node, yaml.ScalarNode) and node.tag != _YAML_NULL:
         return str(node.value)
     return None
 
 
-def _read_front_matter(source: str, path: Path) -> tuple[_FrontMatter, list[Diagnostic]]:
-    """Parse the YAML front matter (safe loader only) and check every key's type."""
-    empty = _FrontMatter(None, None, None, 1, False)
-    # Front matter starts on file line 2 (after the opening '---'); YAML marks are 0-based.
-    first_line = 2
+_YAML_NULL = "tag:yaml.org,2002:null"
+_YAML_BOOL = "tag:yaml.org,2002:bool"
+
+
+@dataclass(frozen=True)
+class _FrontMatterEntry:
+    """One ``key: value`` of the front matter: the value's text (None when it is null or not
+    a scalar) and whether YAML reads it as a boolean."""
+
+    key: str
+    line: int
+    text: str | None
+    is_bool: bool
+
+
+# Most front matter is a few 'key: value' lines, and yaml.compose spends some 60 µs even on
+# one of them (a tenth of checking a 2,000-chapter book), so such lines are read here. A
+# value qualifies only when YAML reads it as that same plain text: it starts with a letter
+# or digit and holds no quote, colon, '#', bracket or other YAML indicator. Anything else
+# goes to the YAML parser.
+_PLAIN_ENTRY_RE = re.compile(
+    r"(title|subtitle|slug|ending): +([A-Za-z0-9][A-Za-z0-9 .,!?'()/-]*?) *"
+)
+# Tells, as the YAML parser would, whether a plain value means null, a boolean or text.
+_YAML_RESOLVER = yaml.resolver.Resolver()
+
+
+def _plain_entries(source: str, first_line: int) -> list[_FrontMatterEntry] | None:
+    """Return the entries of front matter made only of plain 'key: value' lines, else None."""
+    entries = []
+    for number, text in enumerate(source.split("\n")):
+        match = _PLAIN_ENTRY_RE.fullmatch(text)
+        if match is None:
+            return None
+        key, value = match.groups()
+        # (True, False) asks for the tag of a plain scalar; the stubs leave resolve untyped.
+        resolve = _YAML_RESOLVER.resolve
+        tag = resolve(yaml.ScalarNode, value, (True, False))  # type: ignore[no-untyped-call]
+        entries.append(
+            _FrontMatterEntry(
+                key, first_line + number, None if tag == _YAML_NULL else value, tag == _YAML_BOOL
+            )
+        )
+    return entries
+
+
+def _yaml_entries(
+    source: str, path: Path, first_line: int
+) -> tuple[list[_FrontMatterEntry] | None, list[Diagnostic]]:
+    """Parse the front matter with the YAML parser (safe loader only) into its entries.
+
+    Returns None and the diagnostic when it is not YAML or not a mapping.
+    """
     try:
         node = yaml.compose(source, Loader=yaml.SafeLoader)
     except yaml.YAMLError as error:
@@ -287,7 +367,7 @@ def _read_front_matter(source: str, path: Path) -> tuple[_FrontMatter, list[Diag
         ran_off_end = "end of stream" in problem
         mark = (context_mark or problem_mark) if ran_off_end else (problem_mark or context_mark)
         line = first_line + mark.line if mark is not None else 1
-        return empty, [
+        return None, [
             diagnostic(
                 "DB012",
                 f"the front matter is not valid YAML: {problem}",
@@ -301,7 +381,7 @@ def _read_front_matter(source: str, path: Path) -> tuple[_FrontMatter, list[Diag
     elif isinstance(node, yaml.MappingNode):
         mapping = node.value
     else:
-        return empty, [
+        return None, [
             diagnostic(
                 "DB013",
                 "the front matter is not a mapping of 'key: value' lines",
@@ -310,14 +390,35 @@ def _read_front_matter(source: str, path: Path) -> tuple[_FrontMatter, list[Diag
                 "write it as lines such as 'title: My Chapter'",
             )
         ]
+    entries = [
+        _FrontMatterEntry(
+            _scalar_text(key_node) or "",
+            first_line + key_node.start_mark.line,
+            _scalar_text(value_node),
+            value_node.tag == _YAML_BOOL,
+        )
+        for key_node, value_node in mapping
+    ]
+    return entries, []
+
+
+def _read_front_matter(source: str, path: Path) -> tuple[_FrontMatter, list[Diagnostic]]:
+    """Parse the YAML front matter (safe loader only) and check every key's type."""
+    empty = _FrontMatter(None, None, None, 1, False)
+    # Front matter starts on file line 2 (after the opening '---'); YAML marks are 0-based.
+    first_line = 2
+    entries = _plain_entries(source, first_line)
+    if entries is None:
+        entries, problems = _yaml_entries(source, path, first_line)
+        if entries is None:
+            return empty, problems
 
     diagnostics: list[Diagnostic] = []
     values: dict[str, str | None] = {}
     lines: dict[str, int] = {}
     ending = False
-    for key_node, value_node in mapping:
-        key = _scalar_text(key_node) or ""
-        line = first_line + key_node.start_mark.line
+    for entry in entries:
+        key, line = entry.key, entry.line
         lines[key] = line
         if key not in FRONT_MATTER_KEYS:
             diagnostics.append(
@@ -331,14 +432,14 @@ def _read_front_matter(source: str, path: Path) -> tuple[_FrontMatter, list[Diag
             )
             continue
         if key == "ending":
-            if value_node.tag != "tag:yaml.org,2002:bool":
+            if not entry.is_bool:
                 diagnostics.append(
                     diagnostic("DB015", "'ending' must be true or false", path, line)
                 )
             else:
-                ending = str(value_node.value).lower() in {"true", "yes", "on"}
+                ending = str(entry.text).lower() in {"true", "yes", "on"}
             continue
-        text = _scalar_text(value_node)
+        text = entry.text
         if text is None or not text.strip():
             if key != "title":
                 diagnostics.append(
@@ -458,9 +559,42 @@ def _walk_inline(inline: Token, first_line: int) -> Iterator[tuple[str, Token, i
             yield "link", child, first_line + line, _link_end(children, position)
 
 
+def _may_hold_markup(text: str) -> bool:
+    """Return whether inline ``text`` can hold a link, an image, raw HTML or an attribute list.
+
+    Each of them needs a '[' or a '<' written out, or a '{' (which a character reference
+    such as '&#123;' can also produce).
+    """
+    return "[" in text or "<" in text or "{" in text or "&" in text
+
+
+# The characters that can start an inline rule of CommonMark (code span, emphasis, entity,
+# escape, raw HTML, autolink, link, image); text without them parses into plain text only.
+_INLINE_MARKUP_RE = re.compile(r"[`*_&\\<!\[\]]")
+
+
+def _plain_text(inline: Token, env: dict[str, Any]) -> str:
+    """Return the text of ``inline`` as ``_inline_text`` gives it, parsing only when needed."""
+    if _INLINE_MARKUP_RE.search(inline.content) is None:
+        return " ".join(inline.content.split())
+    return _inline_text(_inline_children(inline, env))
+
+
+def _inline_children(inline: Token, env: dict[str, Any]) -> list[Token]:
+    """Return the inline tokens of ``inline``, parsing them on first use.
+
+    ``parseInline`` runs the inline rules and text joining of a whole-document parse;
+    ``env`` holds the body's reference definitions, so ``[text][label]`` still resolves.
+    """
+    if not inline.children and inline.content:
+        inline.children = _inline_parser.parseInline(inline.content, env)[0].children
+    return inline.children or []
+
+
 def _index_body(body: str, body_line: int, next_stages_heading: str) -> _Index:
     """Index the headings, links, images and Next Stages items of a chapter body."""
-    tokens = _markdown_parser.parse(body)
+    env: dict[str, Any] = {}
+    tokens = _parse_blocks(body, env)
     index = _Index([], [], [], None, [])
     next_stages_key = title_key(next_stages_heading)
     in_next_stages = False
@@ -475,9 +609,8 @@ def _index_body(body: str, body_line: int, next_stages_heading: str) -> _Index:
         elif token.type in {"bullet_list_close", "ordered_list_close", "blockquote_close"}:
             container_depth -= 1
         if token.type == "heading_open":
-            inline = tokens[position + 1]
             level = int(token.tag[1])
-            raw = _inline_text(inline.children or [])
+            raw = _plain_text(tokens[position + 1], env)
             text, explicit_id = _heading_text_and_id(raw)
             line = body_line + (token.map[0] if token.map else 0)
             index.headings.append(Heading(level, text, explicit_id or slugify(text), line))
@@ -499,19 +632,22 @@ def _index_body(body: str, body_line: int, next_stages_heading: str) -> _Index:
             index.images.extend(_raw_images(token.content, line))
         elif token.type == "inline" and token.map is not None:
             first_line = body_line + token.map[0]
-            _index_raw_inline(token, first_line, index.raw_markup, index.images)
+            may_hold_markup = _may_hold_markup(token.content)
+            if may_hold_markup:
+                _inline_children(token, env)
+                _index_raw_inline(token, first_line, index.raw_markup, index.images)
             if item_line is not None and in_next_stages:
-                index.next_stages.append(_next_stage_item(token, item_line))
+                index.next_stages.append(_next_stage_item(token, item_line, env))
                 item_line = None
-                continue
-            children = token.children or []
-            for kind, child, line, end in _walk_inline(token, first_line):
-                if kind == "image":
-                    alt = _inline_text(child.children or [])
-                    index.images.append(Image(_href(child, "src"), alt, line))
-                else:
-                    text = _inline_text(children[children.index(child) + 1 : end - 1])
-                    index.links.append(Link(text, _href(child, "href"), line))
+            elif may_hold_markup:
+                children = token.children or []
+                for kind, child, line, end in _walk_inline(token, first_line):
+                    if kind == "image":
+                        alt = _inline_text(child.children or [])
+                        index.images.append(Image(_href(child, "src"), alt, line))
+                    else:
+                        text = _inline_text(children[children.index(child) + 1 : end - 1])
+                        index.links.append(Link(text, _href(child, "href"), line))
     return index
 
 
@@ -549,10 +685,12 @@ def _index_raw_inline(
             )
 
 
-def _next_stage_item(inline: Token, line: int) -> NextStageItem:
+def _next_stage_item(inline: Token, line: int, env: dict[str, Any]) -> NextStageItem:
     """Return the Next Stages item that an item's first paragraph describes."""
-    children = inline.children or []
-    text = _inline_text(children)
+    text = _plain_text(inline, env)
+    if not inline.children:  # plain text, so no link: a bare title
+        return NextStageItem(text, None, None, text, line)
+    children = inline.children
     for kind, child, _, end in _walk_inline(inline, line):
         if kind != "link":
             continue
@@ -722,15 +860,100 @@ class Limits:
     max_bytes: int = 200 * 1024 * 1024
 
 
-def load_book(root: Path, limits: Limits = Limits()) -> tuple[Book, list[Diagnostic]]:
+_ReadResult = tuple[Chapter | None, list[Diagnostic]]
+
+
+def _read_chapters(
+    paths: Sequence[Path], root: Path, inside: ConfinedFolders, next_stages_heading: str
+) -> list[_ReadResult]:
+    """Read each of ``paths`` in order: its chapter (None when it is not read) and diagnostics.
+
+    A chapter file that is a symbolic link out of the manuscript folder is not read (DB060).
+    Raises OSError for a file that cannot be read.
+    """
+    results: list[_ReadResult] = []
+    for path in paths:
+        if inside.allows(path):
+            results.append(read_chapter(path, root, next_stages_heading))
+            continue
+        refusal = diagnostic(
+            "DB060",
+            f"the chapter file is a symbolic link to {os.path.realpath(path)}, "
+            "outside the manuscript folder; it is not read",
+            path,
+            None,
+            "copy the file into the manuscript folder instead of linking to it",
+        )
+        results.append((None, [refusal]))
+    return results
+
+
+# Reading in worker processes pays only when reading in this one takes well over the time a
+# spawned worker needs to start (about 0.2 s: it imports dreambook anew). This much chapter
+# text takes about 0.4 s to read on a laptop core of 2024; smaller books are read here.
+PARALLEL_READ_BYTES = 2 * 1024 * 1024
+# Chapters per piece of work: small enough that neither side waits long for the other at
+# the end, large enough that sending paths and results between processes costs little.
+_CHAPTERS_PER_CHUNK = 25
+
+
+def _usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _read_chapters_in_workers(
+    paths: Sequence[Path],
+    root: Path,
+    inside: ConfinedFolders,
+    next_stages_heading: str,
+    workers: int,
+) -> list[_ReadResult]:
+    """``_read_chapters`` shared between this process and ``workers`` worker processes."""
+    # Imported here: only large manuscripts are read in worker processes.
+    import concurrent.futures
+    import multiprocessing
+
+    chunks = [
+        paths[start : start + _CHAPTERS_PER_CHUNK]
+        for start in range(0, len(paths), _CHAPTERS_PER_CHUNK)
+    ]
+    read_here: dict[int, list[_ReadResult]] = {}
+    results: list[_ReadResult] = []
+    # Spawned, not forked: forking a process that runs threads (the preview server) is unsafe.
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+        futures = [
+            pool.submit(_read_chapters, chunk, root, inside, next_stages_heading)
+            for chunk in chunks
+        ]
+        # The workers take chunks from the front while this process reads them from the
+        # back, so the work is shared however long the workers take to start. A future that
+        # can still be cancelled has not been handed to a worker (they are handed in order).
+        for index in reversed(range(len(chunks))):
+            if not futures[index].cancel():
+                break
+            read_here[index] = _read_chapters(chunks[index], root, inside, next_stages_heading)
+        for index, future in enumerate(futures):
+            results += read_here[index] if index in read_here else future.result()
+    return results
+
+
+def load_book(
+    root: Path, limits: Limits = Limits(), jobs: int | None = None
+) -> tuple[Book, list[Diagnostic]]:
     """Read the manuscript folder ``root`` and return the Book with every diagnostic found.
 
     Problems in the manuscript never raise: they are returned as diagnostics, as many as
     can be found in one pass. A manuscript over ``limits`` is not read at all (DB080).
+    A manuscript of more than ``PARALLEL_READ_BYTES`` of chapters is read by up to
+    ``jobs`` processes (default: the CPUs this process may use, at most four), spawned
+    like any ``multiprocessing`` worker; the result is the same however it is read.
     Raises OSError only for an unreadable file or folder.
     """
     config, diagnostics = load_book_toml(root)
-    chapters: list[Chapter] = []
     files = chapter_files(root)
     total = sum(path.stat().st_size for path in files)
     if len(files) > limits.max_chapters or total > limits.max_bytes:
@@ -748,21 +971,18 @@ def load_book(root: Path, limits: Limits = Limits()) -> tuple[Book, list[Diagnos
         )
         return Book(root, config, ()), diagnostics
     inside = ConfinedFolders([root])
-    for path in files:
-        if not inside.allows(path):
-            diagnostics.append(
-                diagnostic(
-                    "DB060",
-                    f"the chapter file is a symbolic link to {os.path.realpath(path)}, "
-                    "outside the manuscript folder; it is not read",
-                    path,
-                    None,
-                    "copy the file into the manuscript folder instead of linking to it",
-                )
-            )
-            continue
-        chapter, found = read_chapter(path, root, config.next_stages_heading)
-        chapters.append(chapter)
+    # Beyond four processes, starting one more costs about what it saves.
+    processes = min(jobs or _usable_cpus(), 4, len(files) // _CHAPTERS_PER_CHUNK)
+    if processes > 1 and total > PARALLEL_READ_BYTES:
+        results = _read_chapters_in_workers(
+            files, root, inside, config.next_stages_heading, processes - 1
+        )
+    else:
+        results = _read_chapters(files, root, inside, config.next_stages_heading)
+    chapters: list[Chapter] = []
+    for chapter, found in results:
+        if chapter is not None:
+            chapters.append(chapter)
         diagnostics.extend(found)
     diagnostics.extend(_duplicate_slugs(chapters))
     return Book(root, config, tuple(chapters), read_order_lock(root)), diagnostics

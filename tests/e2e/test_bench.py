@@ -33,13 +33,17 @@ def test_synthetic_manuscript_is_deterministic_and_checks_clean(tmp_path: Path) 
 
 def test_benchmark_runs_every_case_on_a_tiny_book_and_writes_json(tmp_path: Path) -> None:
     status = main(
-        ["--chapters", "3", "--words", "900", "--runs", "1", "--scale", "1", "-o", str(tmp_path)]
-    )
+        [
+            "--chapters", "3", "--words", "900", "--runs", "1", "--scale", "1",
+            "--graph-chapters", "12", "-o", str(tmp_path),
+        ]
+    )  # fmt: skip
     assert status == 0
     report = json.loads((tmp_path / "bench.json").read_text("utf-8"))
     cases = {case["name"]: case for case in report["1x"]}
     assert {
         "check",
+        "check (12-chapter graph)",
         "HTML only",
         "EPUB only",
         "PDF only",
