@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import logging
 import sys
 import time
 from collections.abc import Sequence
@@ -316,6 +317,12 @@ def _run_build(arguments: argparse.Namespace) -> int:
     chosen = arguments.variants or ["digital"]
     variants = list(Variant) if "all" in chosen else [Variant(v) for v in chosen]
     started = time.perf_counter()
+    if arguments.verbose:
+        # The PDF writer reports each layout pass and the merge at INFO level.
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("  %(message)s"))
+        logging.getLogger("dreambook").addHandler(handler)
+        logging.getLogger("dreambook").setLevel(logging.INFO)
     # Progress lines only for a person watching a terminal; logs and pipes get the summary.
     show_progress = sys.stderr.isatty() and not arguments.quiet
     result = build_book(

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import datetime as dt
 import enum
-import multiprocessing
-import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -18,7 +15,8 @@ from dreambook.errors import ManuscriptError, UsageError
 from dreambook.export.epub import build_epub
 from dreambook.export.html import build_html_preview
 from dreambook.export.pagelist import PageBreak
-from dreambook.export.pdf import PdfResult, Variant, build_pdf, pdf_file_name
+from dreambook.export.pdf import Variant, build_pdf, pdf_file_name
+from dreambook.export.pdfchunks import default_jobs, worker_pool
 from dreambook.export.site import build_site
 from dreambook.graph import (
     ChapterGraph,
@@ -28,11 +26,11 @@ from dreambook.graph import (
     plan_reading_order,
 )
 from dreambook.manuscript import Book, Limits, load_book
-from dreambook.render import RenderedBook, render_book
+from dreambook.render import render_book
 from dreambook.reproducible import source_date
 from dreambook.resources import check_resources
 from dreambook.sanitize import check_raw_html
-from dreambook.styles import Styles, book_styles
+from dreambook.styles import book_styles
 
 
 @dataclass(frozen=True)
@@ -134,33 +132,6 @@ class _Stopwatch:
             self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - started
 
 
-def _build_pdfs(
-    rendered: RenderedBook,
-    styles: Styles,
-    manuscript: Path,
-    output: Path,
-    variants: Sequence[Variant],
-    modified: dt.datetime | None,
-    jobs: int | None,
-) -> list[PdfResult]:
-    """Lay out each PDF variant; several at once in separate processes when allowed.
-
-    Each variant is a whole, independent layout, so two variants on two cores take the
-    time of one. Processes are spawned, not forked: the preview server calls this from a
-    thread, and forking a process that has threads is unsafe.
-    """
-    arguments = [
-        (rendered, styles, manuscript, output / pdf_file_name(rendered, v), v) for v in variants
-    ]
-    workers = min(len(arguments), jobs or os.cpu_count() or 1)
-    if workers <= 1:
-        return [build_pdf(*a, modified=modified) for a in arguments]
-    context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
-        futures = [pool.submit(build_pdf, *a, modified=modified) for a in arguments]
-        return [future.result() for future in futures]
-
-
 def build_book(
     manuscript: Path,
     output: Path,
@@ -173,13 +144,36 @@ def build_book(
     """Check the manuscript, render it once, and write each asked-for format into ``output``.
 
     Everything is read and resolved before anything is written; ``progress`` is called
-    with a short message as each stage starts. PDF variants are laid out side by side in
-    up to ``jobs`` processes (default: the number of CPUs). Raises ManuscriptError when the check finds
-    errors (nothing is written then), UsageError for a manuscript folder that does not
-    exist, MissingDependencyError when an output needs a missing system library,
-    BuildError when layout fails, and OSError when output cannot be written.
+    with a short message as each stage starts. With ``jobs`` 1 each PDF variant is laid out
+    as one document in this process; with more (default: the number of CPUs) in chunks of
+    chapters on that many worker processes (see export/pdfchunks.py), the variants one
+    after the other. Raises ManuscriptError when the check finds errors (nothing is
+    written then), UsageError for a manuscript folder that does not exist,
+    MissingDependencyError when an output needs a missing system library, BuildError when
+    layout fails, and OSError when output cannot be written.
     """
-    options = options or Options()
+    workers = jobs or default_jobs()
+    with contextlib.ExitStack() as stack:
+        pool = None
+        if OutputFormat.PDF in formats and workers > 1:
+            # Started first, so that the workers load WeasyPrint while the manuscript is
+            # checked and rendered.
+            pool = stack.enter_context(worker_pool(workers, warm=True))
+        return _build_book(
+            manuscript, output, formats, variants, options or Options(), progress, workers, pool
+        )
+
+
+def _build_book(
+    manuscript: Path,
+    output: Path,
+    formats: Sequence[OutputFormat],
+    variants: Sequence[Variant],
+    options: Options,
+    progress: Progress,
+    workers: int,
+    pool: concurrent.futures.Executor | None,
+) -> BuildResult:
     watch = _Stopwatch(progress)
     with watch.stage("check", f"checking {manuscript}"):
         checked = check_manuscript(manuscript, options)
@@ -207,7 +201,19 @@ def build_book(
             chosen = list(dict.fromkeys(variants))
             names = ", ".join(v.value for v in chosen)
             with watch.stage("pdf", f"laying out the PDF ({names})"):
-                results = _build_pdfs(rendered, styles, manuscript, output, chosen, modified, jobs)
+                results = [
+                    build_pdf(
+                        rendered,
+                        styles,
+                        manuscript,
+                        output / pdf_file_name(rendered, variant),
+                        variant,
+                        modified=modified,
+                        jobs=workers,
+                        pool=pool,
+                    )
+                    for variant in chosen
+                ]
             for result in results:
                 written.append(result.path)
                 pages[result.path] = result.pages

@@ -403,22 +403,3 @@ def test_the_map_of_the_book_gives_each_chapter_its_opening_page(sample: SampleB
     for position, rendered in enumerate(sample.book.chapters, start=1):
         folio = document[opening[rendered.slug]].get_label()
         assert f"{position}. {normalise(rendered.title_text)} · {folio}" in text, rendered.slug
-
-
-def test_variants_laid_out_side_by_side_equal_those_laid_out_one_after_the_other(
-    write_book: WriteBook,
-) -> None:
-    root = write_book(
-        {
-            "one.md": chapter(
-                "One", "See [two](two.md).\n\n## Next Stages\n\n- [Two](two.md) — on.\n"
-            ),
-            "two.md": chapter("Two", "Back to [one](one.md).\n"),
-        }
-    )
-    together, apart = root.parent / "together", root.parent / "apart"
-    assert run("build", root, "-o", together, "--variant", "all", "--format", "pdf").returncode == 0
-    result = run("build", root, "-o", apart, "--variant", "all", "--format", "pdf", "--jobs", "1")
-    assert result.returncode == 0
-    for name in ("a-small-book.pdf", "a-small-book-print.pdf"):
-        assert (together / name).read_bytes() == (apart / name).read_bytes(), name

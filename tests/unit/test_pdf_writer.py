@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -119,4 +120,17 @@ def test_missing_pango_becomes_a_clear_message_not_a_traceback(
 
     monkeypatch.setattr(builtins, "__import__", failing_import)
     with pytest.raises(MissingDependencyError, match=re.escape("apt-get install libpango-1.0-0")):
-        pdf._import_weasyprint()
+        pdf.import_weasyprint()
+
+
+def test_system_fonts_fingerprint_changes_when_a_font_file_is_added(tmp_path: Path) -> None:
+    from dreambook.export.pdfchunks import system_fonts_fingerprint
+
+    folder = tmp_path / "fonts" / "truetype"
+    folder.mkdir(parents=True)
+    (folder / "One.ttf").write_bytes(b"one")
+    before = system_fonts_fingerprint([str(tmp_path / "fonts")])
+    assert before == system_fonts_fingerprint([str(tmp_path / "fonts")])
+    (folder / "Two.otf").write_bytes(b"two")
+    assert system_fonts_fingerprint([str(tmp_path / "fonts")]) != before
+    assert system_fonts_fingerprint([str(tmp_path / "missing")]) != before

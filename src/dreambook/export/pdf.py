@@ -11,12 +11,17 @@ then make viewers show the same folios as the paper.
 
 from __future__ import annotations
 
+import concurrent.futures
+import dataclasses
 import datetime as dt
 import enum
 import hashlib
+import importlib.metadata
 import io
 import json
 import logging
+import re
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +36,19 @@ from dreambook.config import BookConfig, Length, is_valid_isbn
 from dreambook.diagnostics import Diagnostic, Severity, diagnostic
 from dreambook.errors import BuildError, MissingDependencyError
 from dreambook.export.pagelist import PageBreak
+from dreambook.export.pdfchunks import (
+    DEFAULT_CHUNK_CHARACTERS,
+    Chunk,
+    ChunkCache,
+    ChunkJob,
+    ChunkLayout,
+    chunk_key,
+    global_positions,
+    lay_out_chunk,
+    plan_chunks,
+    system_fonts_fingerprint,
+    worker_pool,
+)
 from dreambook.fsutil import ConfinedFolders, atomic_output
 from dreambook.render import NextStageEntry, RenderedBook, RenderedChapter
 from dreambook.styles import Styles
@@ -64,6 +82,10 @@ class PdfResult:
     page_breaks: tuple[PageBreak, ...] = ()
     # Resources the layout asked for and the confined loader refused (DB061 warnings).
     refused: tuple[Diagnostic, ...] = ()
+    # Chunked layout: how many chunks were laid out, and how many the book has (0 and 0
+    # when the book was laid out as one document).
+    chunks_laid_out: int = 0
+    chunks: int = 0
 
 
 # --- page numbers ---------------------------------------------------------------------------------
@@ -233,7 +255,7 @@ def _prepare_body(chapter: RenderedChapter, pages: PageNumbers) -> Markup:
 # --- the writer -----------------------------------------------------------------------------------
 
 
-def _import_weasyprint() -> Any:
+def import_weasyprint() -> Any:
     """Import WeasyPrint, turning a missing system library into a clear message."""
     try:
         import weasyprint
@@ -270,17 +292,20 @@ def _page_css(styles: Styles, config: BookConfig, bleed: Length | None) -> str:
     )
 
 
-class _ConfinedFetcher:
+class ConfinedFetcher:
     """A WeasyPrint URL fetcher that serves files from the allowed folders and nothing else."""
 
     def __init__(self, weasyprint: Any, folders: ConfinedFolders) -> None:
         self.folders = folders
         self.refused: list[str] = []
+        # Every file served, by path: the chunk cache checks they are unchanged.
+        self.read: list[str] = []
         base = weasyprint.urls.URLFetcher
 
         class Fetcher(base):  # type: ignore[misc, valid-type]
             def fetch(inner_self, url: str, headers: Any = None) -> Any:
                 if self._allowed(url):
+                    self.read.append(unquote(urlsplit(url).path))
                     return super().fetch(url, headers)
                 self.refused.append(url)
                 raise ValueError(f"dreambook reads no resource outside the book: {url}")
@@ -341,14 +366,12 @@ def _isbn(config: BookConfig) -> str | None:
 
 def _write_page_labels(pdf_bytes: bytes, body_start: int, destination: BinaryIO) -> None:
     """Copy the PDF, adding /PageLabels: roman for the front matter, arabic from the body's page 1."""
-    import pikepdf
+    import pikepdf  # imported here: an EPUB-only build needs no PDF library
+
+    from dreambook.export.pdfmerge import page_labels
 
     with pikepdf.open(io.BytesIO(pdf_bytes)) as pdf:
-        numbers: list[Any] = []
-        if body_start > 0:
-            numbers += [0, pikepdf.Dictionary(S=pikepdf.Name.r)]
-        numbers += [body_start, pikepdf.Dictionary(S=pikepdf.Name.D, St=1)]
-        pdf.Root.PageLabels = pikepdf.Dictionary(Nums=pikepdf.Array(numbers))
+        pdf.Root.PageLabels = page_labels(body_start)
         pdf.save(destination, deterministic_id=True)
 
 
@@ -379,6 +402,67 @@ def _check_nothing_lost(book: RenderedBook, page_map: PageMap) -> None:
         previous = page
 
 
+class _BookPages:
+    """Renders the print HTML of the whole book or of one chunk, for given page numbers."""
+
+    def __init__(
+        self,
+        book: RenderedBook,
+        styles: Styles,
+        variant: Variant,
+        modified: dt.datetime | None,
+    ) -> None:
+        self.book = book
+        self.styles = styles
+        self.variant = variant
+        self.modified = modified
+        self.template = styles.environment().get_template("print.html.j2")
+        self.by_slug = {chapter.slug: chapter for chapter in book.chapters}
+
+    def html(
+        self,
+        pages: PageNumbers,
+        front: bool = True,
+        slugs: Sequence[str] | None = None,
+        chunk_end: str = "",
+    ) -> str:
+        """The HTML of the front matter (when ``front``) and of the chapters ``slugs`` (all when None)."""
+        chapters = list(self.book.chapters) if slugs is None else [self.by_slug[s] for s in slugs]
+        return self.template.render(
+            book=self.book,
+            front=front,
+            chapters=chapters,
+            chunk_end=chunk_end,
+            bodies={c.slug: _prepare_body(c, pages) for c in chapters},
+            pages=pages,
+            variant=self.variant.value,
+            isbn=_isbn(self.book.config),
+            modified=self.modified,
+            book_map=_map_svg(self.book, self.styles, pages) if front else None,
+        )
+
+
+def _refused_diagnostics(urls: Sequence[str]) -> tuple[Diagnostic, ...]:
+    return tuple(
+        Diagnostic(
+            Severity.WARNING,
+            "DB061",
+            f"the PDF layout asked for {url}, which is not a file of the book; it was left out",
+            None,
+            None,
+            "a stylesheet or trusted raw HTML refers to it; use files inside the manuscript "
+            "or styles folder",
+        )
+        for url in dict.fromkeys(urls)
+    )
+
+
+def _pdf_identifier(config: BookConfig, variant: Variant) -> str:
+    return hashlib.sha256(
+        f"{config.identifier or config.title}/{variant.value}".encode()
+    ).hexdigest()[:32]
+
+
 def build_pdf(
     book: RenderedBook,
     styles: Styles,
@@ -387,17 +471,50 @@ def build_pdf(
     variant: Variant = Variant.DIGITAL,
     readable_folders: Sequence[Path] = (),
     modified: dt.datetime | None = None,
+    jobs: int = 1,
+    pool: concurrent.futures.Executor | None = None,
+    chunk_characters: int = DEFAULT_CHUNK_CHARACTERS,
 ) -> PdfResult:
     """Lay out ``book`` and write it atomically to ``destination``; return what was written.
+
+    With ``jobs`` 1 the book is laid out as one document in this process. With more, it is
+    laid out in chunks of whole chapters (about ``chunk_characters`` of HTML each) on the
+    worker processes of ``pool`` (a pool of ``jobs`` processes is made when none is given),
+    laid-out chunks are kept in ``build/.cache`` for the next build, and the chunks are
+    merged into one PDF.
 
     Raises MissingDependencyError when WeasyPrint cannot run on this machine, BuildError
     (code DB050) when the layout lost a chapter, and OSError when the file cannot be written.
     """
-    weasyprint = _import_weasyprint()
+    if jobs > 1 and len(book.chapters) > 1:
+        if pool is None:
+            with worker_pool(jobs) as own_pool:
+                return _build_in_chunks(
+                    book, styles, manuscript, destination, variant, readable_folders,
+                    modified, own_pool, chunk_characters,
+                )  # fmt: skip
+        return _build_in_chunks(
+            book, styles, manuscript, destination, variant, readable_folders,
+            modified, pool, chunk_characters,
+        )  # fmt: skip
+    return _build_whole(book, styles, manuscript, destination, variant, readable_folders, modified)
+
+
+def _build_whole(
+    book: RenderedBook,
+    styles: Styles,
+    manuscript: Path,
+    destination: Path,
+    variant: Variant,
+    readable_folders: Sequence[Path],
+    modified: dt.datetime | None,
+) -> PdfResult:
+    """The book laid out as one document, in this process."""
+    weasyprint = import_weasyprint()
     config = book.config
     bleed = config.bleed if variant is Variant.PRINT else None
     folders = ConfinedFolders([manuscript, *styles.folders, *readable_folders])
-    fetcher = _ConfinedFetcher(weasyprint, folders)
+    fetcher = ConfinedFetcher(weasyprint, folders)
     stylesheet_path = styles.path("print.css")
     # @font-face rules take effect only through a FontConfiguration shared by CSS and layout.
     fonts = weasyprint.text.fonts.FontConfiguration()
@@ -412,22 +529,13 @@ def build_pdf(
             filename=str(stylesheet_path), url_fetcher=fetcher.fetcher, font_config=fonts
         ),
     ]
-    template = styles.environment().get_template("print.html.j2")
+    book_pages = _BookPages(book, styles, variant, modified)
     base_url = manuscript.resolve().as_uri() + "/"
     first_chapter = book.chapters[0].anchor if book.chapters else ""
 
     def lay_out(pages: PageNumbers) -> Any:
-        html = template.render(
-            book=book,
-            bodies={c.slug: _prepare_body(c, pages) for c in book.chapters},
-            pages=pages,
-            variant=variant.value,
-            isbn=_isbn(config),
-            modified=modified,
-            book_map=_map_svg(book, styles, pages),
-        )
         document = weasyprint.HTML(
-            string=html, base_url=base_url, url_fetcher=fetcher.fetcher
+            string=book_pages.html(pages), base_url=base_url, url_fetcher=fetcher.fetcher
         ).render(stylesheets=stylesheets, font_config=fonts, pdf_tags=variant is Variant.DIGITAL)
         return document
 
@@ -450,30 +558,155 @@ def build_pdf(
         log.warning("page numbers did not settle after %d layouts", passes)
     assert page_map is not None
     _check_nothing_lost(book, page_map)
-    refused = tuple(
-        Diagnostic(
-            Severity.WARNING,
-            "DB061",
-            f"the PDF layout asked for {url}, which is not a file of the book; it was left out",
-            None,
-            None,
-            "a stylesheet or trusted raw HTML refers to it; use files inside the manuscript "
-            "or styles folder",
-        )
-        for url in dict.fromkeys(fetcher.refused)
-    )
-    identifier = hashlib.sha256(
-        f"{config.identifier or config.title}/{variant.value}".encode()
-    ).hexdigest()[:32]
     pdf_bytes = document.write_pdf(
-        pdf_identifier=identifier.encode(),
+        pdf_identifier=_pdf_identifier(config, variant).encode(),
         pdf_variant="pdf/ua-1" if variant is Variant.DIGITAL else None,
     )
     with atomic_output(destination) as output:
         _write_page_labels(pdf_bytes, page_map.body_start, output)
     _write_page_map(cache, page_map)
     return PdfResult(
-        destination, variant, page_map.page_count, passes, page_map.page_breaks(), refused
+        destination,
+        variant,
+        page_map.page_count,
+        passes,
+        page_map.page_breaks(),
+        _refused_diagnostics(fetcher.refused),
+    )
+
+
+_LINK_TARGET = re.compile(r'href="#([^"]+)"')
+
+
+def _build_in_chunks(
+    book: RenderedBook,
+    styles: Styles,
+    manuscript: Path,
+    destination: Path,
+    variant: Variant,
+    readable_folders: Sequence[Path],
+    modified: dt.datetime | None,
+    pool: concurrent.futures.Executor,
+    chunk_characters: int,
+) -> PdfResult:
+    """The book laid out in chunks on ``pool``'s workers, cached, and merged.
+
+    The same loop as for the whole book, chunk by chunk: each pass renders every chunk's
+    HTML with the page numbers known so far; a chunk is laid out again only when that HTML
+    differs from the HTML its current layout was made from (and the cache has no layout of
+    it). A chunk's first folio is part of its HTML, so a chunk that gains two pages moves
+    every later chunk.
+    """
+    weasyprint_version = importlib.metadata.version("weasyprint")
+    system_fonts = system_fonts_fingerprint()
+    config = book.config
+    bleed = config.bleed if variant is Variant.PRINT else None
+    chunks = plan_chunks(book, chunk_characters)
+    book_pages = _BookPages(book, styles, variant, modified)
+    page_css = _page_css(styles, config, bleed)
+    stylesheet = styles.path("print.css")
+    folders = tuple(p.resolve() for p in (manuscript, *styles.folders, *readable_folders))
+    base_url = manuscript.resolve().as_uri() + "/"
+    identifier = _pdf_identifier(config, variant)
+    first_chapter = book.chapters[0].anchor
+    chapter_anchor = {chapter.slug: chapter.anchor for chapter in book.chapters}
+    cache = ChunkCache(destination.parent / ".cache" / f"{destination.name}.chunks")
+    map_cache = _page_map_cache(destination)
+
+    def job_for(chunk: Chunk, pages: PageNumbers, write: bool) -> ChunkJob:
+        last = chunk.index == len(chunks) - 1
+        html = book_pages.html(pages, chunk.front, chunk.slugs, "last" if last else "right")
+        chunk_css = ""
+        if not chunk.front:
+            folio = pages.folio(chapter_anchor[chunk.slugs[0]])
+            start = int(folio) if folio.isdigit() else 1
+            chunk_css = f"@page :nth(1 of body) {{ counter-reset: page {start}; }}"
+        return ChunkJob(
+            html=html,
+            page_css=page_css,
+            stylesheet=stylesheet,
+            chunk_css=chunk_css,
+            base_url=base_url,
+            folders=folders,
+            tagged=variant is Variant.DIGITAL,
+            identifier=identifier,
+            outside_targets=tuple(sorted(set(_LINK_TARGET.findall(html)))),
+            pdf_path=None,
+        )
+
+    page_map = _read_page_map(map_cache)
+    current: dict[int, tuple[str, ChunkLayout]] = {}
+    passes = 0
+    laid_out = 0
+    while True:
+        pages = PageNumbers(page_map)
+        # Before the first layout every number is a placeholder: lay out for positions only.
+        write = page_map is not None
+        todo: list[tuple[int, str, ChunkJob]] = []
+        for chunk in chunks:
+            job = job_for(chunk, pages, write)
+            key = chunk_key(job, weasyprint_version, system_fonts)
+            done = current.get(chunk.index)
+            if done is not None and done[0] == key and done[1].pdf_path is not None:
+                continue
+            if passes >= MAX_LAYOUT_PASSES and done is not None and done[1].pdf_path is not None:
+                continue  # not settled, but written: keep it (warned below)
+            cached = cache.get(key)
+            if cached is not None:
+                current[chunk.index] = (key, cached)
+                continue
+            if write or (done is not None and done[0] == key):
+                job = dataclasses.replace(job, pdf_path=cache.pdf_path(key))
+            todo.append((chunk.index, key, job))
+        if not todo:
+            break
+        if passes >= MAX_LAYOUT_PASSES:
+            log.warning("page numbers did not settle after %d layouts", passes)
+        passes += 1
+        laid_out += len(todo)
+        started = time.perf_counter()
+        layouts = list(pool.map(lay_out_chunk, [job for _, _, job in todo]))
+        log.info(
+            "layout pass %d: %d of %d chunks laid out (%s) in %.2f s",
+            passes,
+            len(todo),
+            len(chunks),
+            "writing" if write else "positions only",
+            time.perf_counter() - started,
+        )
+        for (index, key, _), layout in zip(todo, layouts, strict=True):
+            current[index] = (key, layout)
+            if layout.pdf_path is not None:
+                cache.put(key, layout)
+        anchor_pages, page_tops, _, page_count = global_positions(
+            chunks, {index: layout for index, (_, layout) in current.items()}
+        )
+        page_map = PageMap(anchor_pages, anchor_pages.get(first_chapter, 0), page_count, page_tops)
+    assert page_map is not None
+    _check_nothing_lost(book, page_map)
+    from dreambook.export.pdfmerge import ChunkPdf, merge_chunks  # needs pikepdf: PDF only
+
+    layouts_in_order = [current[chunk.index][1] for chunk in chunks]
+    parts = []
+    for layout in layouts_in_order:
+        assert layout.pdf_path is not None
+        parts.append(ChunkPdf(layout.pdf_path, layout.pages))
+    started = time.perf_counter()
+    with atomic_output(destination) as output:
+        merge_chunks(parts, page_map.body_start, output)
+    log.info("merged %d chunks in %.2f s", len(parts), time.perf_counter() - started)
+    _write_page_map(map_cache, page_map)
+    cache.prune()
+    refused = [url for layout in layouts_in_order for url in layout.refused]
+    return PdfResult(
+        destination,
+        variant,
+        page_map.page_count,
+        passes,
+        page_map.page_breaks(),
+        _refused_diagnostics(refused),
+        laid_out,
+        len(chunks),
     )
 
 

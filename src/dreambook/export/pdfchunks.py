@@ -1,0 +1,367 @@
+"""Laying out a book in chunks of whole chapters, in parallel, with a cache of laid-out chunks.
+
+A chunk is the front matter, or a run of consecutive chapters. Every chapter opens on a
+right-hand page, so every chunk does too: a chunk laid out on its own looks exactly like
+its pages in the whole book, provided its page counter starts at the right folio. Each
+chunk's document ends with a sentinel block that opens one more right-hand page; that
+page is dropped when the chunks are merged (pdfmerge.py), so every chunk keeps an even
+number of pages, with the blank left-hand page its last chapter may need.
+
+The work for one chunk (``lay_out_chunk``) runs in a worker process and returns plain
+data; WeasyPrint objects never cross a process boundary. A laid-out chunk is cached on
+disk under a key made of everything that shapes it (its HTML, the stylesheets, dreambook's
+and WeasyPrint's versions), and an entry is used only while every file the layout read
+(fonts, images) still has the content it had.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import hashlib
+import json
+import multiprocessing
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dreambook import __version__
+from dreambook.fsutil import ConfinedFolders, atomic_output
+from dreambook.render import RenderedBook
+
+# About 12,000 words of chapter HTML: big enough that WeasyPrint's fixed cost per document
+# is small beside the layout, small enough that an edit re-lays a few dozen pages.
+DEFAULT_CHUNK_CHARACTERS = 90_000
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A part of the book laid out as one document: the front matter, or whole chapters."""
+
+    index: int
+    front: bool
+    slugs: tuple[str, ...]
+
+
+def plan_chunks(
+    book: RenderedBook, chunk_characters: int = DEFAULT_CHUNK_CHARACTERS
+) -> tuple[Chunk, ...]:
+    """Cut the book into chunks: the front matter, then chapters in reading order.
+
+    Chapters are gathered until a chunk holds about ``chunk_characters`` of HTML; a long
+    chapter is a chunk of its own. The cut depends only on the chapters' sizes, so a small
+    edit leaves the chunks as they were.
+    """
+    chunks = [Chunk(0, True, ())]
+    current: list[str] = []
+    size = 0
+    for chapter in book.chapters:
+        length = len(chapter.body)
+        if current and size + length > chunk_characters:
+            chunks.append(Chunk(len(chunks), False, tuple(current)))
+            current, size = [], 0
+        current.append(chapter.slug)
+        size += length
+    if current:
+        chunks.append(Chunk(len(chunks), False, tuple(current)))
+    return tuple(chunks)
+
+
+@dataclass(frozen=True)
+class ChunkJob:
+    """Everything a worker needs to lay out one chunk (picklable)."""
+
+    html: str
+    # The page geometry (page.css.j2 rendered), then print.css, then this chunk's own rules.
+    page_css: str
+    stylesheet: Path
+    chunk_css: str
+    base_url: str
+    folders: tuple[Path, ...]
+    tagged: bool
+    identifier: str
+    # Anchors this chunk links to that live in other chunks (see pdfmerge.py).
+    outside_targets: tuple[str, ...]
+    # Where to write the chunk's PDF; None when only the page positions are wanted.
+    pdf_path: Path | None
+
+
+@dataclass(frozen=True)
+class ChunkLayout:
+    """What laying out a chunk found: its pages and where its anchors landed."""
+
+    pages: int  # pages that belong to the book (the sentinel page not counted)
+    anchor_pages: dict[str, int]
+    page_tops: dict[int, str]
+    refused: tuple[str, ...] = ()
+    # Files the layout read, with the SHA-256 of their content when read.
+    read_files: dict[str, str] = field(default_factory=dict)
+    pdf_path: Path | None = None
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["page_tops"] = {str(k): v for k, v in self.page_tops.items()}
+        data["pdf_path"] = None
+        return json.dumps(data, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str, pdf_path: Path) -> ChunkLayout:
+        data = json.loads(text)
+        return cls(
+            int(data["pages"]),
+            {str(k): int(v) for k, v in data["anchor_pages"].items()},
+            {int(k): str(v) for k, v in data["page_tops"].items()},
+            tuple(str(u) for u in data["refused"]),
+            {str(k): str(v) for k, v in data["read_files"].items()},
+            pdf_path,
+        )
+
+
+def file_digest(path: Path) -> str:
+    """The SHA-256 of a file's content, or "" when it cannot be read."""
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as stream:
+            for block in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return ""
+    return digest.hexdigest()
+
+
+# --- the worker ------------------------------------------------------------------------------------
+
+# Per worker process: the stylesheets and fonts, parsed once and reused for every chunk
+# that process lays out (parsing print.css and loading the fonts costs a few tenths of a
+# second per document).
+_SETUPS: dict[tuple[str, str, tuple[Path, ...]], tuple[Any, Any, list[Any], list[str]]] = {}
+
+
+def _setup(job: ChunkJob) -> tuple[Any, Any, list[Any], list[str]]:
+    from dreambook.export.pdf import ConfinedFetcher, import_weasyprint
+
+    key = (job.page_css, str(job.stylesheet), job.folders)
+    if key not in _SETUPS:
+        weasyprint = import_weasyprint()
+        fetcher = ConfinedFetcher(weasyprint, ConfinedFolders(list(job.folders)))
+        fonts = weasyprint.text.fonts.FontConfiguration()
+        stylesheets = [
+            weasyprint.CSS(
+                string=job.page_css,
+                base_url=job.stylesheet.parent.as_uri() + "/",
+                url_fetcher=fetcher.fetcher,
+                font_config=fonts,
+            ),
+            weasyprint.CSS(
+                filename=str(job.stylesheet), url_fetcher=fetcher.fetcher, font_config=fonts
+            ),
+        ]
+        _SETUPS[key] = (fetcher, fonts, stylesheets, list(fetcher.read))
+    return _SETUPS[key]
+
+
+def lay_out_chunk(job: ChunkJob) -> ChunkLayout:
+    """Lay out one chunk; write its PDF when the job says where. Runs in a worker process."""
+    from dreambook.export.pdf import import_weasyprint
+
+    weasyprint = import_weasyprint()
+    fetcher, fonts, stylesheets, setup_reads = _setup(job)
+    fetcher.read.clear()
+    fetcher.refused.clear()
+    chunk_css = weasyprint.CSS(string=job.chunk_css, font_config=fonts)
+    document = weasyprint.HTML(
+        string=job.html, base_url=job.base_url, url_fetcher=fetcher.fetcher
+    ).render(stylesheets=[*stylesheets, chunk_css], font_config=fonts, pdf_tags=job.tagged)
+    kept = len(document.pages) - 1  # the last page holds only the sentinel
+    anchor_pages: dict[str, int] = {}
+    tops: dict[int, tuple[float, str]] = {}
+    for index, page in enumerate(document.pages[:kept]):
+        for anchor, position in page.anchors.items():
+            if anchor in anchor_pages:
+                continue
+            anchor_pages[anchor] = index
+            top = float(position[1])
+            if index not in tops or top < tops[index][0]:
+                tops[index] = (top, anchor)
+    if job.pdf_path is not None:
+        # Links to other chunks' anchors would be dropped by WeasyPrint; a stand-in anchor
+        # on the sentinel page keeps them, and the merge points them at the real place.
+        sentinel = document.pages[-1]
+        for target in job.outside_targets:
+            if target not in anchor_pages:
+                sentinel.anchors.setdefault(target, (0, 0, 0, 0))
+        pdf_bytes = document.write_pdf(
+            pdf_identifier=job.identifier.encode(),
+            pdf_variant="pdf/ua-1" if job.tagged else None,
+        )
+        with atomic_output(job.pdf_path) as output:
+            output.write(pdf_bytes)
+    read = dict.fromkeys([*setup_reads, *fetcher.read])
+    return ChunkLayout(
+        kept,
+        anchor_pages,
+        {index: anchor for index, (_, anchor) in tops.items()},
+        tuple(dict.fromkeys(fetcher.refused)),
+        {path: file_digest(Path(path)) for path in read},
+        job.pdf_path,
+    )
+
+
+# --- the cache -------------------------------------------------------------------------------------
+
+
+# Where fontconfig finds the fonts of the system and of the user (its default configuration
+# on Linux and the BSDs): a font added there can change which glyphs a chunk falls back to.
+_FONT_FOLDERS = (
+    "/usr/share/fonts",
+    "/usr/local/share/fonts",
+    "~/.local/share/fonts",
+    "~/.fonts",
+)
+
+
+def system_fonts_fingerprint(folders: Sequence[str] = _FONT_FOLDERS) -> str:
+    """A hash of the font files installed in ``folders`` (names, sizes, modification times).
+
+    The book's own fonts are tracked by content (``ChunkLayout.read_files``); the system's
+    fonts are the fallbacks for characters the book's fonts lack, so installing or removing
+    one must invalidate every cached chunk. A few hundred files take a few milliseconds.
+    """
+    digest = hashlib.sha256()
+    for folder in folders:
+        root = Path(folder).expanduser()
+        for directory, subfolders, files in sorted(os.walk(root)):
+            subfolders.sort()
+            for name in sorted(files):
+                path = Path(directory, name)
+                with contextlib.suppress(OSError):
+                    status = path.stat()
+                    digest.update(f"{path}\0{status.st_size}\0{status.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def chunk_key(job: ChunkJob, weasyprint_version: str, system_fonts: str = "") -> str:
+    """The cache key of a chunk: a hash of everything that shapes its pages.
+
+    ``system_fonts`` is ``system_fonts_fingerprint()``, computed once per build by the caller.
+    """
+    digest = hashlib.sha256()
+    parts = (
+        __version__,
+        weasyprint_version,
+        system_fonts,
+        job.html,
+        job.page_css,
+        job.stylesheet.read_text(encoding="utf-8"),
+        job.chunk_css,
+        job.base_url,
+        str(job.tagged),
+        job.identifier,
+        "\n".join(job.outside_targets),
+    )
+    for part in parts:
+        digest.update(part.encode("utf-8"))
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+class ChunkCache:
+    """Laid-out chunks on disk: ``<key>.pdf`` with ``<key>.json`` describing its pages."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._digests: dict[str, str] = {}
+        self.used: set[str] = set()
+
+    def pdf_path(self, key: str) -> Path:
+        return self.folder / f"{key}.pdf"
+
+    def _digest(self, path: str) -> str:
+        if path not in self._digests:
+            self._digests[path] = file_digest(Path(path))
+        return self._digests[path]
+
+    def get(self, key: str) -> ChunkLayout | None:
+        """The cached layout for ``key``, or None when it is missing, damaged or stale."""
+        pdf = self.pdf_path(key)
+        try:
+            layout = ChunkLayout.from_json(
+                (self.folder / f"{key}.json").read_text(encoding="utf-8"), pdf
+            )
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+        if not pdf.is_file():
+            return None
+        if any(self._digest(path) != digest for path, digest in layout.read_files.items()):
+            return None
+        self.used.add(key)
+        return layout
+
+    def put(self, key: str, layout: ChunkLayout) -> None:
+        """Record a written chunk (its PDF is already at ``pdf_path(key)``)."""
+        with atomic_output(self.folder / f"{key}.json") as output:
+            output.write(layout.to_json().encode("utf-8"))
+        self.used.add(key)
+
+    def prune(self) -> None:
+        """Delete the entries this build did not use, so the cache does not grow forever."""
+        with contextlib.suppress(OSError):
+            for entry in self.folder.iterdir():
+                if entry.stem not in self.used and entry.suffix in (".pdf", ".json"):
+                    entry.unlink(missing_ok=True)
+
+
+def _warm_up() -> None:
+    """Load WeasyPrint in a worker before its first chunk arrives."""
+    from dreambook.export.pdf import import_weasyprint
+
+    import_weasyprint()
+
+
+@contextlib.contextmanager
+def worker_pool(jobs: int, warm: bool = False) -> Iterator[concurrent.futures.Executor]:
+    """A pool of ``jobs`` spawned worker processes (spawned: forking a threaded process is unsafe).
+
+    With ``warm``, every worker starts loading WeasyPrint at once. Leaving early (a
+    manuscript error) does not wait for the workers to finish that.
+    """
+    context = multiprocessing.get_context("spawn")
+    pool = concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context)
+    finished = False
+    try:
+        if warm:
+            for _ in range(jobs):
+                pool.submit(_warm_up)
+        yield pool
+        finished = True
+    finally:
+        pool.shutdown(wait=finished, cancel_futures=True)
+
+
+def default_jobs() -> int:
+    """The number of layout processes when none is asked for: the CPUs this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def global_positions(
+    chunks: Sequence[Chunk], layouts: Mapping[int, ChunkLayout]
+) -> tuple[dict[str, int], dict[int, str], list[int], int]:
+    """Join the chunks' page positions: anchor pages, page tops, each chunk's first page, total."""
+    anchor_pages: dict[str, int] = {}
+    page_tops: dict[int, str] = {}
+    starts = []
+    offset = 0
+    for chunk in chunks:
+        layout = layouts[chunk.index]
+        starts.append(offset)
+        for anchor, page in layout.anchor_pages.items():
+            anchor_pages.setdefault(anchor, page + offset)
+        for page, anchor in layout.page_tops.items():
+            page_tops[page + offset] = anchor
+        offset += layout.pages
+    return anchor_pages, page_tops, starts, offset

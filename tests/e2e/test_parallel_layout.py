@@ -1,0 +1,290 @@
+"""Chunked, parallel layout makes the same book as one layout in one process.
+
+The sample book is built twice, with ``--jobs 1`` (the whole book as one document) and with
+``--jobs 2`` (chunks of chapters laid out by two worker processes and merged), and the two
+PDFs are compared as a reader and a viewer see them: pages, the text on every page, the
+outline, where every link lands, the named destinations and the page labels. Then the
+chunk cache: a rebuild after an edit must equal a clean build of the edited manuscript,
+and must have re-laid only the chunks the edit touched.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pikepdf
+import pymupdf
+import pytest
+
+from dreambook.export.pdf import PdfResult, Variant, build_pdf
+from dreambook.pipeline import check_manuscript
+from dreambook.render import render_book
+from dreambook.styles import book_styles
+from tests.conftest import SAMPLE_MANUSCRIPT, WriteBook, chapter
+from tests.e2e.test_cli import run
+
+pytestmark = pytest.mark.slow
+
+
+@dataclass(frozen=True)
+class Builds:
+    single: Path
+    parallel: Path
+
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Builds]:
+    """The sample book, both variants, laid out in one process and in chunks on two."""
+    single = tmp_path_factory.mktemp("single")
+    parallel = tmp_path_factory.mktemp("parallel")
+    for output, jobs in ((single, "1"), (parallel, "2")):
+        result = run(
+            "build", SAMPLE_MANUSCRIPT, "-o", output, "--format", "pdf", "--variant", "all",
+            "--jobs", jobs, "-v",
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+    # The chunked build really was chunked: its cache holds one PDF per chunk.
+    chunk_folders = list((parallel / ".cache").glob("*.chunks"))
+    assert len(chunk_folders) == 2
+    assert all(len(list(folder.glob("*.pdf"))) >= 3 for folder in chunk_folders)
+    assert not list((single / ".cache").glob("*.chunks"))
+    names = {p.name for p in single.glob("*.pdf")}
+    return {name: Builds(single / name, parallel / name) for name in sorted(names)}
+
+
+def _texts(path: Path) -> list[str]:
+    with pymupdf.open(path) as document:
+        return [page.get_text() for page in document]
+
+
+def _links(path: Path) -> list[tuple[int, tuple[float, ...], int | None, str | None]]:
+    with pymupdf.open(path) as document:
+        return [
+            (index, tuple(round(v, 1) for v in link["from"]), link.get("page"), link.get("uri"))
+            for index, page in enumerate(document)
+            for link in page.get_links()
+        ]
+
+
+def _destinations(path: Path) -> dict[str, tuple[int, float, float]]:
+    with pikepdf.open(path) as pdf:
+        pages = {page.obj.objgen: index for index, page in enumerate(pdf.pages)}
+        tree = pikepdf.NameTree(pdf.Root.Names.Dests)
+        return {
+            name: (pages[target[0].objgen], round(float(target[2]), 1), round(float(target[3]), 1))
+            for name, target in tree.items()
+        }
+
+
+@pytest.mark.parametrize("variant", ["digital", "print"])
+def test_parallel_layout_has_the_same_pages_and_text(
+    builds: dict[str, Builds], variant: str
+) -> None:
+    build = _pick(builds, variant)
+    single, parallel = _texts(build.single), _texts(build.parallel)
+    assert len(single) == len(parallel) > 20
+    for number, (one, other) in enumerate(zip(single, parallel, strict=True), start=1):
+        assert one == other, f"page {number} differs"
+
+
+@pytest.mark.parametrize("variant", ["digital", "print"])
+def test_parallel_layout_has_the_same_outline_links_and_destinations(
+    builds: dict[str, Builds], variant: str
+) -> None:
+    build = _pick(builds, variant)
+    with pymupdf.open(build.single) as one, pymupdf.open(build.parallel) as other:
+        assert one.get_toc() == other.get_toc()
+        assert len(one.get_toc()) > 14
+        labels = [page.get_label() for page in one]
+        assert labels == [page.get_label() for page in other]
+    single_links, parallel_links = _links(build.single), _links(build.parallel)
+    assert single_links == parallel_links
+    # Links between chunks land too: every internal link has a target page.
+    internal = [link for link in parallel_links if link[3] is None]
+    assert len(internal) > 100
+    assert all(link[2] is not None and link[2] >= 0 for link in internal)
+    assert _destinations(build.single) == _destinations(build.parallel)
+
+
+def test_parallel_digital_pdf_keeps_one_structure_tree(builds: dict[str, Builds]) -> None:
+    """PDF/UA: one Document element, every page and link annotation keyed in the parent tree."""
+    with pikepdf.open(_pick(builds, "digital").parallel) as pdf:
+        root = pdf.Root.StructTreeRoot
+        (document,) = list(root.K)
+        assert pikepdf.Name.Document == document.S
+        numbers = root.ParentTree.Nums
+        keys = [int(k) for k in numbers[::2]]
+        assert keys == sorted(set(keys))
+        used = [int(page.obj.StructParents) for page in pdf.pages]
+        used += [
+            int(annotation.StructParent)
+            for page in pdf.pages
+            for annotation in page.obj.get("/Annots", [])
+            if "/StructParent" in annotation
+        ]
+        assert sorted(used) == keys
+        assert int(root.ParentTreeNextKey) > max(keys)
+        # Every element hangs from this one Document element, and every page it names is a
+        # page of the book (none from a chunk's dropped last page).
+        pages = {page.obj.objgen for page in pdf.pages}
+        for element in document.K:
+            assert element.P.objgen == document.objgen
+            if "/Pg" in element:
+                assert element.Pg.objgen in pages
+        assert str(pdf.Root.Lang)
+        assert "pdfuaid" in str(pdf.open_metadata())
+
+
+def _pick(builds: dict[str, Builds], variant: str) -> Builds:
+    return next(
+        b for name, b in builds.items() if name.endswith("-print.pdf") == (variant == "print")
+    )
+
+
+# --- the chunk cache -------------------------------------------------------------------------------
+
+
+def _build(manuscript: Path, destination: Path) -> PdfResult:
+    """Lay out the digital PDF in chunks of about one chapter each, on two processes."""
+    checked = check_manuscript(manuscript)
+    book = render_book(checked.book, checked.graph, checked.reading_order)
+    styles = book_styles(manuscript, checked.book.config)
+    return build_pdf(
+        book, styles, manuscript, destination, Variant.DIGITAL, jobs=2, chunk_characters=1
+    )
+
+
+def _copy_sample(tmp_path: Path) -> Path:
+    manuscript = tmp_path / "manuscript"
+    shutil.copytree(SAMPLE_MANUSCRIPT, manuscript)
+    return manuscript
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    """Replace the first ``old`` of the chapter's body (after its front matter) by ``new``."""
+    text = path.read_text("utf-8")
+    end = text.index("\n---", 3) + 4
+    body = text[end:]
+    assert old in body
+    path.write_text(text[:end] + body.replace(old, new, 1), "utf-8")
+
+
+@pytest.fixture
+def reproducible(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+
+
+@pytest.mark.usefixtures("reproducible")
+@pytest.mark.parametrize(
+    "edit",
+    [
+        pytest.param((" the ", " the very "), id="one sentence"),
+        pytest.param(
+            (" the ", " the " + "long aside that fills lines and " * 300), id="pages shift"
+        ),
+    ],
+)
+def test_a_cached_rebuild_equals_a_clean_build(tmp_path: Path, edit: tuple[str, str]) -> None:
+    manuscript = _copy_sample(tmp_path)
+    output = tmp_path / "out" / "book.pdf"
+    first = _build(manuscript, output)
+    assert first.chunks > 10
+    assert first.chunks_laid_out >= 2 * first.chunks - 1  # cold: positions, then the real numbers
+    chapter_file = sorted(p for p in manuscript.rglob("*.md") if not p.name.startswith("_"))[4]
+    _edit(chapter_file, *edit)
+    again = _build(manuscript, output)
+    clean = _build(manuscript, tmp_path / "clean" / "book.pdf")
+    assert output.read_bytes() == (tmp_path / "clean" / "book.pdf").read_bytes()
+    assert again.pages == clean.pages
+    # The rebuild re-laid the edited chunk and, when its pages moved, the ones after it: not
+    # the whole book.
+    assert 1 <= again.chunks_laid_out < first.chunks_laid_out
+
+
+@pytest.mark.usefixtures("reproducible")
+def test_an_unchanged_rebuild_lays_out_nothing(tmp_path: Path) -> None:
+    manuscript = _copy_sample(tmp_path)
+    output = tmp_path / "out" / "book.pdf"
+    _build(manuscript, output)
+    before = output.read_bytes()
+    again = _build(manuscript, output)
+    assert again.chunks_laid_out == 0
+    assert output.read_bytes() == before
+
+
+@pytest.mark.usefixtures("reproducible")
+def test_the_cache_never_serves_a_chunk_whose_image_changed(
+    write_book: WriteBook, tmp_path: Path
+) -> None:
+    from PIL import Image
+
+    def picture(path: Path, size: tuple[int, int]) -> None:
+        Image.new("RGB", size, (40, 80, 120)).save(path)
+
+    pages = "A paragraph of some length that keeps the reader company. " * 30
+    root = write_book(
+        {
+            "one.md": chapter(
+                "One",
+                f"{pages}\n\n![A figure](figure.png)\n\n## Next Stages\n\n- [Two](two.md) — on.\n",
+            ),
+            "two.md": chapter("Two", f"{pages}\n\nBack to [one](one.md).\n"),
+        }
+    )
+    picture(root / "figure.png", (40, 30))
+    output = tmp_path / "out" / "book.pdf"
+    _build(root, output)
+    # Same name, other content: a tall picture pushes the text onto more pages.
+    picture(root / "figure.png", (40, 300))
+    again = _build(root, output)
+    _build(root, tmp_path / "clean" / "book.pdf")
+    assert again.chunks_laid_out >= 1
+    assert output.read_bytes() == (tmp_path / "clean" / "book.pdf").read_bytes()
+
+
+@pytest.mark.usefixtures("reproducible")
+def test_a_damaged_chunk_cache_is_laid_out_again(tmp_path: Path) -> None:
+    manuscript = _copy_sample(tmp_path)
+    output = tmp_path / "out" / "book.pdf"
+    _build(manuscript, output)
+    for entry in (output.parent / ".cache").glob("*.chunks/*.json"):
+        entry.write_text("{", "utf-8")
+        break
+    for entry in list((output.parent / ".cache").glob("*.chunks/*.pdf"))[-1:]:
+        entry.unlink()
+    again = _build(manuscript, output)
+    _build(manuscript, tmp_path / "clean" / "book.pdf")
+    assert 1 <= again.chunks_laid_out <= 2
+    assert output.read_bytes() == (tmp_path / "clean" / "book.pdf").read_bytes()
+
+
+def test_cpu_count_is_the_default_number_of_jobs() -> None:
+    from dreambook.export.pdfchunks import default_jobs
+
+    assert default_jobs() == len(os.sched_getaffinity(0))
+
+
+@pytest.mark.usefixtures("reproducible")
+def test_a_new_system_font_lays_every_chunk_out_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """System fonts are the fallbacks for characters the book's fonts lack: a cached chunk
+    laid out before a font was installed may have drawn the wrong glyphs."""
+    from dreambook.export import pdf as pdf_writer
+    from dreambook.export.pdfchunks import system_fonts_fingerprint
+
+    fonts = tmp_path / "fonts"
+    fonts.mkdir()
+    monkeypatch.setattr(
+        pdf_writer, "system_fonts_fingerprint", lambda: system_fonts_fingerprint([str(fonts)])
+    )
+    manuscript = _copy_sample(tmp_path)
+    output = tmp_path / "out" / "book.pdf"
+    first = _build(manuscript, output)
+    assert _build(manuscript, output).chunks_laid_out == 0
+    (fonts / "Another.ttf").write_bytes(b"not really a font, but a new file in a font folder")
+    again = _build(manuscript, output)
+    assert again.chunks_laid_out >= first.chunks
