@@ -138,6 +138,32 @@ def test_parallel_digital_pdf_keeps_one_structure_tree(builds: dict[str, Builds]
         assert "pdfuaid" in str(pdf.open_metadata())
 
 
+@pytest.mark.parametrize("variant", ["digital", "print"])
+def test_parallel_layout_draws_every_page_the_same(builds: dict[str, Builds], variant: str) -> None:
+    """Pixel for pixel at 40 dpi: the merged fonts draw the glyphs each chunk drew."""
+    build = _pick(builds, variant)
+    with pymupdf.open(build.single) as one, pymupdf.open(build.parallel) as other:
+        for number, (page, twin) in enumerate(zip(one, other, strict=True), start=1):
+            assert page.get_pixmap(dpi=40).samples == twin.get_pixmap(dpi=40).samples, number
+
+
+@pytest.mark.parametrize("variant", ["digital", "print"])
+def test_parallel_layout_embeds_each_font_once_and_stays_small(
+    builds: dict[str, Builds], variant: str
+) -> None:
+    build = _pick(builds, variant)
+    programs: dict[str, set[tuple[int, int]]] = {}
+    with pikepdf.open(build.parallel) as pdf:
+        for page in pdf.pages:
+            for font in page.obj.Resources.Font.values():
+                descriptor = font.DescendantFonts[0].FontDescriptor
+                name = str(descriptor.FontName).split("+")[-1]
+                programs.setdefault(name, set()).add(descriptor.FontFile2.objgen)
+    assert "Vollkorn" in programs
+    assert all(len(objects) == 1 for objects in programs.values()), programs
+    assert build.parallel.stat().st_size <= 1.15 * build.single.stat().st_size
+
+
 def _pick(builds: dict[str, Builds], variant: str) -> Builds:
     return next(
         b for name, b in builds.items() if name.endswith("-print.pdf") == (variant == "print")

@@ -13,17 +13,24 @@ and rebuilds what WeasyPrint writes per document as one thing for the whole book
   and the keys of the parent tree (one per page, one per link annotation) are renumbered;
 * the document-level entries (language, XMP metadata, viewer preferences, document info),
   taken from the first chunk;
-* ``/PageLabels``, roman for the front matter and arabic from the body's first page.
+* ``/PageLabels``, roman for the front matter and arabic from the body's first page;
+* one embedded program per TrueType font instead of one per chunk (``share_font_programs``).
 """
 
 from __future__ import annotations
 
+import io
+import logging
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import pikepdf
+from fontTools.ttLib import TTFont, TTLibError
+
+log = logging.getLogger(__name__)
 
 # Catalog entries that describe the whole document; copied from the first chunk.
 _DOCUMENT_ENTRIES = ("/Lang", "/MarkInfo", "/ViewerPreferences", "/Metadata", "/PageMode")
@@ -210,6 +217,7 @@ def merge_chunks(chunks: Sequence[ChunkPdf], body_start: int, destination: Binar
         with merged.open_outline() as merged_outline:
             merged_outline.root.extend(outline)
     merged.Root.PageLabels = page_labels(body_start)
+    share_font_programs(merged)
     merged.save(
         destination,
         deterministic_id=True,
@@ -218,3 +226,111 @@ def merge_chunks(chunks: Sequence[ChunkPdf], body_start: int, destination: Binar
     )
     for source in sources:
         source.close()
+
+
+# --- one program per font ------------------------------------------------------------------------
+
+
+def _is_blank(glyph: Any) -> bool:
+    """Whether a glyph of the ``glyf`` table has no outline (a dropped glyph, or a space).
+
+    Read without decompiling: fontTools gives an empty glyph ``numberOfContours`` 0 at
+    once, and a glyph with an outline keeps its raw data until it is used.
+    """
+    return getattr(glyph, "numberOfContours", None) == 0
+
+
+# The 'maxp' limits that rasterisers size their work by; the union takes the largest.
+_MAXP_LIMITS = (
+    "maxPoints", "maxContours", "maxCompositePoints", "maxCompositeContours", "maxZones",
+    "maxTwilightPoints", "maxStorage", "maxFunctionDefs", "maxInstructionDefs",
+    "maxStackElements", "maxSizeOfInstructions", "maxComponentElements", "maxComponentDepth",
+)  # fmt: skip
+
+
+def _union_of_subsets(subsets: Sequence[TTFont]) -> bytes:
+    """One TrueType program holding every glyph that any of ``subsets`` holds.
+
+    WeasyPrint subsets a font keeping every glyph at its original index (HarfBuzz's
+    retain-gids), so the subsets of one font made by different chunks agree on what each
+    index means, and a glyph missing from one is found at the same index in another. A
+    glyph is copied as its raw data: a composite names its parts by index, which the
+    subsets share. Raises KeyError for a program without TrueType outlines.
+    """
+    base = max(subsets, key=lambda font: len(font.getGlyphOrder()))
+    order = base.getGlyphOrder()
+    glyphs, metrics = base["glyf"].glyphs, base["hmtx"].metrics
+    head, maxp = base["head"], base["maxp"]
+    for other in subsets:
+        if other is base:
+            continue
+        other_glyphs, other_metrics = other["glyf"].glyphs, other["hmtx"].metrics
+        for index, name in enumerate(other.getGlyphOrder()):
+            mine = order[index]
+            if _is_blank(glyphs[mine]) and not _is_blank(other_glyphs[name]):
+                glyphs[mine] = other_glyphs[name]
+                metrics[mine] = other_metrics[name]
+            elif metrics[mine][0] == 0 and other_metrics[name][0] != 0:
+                metrics[mine] = other_metrics[name]  # a space: no outline, but an advance
+        other_head, other_maxp = other["head"], other["maxp"]
+        head.xMin, head.yMin = min(head.xMin, other_head.xMin), min(head.yMin, other_head.yMin)
+        head.xMax, head.yMax = max(head.xMax, other_head.xMax), max(head.yMax, other_head.yMax)
+        for limit in _MAXP_LIMITS:
+            if hasattr(maxp, limit) and hasattr(other_maxp, limit):
+                setattr(maxp, limit, max(getattr(maxp, limit), getattr(other_maxp, limit)))
+    # Device metrics per glyph would describe one subset only; viewers do without them.
+    for table in ("hdmx", "LTSH", "VDMX"):
+        if table in base:
+            del base[table]
+    output = io.BytesIO()
+    base.save(output)
+    return output.getvalue()
+
+
+def _font_descriptors(pdf: pikepdf.Pdf) -> list[pikepdf.Dictionary]:
+    """The descriptors of the fonts the pages use (WeasyPrint's Type 0 fonts), each once.
+
+    Walking the pages' resources is much quicker than looking at every object of a
+    tagged book, most of which are structure elements.
+    """
+    seen: dict[tuple[int, int], pikepdf.Dictionary] = {}
+    for page in pdf.pages:
+        fonts = page.obj.get("/Resources", pikepdf.Dictionary()).get("/Font", pikepdf.Dictionary())
+        for font in fonts.values():
+            for descendant in font.get("/DescendantFonts", pikepdf.Array()):
+                descriptor = descendant.get("/FontDescriptor")
+                if isinstance(descriptor, pikepdf.Dictionary):
+                    seen.setdefault(descriptor.objgen, descriptor)
+    return list(seen.values())
+
+
+def share_font_programs(pdf: pikepdf.Pdf) -> None:
+    """Embed each TrueType font once, however many chunks used it.
+
+    Every chunk embeds its own subset of each font it uses, so a book in twelve chunks
+    would carry twelve copies of its body font's common letters. The chunks' font
+    descriptors are pointed at one program holding the union of their glyphs; their font
+    dictionaries (widths, the ToUnicode maps that text extraction reads) stay as they are.
+    A font that cannot be read this way keeps its separate programs.
+    """
+    by_name: dict[str, list[pikepdf.Dictionary]] = defaultdict(list)
+    for descriptor in _font_descriptors(pdf):
+        if "/FontFile2" in descriptor:
+            # "ABCDEF+Vollkorn-Italic": the tag before '+' names the subset, not the font.
+            by_name[str(descriptor.FontName).split("+", 1)[-1]].append(descriptor)
+    for name, descriptors in sorted(by_name.items()):
+        programs = {d.FontFile2.objgen: d.FontFile2 for d in descriptors}
+        if len(programs) < 2:
+            continue
+        try:
+            subsets = [
+                TTFont(io.BytesIO(p.read_bytes()), recalcBBoxes=False) for p in programs.values()
+            ]
+            data = _union_of_subsets(subsets)
+        except (TTLibError, KeyError, ValueError, AssertionError) as error:
+            log.info("font %s keeps one program per chunk: %s", name, error)
+            continue
+        shared = pdf.make_stream(data)
+        shared.Length1 = len(data)
+        for descriptor in descriptors:
+            descriptor.FontFile2 = shared
