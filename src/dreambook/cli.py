@@ -16,8 +16,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from dreambook import __version__
-from dreambook.bookmap import build_map, render_dot, render_svg
+import dreambook
 from dreambook.diagnostics import display_path, format_diagnostic, summarise
 from dreambook.errors import (
     BuildError,
@@ -26,14 +25,12 @@ from dreambook.errors import (
     MissingDependencyError,
     UsageError,
 )
-from dreambook.export.pdf import Variant
+from dreambook.export.variant import Variant
 from dreambook.fsutil import atomic_output
 from dreambook.graph import Placement, explain_position
 from dreambook.manuscript import ORDER_LOCK, Limits
 from dreambook.pipeline import CheckedBook, Options, OutputFormat, build_book, check_manuscript
-from dreambook.scaffold import init_book, new_chapter
 from dreambook.slugs import slugify
-from dreambook.styles import book_styles
 
 EXIT_OK = 0
 EXIT_MANUSCRIPT = 1
@@ -78,12 +75,20 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     )
 
 
+class _VersionAction(argparse.Action):
+    """Print the version; looked up only when asked for (see dreambook.__getattr__)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        print(f"dreambook {dreambook.__version__}")
+        parser.exit()
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dreambook",
         description="Turn a Markdown manuscript of linked chapters into a book.",
     )
-    parser.add_argument("--version", action="version", version=f"dreambook {__version__}")
+    parser.add_argument("--version", action=_VersionAction, nargs=0, help="print the version")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     check = commands.add_parser(
         "check",
@@ -208,6 +213,8 @@ def _run_preview(arguments: argparse.Namespace) -> int:
 
 
 def _run_scaffold(arguments: argparse.Namespace) -> int:
+    from dreambook.scaffold import init_book, new_chapter
+
     if arguments.command == "init":
         written = init_book(arguments.folder, arguments.title, arguments.author, dt.date.today())
     else:
@@ -220,6 +227,9 @@ def _run_scaffold(arguments: argparse.Namespace) -> int:
 
 
 def _run_graph(checked: CheckedBook, arguments: argparse.Namespace) -> int:
+    from dreambook.bookmap import build_map, render_dot, render_svg
+    from dreambook.styles import book_styles
+
     _report(checked)
     if checked.has_errors:
         print(f"FAILED: {summarise(checked.diagnostics)}", file=sys.stderr)

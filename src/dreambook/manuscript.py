@@ -211,6 +211,13 @@ _BLOCK_RULE_MARKS = (
     ("reference", ("]:",)),  # the label's ']' and the ':' after it stand together
     ("table", ("|",)),  # the header row needs a '|'
 )
+# Rules whose need is a line of a certain shape: a thematic break is three '*', '-' or '_'
+# (spaces between allowed), and a setext heading's underline is a line of '=' or '-' alone
+# after any blockquote marks. Without such a line anywhere, neither rule can match.
+_BLOCK_RULE_PATTERNS = (
+    ("hr", re.compile(r"([*_-])[ \t]*\1[ \t]*\1")),
+    ("lheading", re.compile(r"^[ \t>]*(?:=+|-+)[ \t]*$", re.MULTILINE)),
+)
 
 
 @functools.cache
@@ -222,7 +229,8 @@ def _block_parser(dropped_rules: frozenset[str]) -> MarkdownIt:
 def _parse_blocks(body: str, env: dict[str, Any]) -> list[Token]:
     """Return the block tokens of ``body``; inline tokens are left without children."""
     dropped = frozenset(
-        rule for rule, marks in _BLOCK_RULE_MARKS if not any(mark in body for mark in marks)
+        [rule for rule, marks in _BLOCK_RULE_MARKS if not any(mark in body for mark in marks)]
+        + [rule for rule, pattern in _BLOCK_RULE_PATTERNS if pattern.search(body) is None]
     )
     return _block_parser(dropped).parse(body, env)
 

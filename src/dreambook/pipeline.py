@@ -9,15 +9,11 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dreambook.diagnostics import Diagnostic, escalate, sort_key
 from dreambook.errors import ManuscriptError, UsageError
-from dreambook.export.epub import build_epub
-from dreambook.export.html import build_html_preview
-from dreambook.export.pagelist import PageBreak
-from dreambook.export.pdf import Variant, build_pdf, pdf_file_name
-from dreambook.export.pdfchunks import default_jobs, worker_pool
-from dreambook.export.site import build_site
+from dreambook.export.variant import Variant
 from dreambook.graph import (
     ChapterGraph,
     ReadingOrder,
@@ -26,11 +22,14 @@ from dreambook.graph import (
     plan_reading_order,
 )
 from dreambook.manuscript import Book, Limits, load_book
-from dreambook.render import render_book
-from dreambook.reproducible import source_date
 from dreambook.resources import check_resources
 from dreambook.sanitize import check_raw_html
-from dreambook.styles import book_styles
+
+# The render and export stages are imported by build_book when it runs: `check` and `order`
+# never need Jinja2, Python-Markdown, lxml or EbookLib, and on a large manuscript their
+# import time is a good part of the whole.
+if TYPE_CHECKING:
+    from dreambook.export.pagelist import PageBreak
 
 
 @dataclass(frozen=True)
@@ -152,6 +151,8 @@ def build_book(
     MissingDependencyError when an output needs a missing system library, BuildError when
     layout fails, and OSError when output cannot be written.
     """
+    from dreambook.export.pdfchunks import default_jobs, worker_pool
+
     workers = jobs or default_jobs()
     with contextlib.ExitStack() as stack:
         pool = None
@@ -174,7 +175,16 @@ def _build_book(
     workers: int,
     pool: concurrent.futures.Executor | None,
 ) -> BuildResult:
+    from dreambook.export.epub import build_epub
+    from dreambook.export.html import build_html_preview
+    from dreambook.export.pdf import build_pdf, pdf_file_name
+    from dreambook.export.site import build_site
+    from dreambook.render import render_book
+    from dreambook.reproducible import source_date
+    from dreambook.styles import book_styles
+
     watch = _Stopwatch(progress)
+
     with watch.stage("check", f"checking {manuscript}"):
         checked = check_manuscript(manuscript, options)
     if checked.has_errors:

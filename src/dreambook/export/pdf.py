@@ -14,7 +14,6 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import datetime as dt
-import enum
 import hashlib
 import importlib.metadata
 import io
@@ -49,6 +48,7 @@ from dreambook.export.pdfchunks import (
     system_fonts_fingerprint,
     worker_pool,
 )
+from dreambook.export.variant import Variant
 from dreambook.fsutil import ConfinedFolders, atomic_output
 from dreambook.render import NextStageEntry, RenderedBook, RenderedChapter
 from dreambook.styles import Styles
@@ -62,13 +62,6 @@ MAX_LAYOUT_PASSES = 4
 # Printed in the first layout, before any page is known: about as wide as a real number,
 # so that the real numbers rarely move a line break.
 _PLACEHOLDER_FOLIO = "88"
-
-
-class Variant(enum.Enum):
-    """The two PDF editions: on-screen reading, and the printer's file with bleed and marks."""
-
-    DIGITAL = "digital"
-    PRINT = "print"
 
 
 @dataclass(frozen=True)
