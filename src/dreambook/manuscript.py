@@ -897,7 +897,7 @@ def _read_chapters(
 
 
 # Reading in worker processes pays only when reading in this one takes well over the time a
-# spawned worker needs to start (about 0.2 s: it imports dreambook anew). This much chapter
+# worker needs to start (about 0.2 s when spawned: it imports dreambook anew). This much chapter
 # text takes about 0.4 s to read on a laptop core of 2024; smaller books are read here.
 PARALLEL_READ_BYTES = 2 * 1024 * 1024
 # Chapters per piece of work: small enough that neither side waits long for the other at
@@ -923,6 +923,7 @@ def _read_chapters_in_workers(
     # Imported here: only large manuscripts are read in worker processes.
     import concurrent.futures
     import multiprocessing
+    import threading
 
     chunks = [
         paths[start : start + _CHAPTERS_PER_CHUNK]
@@ -930,8 +931,11 @@ def _read_chapters_in_workers(
     ]
     read_here: dict[int, list[_ReadResult]] = {}
     results: list[_ReadResult] = []
-    # Spawned, not forked: forking a process that runs threads (the preview server) is unsafe.
-    context = multiprocessing.get_context("spawn")
+    # A forked worker starts at once with everything this process has imported; a spawned one
+    # imports dreambook anew (a tenth of a second or more). Forking is unsafe in a process
+    # that runs threads (the preview server), so only a single-threaded one forks.
+    forkable = threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if forkable else "spawn")
     with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
         futures = [
             pool.submit(_read_chapters, chunk, root, inside, next_stages_heading)
@@ -957,8 +961,9 @@ def load_book(
     Problems in the manuscript never raise: they are returned as diagnostics, as many as
     can be found in one pass. A manuscript over ``limits`` is not read at all (DB080).
     A manuscript of more than ``PARALLEL_READ_BYTES`` of chapters is read by up to
-    ``jobs`` processes (default: the CPUs this process may use, at most four), spawned
-    like any ``multiprocessing`` worker; the result is the same however it is read.
+    ``jobs`` processes (default: the CPUs this process may use, at most four), forked when
+    this process runs no other thread and spawned otherwise; the result is the same however
+    it is read.
     Raises OSError only for an unreadable file or folder.
     """
     config, diagnostics = load_book_toml(root)
