@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from dreambook.bench import main, write_synthetic_manuscript
+from dreambook.bench import (
+    ONE_PROCESS_CASE,
+    CaseResult,
+    main,
+    target_lines,
+    write_synthetic_manuscript,
+)
 from dreambook.pipeline import check_manuscript
 
 pytestmark = pytest.mark.slow
@@ -31,7 +37,9 @@ def test_synthetic_manuscript_is_deterministic_and_checks_clean(tmp_path: Path) 
     assert 2400 < words < 4500
 
 
-def test_benchmark_runs_every_case_on_a_tiny_book_and_writes_json(tmp_path: Path) -> None:
+def test_benchmark_runs_every_case_on_a_tiny_book_and_writes_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     status = main(
         [
             "--chapters", "3", "--words", "900", "--runs", "1", "--scale", "1",
@@ -44,6 +52,8 @@ def test_benchmark_runs_every_case_on_a_tiny_book_and_writes_json(tmp_path: Path
     assert {
         "check",
         "check (12-chapter graph)",
+        "order (12-chapter graph)",
+        ONE_PROCESS_CASE,
         "HTML only",
         "EPUB only",
         "PDF only",
@@ -56,4 +66,47 @@ def test_benchmark_runs_every_case_on_a_tiny_book_and_writes_json(tmp_path: Path
         assert case["seconds"][0] > 0
         assert case["peak_rss_mb"] > 0
     assert cases["PDF only"]["pages"] > 3
+    assert cases["PDF only"]["pdf_bytes"] > 10_000
+    assert cases[ONE_PROCESS_CASE]["pdf_bytes"] > 10_000
+    printed = capsys.readouterr().out
+    targets = printed.split("== against the targets")[1]
+    assert "time per stage (s):" in printed
+    assert "  PDF only: check " in printed
+    # Every target has its line; what this run could not measure says so.
+    for label in (
+        "cold PDF / pandoc -> WeasyPrint",
+        "one-sentence rebuild / cold full build: ",
+        "check on 12 chapters: ",
+        "order on 12 chapters: ",
+        "PDF only at 1x the book / at 1x: not measured",
+        "peak memory of any one process: ",
+        "PDF size, parallel / one process: ",
+    ):
+        assert label in targets, label
     assert "pdf" in cases["PDF only"]["stages"]
+
+
+def test_targets_are_judged_from_the_medians() -> None:
+    def case(name: str, *seconds: float, peak: float = 100.0) -> CaseResult:
+        return CaseResult(name, list(seconds), peak_rss_mb=peak)
+
+    one = [
+        case("PDF only", 6.0, 7.0, 8.0),
+        case("pandoc -> WeasyPrint PDF", 10.0),
+        case("cold full build (PDF + EPUB + HTML)", 10.0),
+        case("rebuild after a one-sentence edit", 3.0),
+        case("EPUB only", 1.0),
+        case("pandoc -> EPUB", 2.0, peak=900.0),
+        case("check (2,000-chapter graph)", 1.2),
+    ]
+    four = [case("PDF only", 35.0, peak=410.0), case("EPUB only", 4.0)]
+    lines = "\n".join(target_lines({1: one, 4: four}, 4, 2000))
+    assert "cold PDF / pandoc -> WeasyPrint: 0.70 (target <= 0.75) met" in lines
+    assert "one-sentence rebuild / cold full build: 0.30 (target <= 0.25) NOT met" in lines
+    assert "EPUB only / pandoc -> EPUB: 0.50 (target <= 0.7) met" in lines
+    assert "HTML only / pandoc -> EPUB: not measured" in lines
+    assert "check on 2,000 chapters: 1.20 s (target <= 1.0 s) NOT met" in lines
+    assert "PDF only at 4x the book / at 1x: 5.00 (target <= 4.4) NOT met" in lines
+    assert "EPUB only at 4x the book / at 1x: 4.00 (target <= 4.4) met" in lines
+    # pandoc's own memory is not dreambook's
+    assert "peak memory of any one process: 410.00 MB (target <= 400 MB) NOT met" in lines
