@@ -132,7 +132,8 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         metavar="N",
-        help="lay out PDF variants in up to N processes at once (default: the number of CPUs)",
+        help="lay out the PDF in chunks of chapters on N processes (default: the number of "
+        "CPUs); 1 lays the book out as one document in this process",
     )
     build.add_argument(
         "-q", "--quiet", action="store_true", help="print only problems and the summary line"

@@ -26,6 +26,7 @@ from dreambook.config import BookConfig, load_book_toml
 from dreambook.diagnostics import Diagnostic, diagnostic, line_of_byte
 from dreambook.fsutil import ConfinedFolders
 from dreambook.slugs import SLUG_PATTERN, slugify, strip_blurb_lead, title_key
+from dreambook.workers import usable_cpus
 
 CHAPTER_SUFFIX = ".md"
 FRONT_MATTER_KEYS = frozenset({"title", "subtitle", "slug", "ending"})
@@ -905,13 +906,6 @@ PARALLEL_READ_BYTES = 2 * 1024 * 1024
 _CHAPTERS_PER_CHUNK = 25
 
 
-def _usable_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 def _read_chapters_in_workers(
     paths: Sequence[Path],
     root: Path,
@@ -985,7 +979,7 @@ def load_book(
         return Book(root, config, ()), diagnostics
     inside = ConfinedFolders([root])
     # Beyond four processes, starting one more costs about what it saves.
-    processes = min(jobs or _usable_cpus(), 4, len(files) // _CHAPTERS_PER_CHUNK)
+    processes = min(jobs or usable_cpus(), 4, len(files) // _CHAPTERS_PER_CHUNK)
     if processes > 1 and total > PARALLEL_READ_BYTES:
         results = _read_chapters_in_workers(
             files, root, inside, config.next_stages_heading, processes - 1

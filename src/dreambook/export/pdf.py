@@ -41,6 +41,7 @@ from dreambook.export.pdfchunks import (
     ChunkCache,
     ChunkJob,
     ChunkLayout,
+    anchor_positions,
     chunk_key,
     global_positions,
     lay_out_chunk,
@@ -110,17 +111,7 @@ class PageMap:
     @classmethod
     def from_document(cls, document: weasyprint.Document, first_chapter: str) -> PageMap:
         """Read the anchors of a laid-out document. ``first_chapter`` is the body's first anchor."""
-        anchor_pages: dict[str, int] = {}
-        tops: dict[int, tuple[float, str]] = {}
-        for index, page in enumerate(document.pages):
-            for anchor, position in page.anchors.items():
-                if anchor in anchor_pages:
-                    continue
-                anchor_pages[anchor] = index
-                top = float(position[1])
-                if index not in tops or top < tops[index][0]:
-                    tops[index] = (top, anchor)
-        page_tops = {index: anchor for index, (_, anchor) in tops.items()}
+        anchor_pages, page_tops = anchor_positions(document.pages)
         return cls(anchor_pages, anchor_pages.get(first_chapter, 0), len(document.pages), page_tops)
 
     def page_breaks(self) -> tuple[PageBreak, ...]:

@@ -30,6 +30,7 @@ from typing import Any
 from dreambook import __version__
 from dreambook.fsutil import ConfinedFolders, atomic_output
 from dreambook.render import RenderedBook
+from dreambook.workers import usable_cpus
 
 # About 6,500 words of chapter HTML, some 20 pages at 6 x 9 in. Measured on the benchmark
 # book (405 pages, 2 cores): chunks of 45,000, 90,000 and 150,000 characters gave the same
@@ -164,6 +165,25 @@ def _setup(job: ChunkJob) -> tuple[Any, Any, list[Any], list[str]]:
     return _SETUPS[key]
 
 
+def anchor_positions(pages: Sequence[Any]) -> tuple[dict[str, int], dict[int, str]]:
+    """Where anchors landed in laid-out WeasyPrint pages.
+
+    Returns the index of the first page each anchor appears on, and for each page the anchor
+    (among those first seen there) that stands highest on it.
+    """
+    anchor_pages: dict[str, int] = {}
+    tops: dict[int, tuple[float, str]] = {}
+    for index, page in enumerate(pages):
+        for anchor, position in page.anchors.items():
+            if anchor in anchor_pages:
+                continue
+            anchor_pages[anchor] = index
+            top = float(position[1])
+            if index not in tops or top < tops[index][0]:
+                tops[index] = (top, anchor)
+    return anchor_pages, {index: anchor for index, (_, anchor) in tops.items()}
+
+
 def lay_out_chunk(job: ChunkJob) -> ChunkLayout:
     """Lay out one chunk; write its PDF when the job says where. Runs in a worker process."""
     from dreambook.export.pdf import import_weasyprint
@@ -177,16 +197,7 @@ def lay_out_chunk(job: ChunkJob) -> ChunkLayout:
         string=job.html, base_url=job.base_url, url_fetcher=fetcher.fetcher
     ).render(stylesheets=[*stylesheets, chunk_css], font_config=fonts, pdf_tags=job.tagged)
     kept = len(document.pages) - 1  # the last page holds only the sentinel
-    anchor_pages: dict[str, int] = {}
-    tops: dict[int, tuple[float, str]] = {}
-    for index, page in enumerate(document.pages[:kept]):
-        for anchor, position in page.anchors.items():
-            if anchor in anchor_pages:
-                continue
-            anchor_pages[anchor] = index
-            top = float(position[1])
-            if index not in tops or top < tops[index][0]:
-                tops[index] = (top, anchor)
+    anchor_pages, page_tops = anchor_positions(document.pages[:kept])
     if job.pdf_path is not None:
         # Links to other chunks' anchors would be dropped by WeasyPrint; a stand-in anchor
         # on the sentinel page keeps them, and the merge points them at the real place.
@@ -204,7 +215,7 @@ def lay_out_chunk(job: ChunkJob) -> ChunkLayout:
     return ChunkLayout(
         kept,
         anchor_pages,
-        {index: anchor for index, (_, anchor) in tops.items()},
+        page_tops,
         tuple(dict.fromkeys(fetcher.refused)),
         {path: file_digest(Path(path)) for path in read},
         job.pdf_path,
@@ -344,10 +355,7 @@ def worker_pool(jobs: int, warm: bool = False) -> Iterator[concurrent.futures.Ex
 
 def default_jobs() -> int:
     """The number of layout processes when none is asked for: the CPUs this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+    return usable_cpus()
 
 
 def global_positions(
