@@ -309,6 +309,20 @@ def _union_of_subsets(subsets: Sequence[TTFont]) -> bytes:
     return output.getvalue()
 
 
+def unite_programs(programs: Sequence[bytes]) -> bytes:
+    """One TrueType program with every glyph of ``programs``, subsets of one font.
+
+    Raises TTLibError or KeyError for a program that is not TrueType outlines.
+    """
+    # No recalculated timestamp: the same book must give the same bytes (the bounding boxes
+    # are united by hand in _union_of_subsets).
+    subsets = [
+        TTFont(io.BytesIO(program), recalcBBoxes=False, recalcTimestamp=False)
+        for program in programs
+    ]
+    return _union_of_subsets(subsets)
+
+
 def _font_descriptors(pdf: pikepdf.Pdf) -> list[pikepdf.Dictionary]:
     """The descriptors of the fonts the pages use (WeasyPrint's Type 0 fonts), each once.
 
@@ -345,10 +359,7 @@ def share_font_programs(pdf: pikepdf.Pdf) -> None:
         if len(programs) < 2:
             continue
         try:
-            subsets = [
-                TTFont(io.BytesIO(p.read_bytes()), recalcBBoxes=False) for p in programs.values()
-            ]
-            data = _union_of_subsets(subsets)
+            data = unite_programs([program.read_bytes() for program in programs.values()])
         except (TTLibError, KeyError, ValueError, AssertionError) as error:
             log.info("font %s keeps one program per chunk: %s", name, error)
             continue
