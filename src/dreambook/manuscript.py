@@ -212,11 +212,19 @@ _BLOCK_RULE_MARKS = (
     ("reference", ("]:",)),  # the label's ']' and the ':' after it stand together
     ("table", ("|",)),  # the header row needs a '|'
 )
-# Rules whose need is a line of a certain shape: a thematic break is three '*', '-' or '_'
-# (spaces between allowed), and a setext heading's underline is a line of '=' or '-' alone
-# after any blockquote marks. Without such a line anywhere, neither rule can match.
+# Rules whose need is a line of a certain shape: a thematic break is a line of three or more
+# '*', '-' or '_' (spaces between allowed) after any blockquote marks and list markers, and a
+# setext heading's underline is a line of '=' or '-' alone after any blockquote marks. Without
+# such a line anywhere, neither rule can match. (A table's delimiter row, '|---|---|', is
+# neither.)
 _BLOCK_RULE_PATTERNS = (
-    ("hr", re.compile(r"([*_-])[ \t]*\1[ \t]*\1")),
+    (
+        "hr",
+        re.compile(
+            r"^[ \t>]*(?:(?:[-+*]|\d{1,9}[.)])[ \t]+)*([*_-])(?:[ \t]*\1){2,}[ \t]*$",
+            re.MULTILINE,
+        ),
+    ),
     ("lheading", re.compile(r"^[ \t>]*(?:=+|-+)[ \t]*$", re.MULTILINE)),
 )
 
