@@ -281,6 +281,10 @@ def test_a_damaged_chunk_cache_is_laid_out_again(tmp_path: Path) -> None:
         break
     for entry in list((output.parent / ".cache").glob("*.chunks/*.pdf"))[-1:]:
         entry.unlink()
+    fonts = list((output.parent / ".cache").glob("*.chunks/fonts/*.ttf"))
+    assert fonts  # the united font programs are kept too; damage every one
+    for entry in fonts:
+        entry.write_bytes(entry.read_bytes()[:-40] + b"\0" * 40)
     again = _build(manuscript, output)
     _build(manuscript, tmp_path / "clean" / "book.pdf")
     assert 1 <= again.chunks_laid_out <= 2

@@ -677,7 +677,7 @@ def _build_in_chunks(
         parts.append(ChunkPdf(layout.pdf_path, layout.pages))
     started = time.perf_counter()
     with atomic_output(destination) as output:
-        merge_chunks(parts, page_map.body_start, output)
+        merge_chunks(parts, page_map.body_start, output, cache.folder / "fonts")
     log.info("merged %d chunks in %.2f s", len(parts), time.perf_counter() - started)
     _write_page_map(map_cache, page_map)
     cache.prune()

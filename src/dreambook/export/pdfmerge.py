@@ -19,6 +19,8 @@ and rebuilds what WeasyPrint writes per document as one thing for the whole book
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import io
 import logging
 from collections import defaultdict
@@ -29,6 +31,8 @@ from typing import Any, BinaryIO
 
 import pikepdf
 from fontTools.ttLib import TTFont, TTLibError
+
+from dreambook.fsutil import atomic_output
 
 log = logging.getLogger(__name__)
 
@@ -192,8 +196,16 @@ def _take_stream_data(pdf: pikepdf.Pdf, start: int, end: int) -> None:
             )
 
 
-def merge_chunks(chunks: Sequence[ChunkPdf], body_start: int, destination: BinaryIO) -> None:
+def merge_chunks(
+    chunks: Sequence[ChunkPdf],
+    body_start: int,
+    destination: BinaryIO,
+    font_cache: Path | None = None,
+) -> None:
     """Write the book made of ``chunks`` (in reading order) to ``destination``.
+
+    ``font_cache`` is a folder where the united font programs are kept for the next merge
+    (see ``share_font_programs``).
 
     ``body_start`` is the index of the body's first page in the merged book, where arabic
     page numbers begin. Raises pikepdf.PdfError for an unreadable chunk.
@@ -241,7 +253,7 @@ def merge_chunks(chunks: Sequence[ChunkPdf], body_start: int, destination: Binar
         with merged.open_outline() as merged_outline:
             merged_outline.root.extend(outline)
     merged.Root.PageLabels = page_labels(body_start)
-    share_font_programs(merged)
+    share_font_programs(merged, font_cache)
     merged.save(
         destination,
         deterministic_id=True,
@@ -340,7 +352,17 @@ def _font_descriptors(pdf: pikepdf.Pdf) -> list[pikepdf.Dictionary]:
     return list(seen.values())
 
 
-def share_font_programs(pdf: pikepdf.Pdf) -> None:
+def _read_kept_program(path: Path) -> bytes | None:
+    """A united program kept by an earlier merge, or None when it is missing or damaged."""
+    try:
+        stored = path.read_bytes()
+    except OSError:
+        return None
+    data, digest = stored[:-32], stored[-32:]
+    return data if data and hashlib.sha256(data).digest() == digest else None
+
+
+def share_font_programs(pdf: pikepdf.Pdf, cache: Path | None = None) -> None:
     """Embed each TrueType font once, however many chunks used it.
 
     Every chunk embeds its own subset of each font it uses, so a book in twelve chunks
@@ -348,22 +370,43 @@ def share_font_programs(pdf: pikepdf.Pdf) -> None:
     descriptors are pointed at one program holding the union of their glyphs; their font
     dictionaries (widths, the ToUnicode maps that text extraction reads) stay as they are.
     A font that cannot be read this way keeps its separate programs.
+
+    With ``cache``, each united program is kept there under a hash of the programs it was
+    made from, and taken from there when the same programs come again (an edit that uses
+    no new letter leaves every chunk's subsets as they were); programs this merge did not
+    use are deleted from it.
     """
     by_name: dict[str, list[pikepdf.Dictionary]] = defaultdict(list)
     for descriptor in _font_descriptors(pdf):
         if "/FontFile2" in descriptor:
             # "ABCDEF+Vollkorn-Italic": the tag before '+' names the subset, not the font.
             by_name[str(descriptor.FontName).split("+", 1)[-1]].append(descriptor)
+    used: set[str] = set()
     for name, descriptors in sorted(by_name.items()):
         programs = {d.FontFile2.objgen: d.FontFile2 for d in descriptors}
         if len(programs) < 2:
             continue
-        try:
-            data = unite_programs([program.read_bytes() for program in programs.values()])
-        except (TTLibError, KeyError, ValueError, AssertionError) as error:
-            log.info("font %s keeps one program per chunk: %s", name, error)
-            continue
+        sources = [program.read_bytes() for program in programs.values()]
+        key = hashlib.sha256(b"".join(hashlib.sha256(s).digest() for s in sources)).hexdigest()
+        kept = cache / f"{key}.ttf" if cache is not None else None
+        data = _read_kept_program(kept) if kept is not None else None
+        if data is None:
+            try:
+                data = unite_programs(sources)
+            except (TTLibError, KeyError, ValueError, AssertionError) as error:
+                log.info("font %s keeps one program per chunk: %s", name, error)
+                continue
+            if kept is not None:
+                with contextlib.suppress(OSError), atomic_output(kept) as output:
+                    # The program's own hash after it: a damaged file is never embedded.
+                    output.write(data + hashlib.sha256(data).digest())
+        used.add(f"{key}.ttf")
         shared = pdf.make_stream(data)
         shared.Length1 = len(data)
         for descriptor in descriptors:
             descriptor.FontFile2 = shared
+    if cache is not None:
+        with contextlib.suppress(OSError):
+            for entry in cache.glob("*.ttf"):
+                if entry.name not in used:
+                    entry.unlink(missing_ok=True)
