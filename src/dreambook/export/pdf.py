@@ -12,6 +12,7 @@ then make viewers show the same folios as the paper.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
@@ -471,16 +472,12 @@ def build_pdf(
     (code DB050) when the layout lost a chapter, and OSError when the file cannot be written.
     """
     if jobs > 1 and len(book.chapters) > 1:
-        if pool is None:
-            with worker_pool(jobs) as own_pool:
-                return _build_in_chunks(
-                    book, styles, manuscript, destination, variant, readable_folders,
-                    modified, own_pool, chunk_characters,
-                )  # fmt: skip
-        return _build_in_chunks(
-            book, styles, manuscript, destination, variant, readable_folders,
-            modified, pool, chunk_characters,
-        )  # fmt: skip
+        with contextlib.ExitStack() as stack:
+            workers = pool if pool is not None else stack.enter_context(worker_pool(jobs))
+            return _build_in_chunks(
+                book, styles, manuscript, destination, variant, readable_folders,
+                modified, workers, chunk_characters,
+            )  # fmt: skip
     return _build_whole(book, styles, manuscript, destination, variant, readable_folders, modified)
 
 
