@@ -204,6 +204,8 @@ class CaseResult:
     pages: int | None = None
     # Size of the PDF the case wrote (its last run), when it wrote one.
     pdf_bytes: int | None = None
+    # For builds: the peak of dreambook's own process and of its largest worker, in MB.
+    peak_by_process: dict[str, float] = field(default_factory=dict)
 
     @property
     def median(self) -> float:
@@ -257,6 +259,10 @@ def _time_case(
             recorded = json.loads(timings_file.read_text())
             result.stages = recorded.get("stages", {})
             result.pages = recorded.get("pages") or result.pages
+            for process, megabytes in recorded.get("peak_rss_mb", {}).items():
+                result.peak_by_process[process] = max(
+                    megabytes, result.peak_by_process.get(process, 0.0)
+                )
             for written in recorded.get("files", []):
                 if written.endswith(".pdf"):
                     result.pdf_bytes = Path(written).stat().st_size
@@ -420,7 +426,8 @@ def _table(results: Sequence[CaseResult]) -> str:
     for result in results:
         if result.stages:
             stages = ", ".join(f"{name} {seconds:.2f}" for name, seconds in result.stages.items())
-            rows.append(f"  {result.name}: {stages}")
+            memory = ", ".join(f"{name} {mb:.0f}" for name, mb in result.peak_by_process.items())
+            rows.append(f"  {result.name}: {stages}" + (f" (peak MB: {memory})" if memory else ""))
     return "\n".join(rows)
 
 

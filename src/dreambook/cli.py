@@ -315,6 +315,17 @@ def _run_order(checked: CheckedBook, arguments: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _peak_memory() -> dict[str, float]:
+    """The largest resident set, in MB, of this process and of any one of its worker processes
+    (those already ended: a build's pools are shut down before it returns)."""
+    import resource
+
+    scale = 1024 if sys.platform != "darwin" else 1024 * 1024  # kB on Linux, bytes on macOS
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / scale
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / scale
+    return {"dreambook": round(own, 1), "largest worker": round(workers, 1)}
+
+
 def _options(arguments: argparse.Namespace) -> Options:
     return Options(
         strict=arguments.strict,
@@ -366,6 +377,7 @@ def _run_build(arguments: argparse.Namespace) -> int:
             "pages": max(result.pages.values(), default=None),
             "seconds": elapsed,
             "files": [str(path) for path in result.files],
+            "peak_rss_mb": _peak_memory(),
         }
         arguments.timings_json.write_text(json.dumps(report, indent=2), encoding="utf-8")
     diagnostics = (*result.checked.diagnostics, *result.writer_diagnostics)

@@ -24,6 +24,7 @@ from dreambook.graph import (
 from dreambook.manuscript import Book, Limits, load_book
 from dreambook.resources import check_resources
 from dreambook.sanitize import check_raw_html
+from dreambook.workers import usable_cpus
 
 # The render and export stages are imported by build_book when it runs: `check` and `order`
 # never need Jinja2, Python-Markdown, lxml or EbookLib, and on a large manuscript their
@@ -151,12 +152,12 @@ def build_book(
     MissingDependencyError when an output needs a missing system library, BuildError when
     layout fails, and OSError when output cannot be written.
     """
-    from dreambook.export.pdfchunks import default_jobs, worker_pool
-
-    workers = jobs or default_jobs()
+    workers = jobs or usable_cpus()
     with contextlib.ExitStack() as stack:
         pool = None
         if OutputFormat.PDF in formats and workers > 1:
+            from dreambook.export.pdfchunks import worker_pool
+
             # Started first, so that the workers load WeasyPrint while the manuscript is
             # checked and rendered.
             pool = stack.enter_context(worker_pool(workers, warm=True))
@@ -175,10 +176,8 @@ def _build_book(
     workers: int,
     pool: concurrent.futures.Executor | None,
 ) -> BuildResult:
-    from dreambook.export.epub import build_epub
-    from dreambook.export.html import build_html_preview
-    from dreambook.export.pdf import build_pdf, pdf_file_name
-    from dreambook.export.site import build_site
+    # Each writer is imported when its format is asked for: an EPUB-only build never loads
+    # the PDF writer (lxml, pikepdf, the chunk machinery), let alone WeasyPrint.
     from dreambook.render import render_book
     from dreambook.reproducible import source_date
     from dreambook.styles import book_styles
@@ -202,12 +201,17 @@ def _build_book(
     # PDF first: its layout tells the EPUB where the printed pages begin.
     for output_format in sorted(set(formats), key=list(OutputFormat).index):
         if output_format is OutputFormat.HTML:
+            from dreambook.export.html import build_html_preview
+            from dreambook.export.site import build_site
+
             with watch.stage("html", "writing the HTML edition and preview"):
                 destination = output / f"{rendered.slug}.html"
                 written.append(build_html_preview(rendered, styles, destination))
                 site = build_site(rendered, styles, manuscript, output / f"{rendered.slug}-site")
                 written.append(site.folder)
         elif output_format is OutputFormat.PDF:
+            from dreambook.export.pdf import build_pdf, pdf_file_name
+
             chosen = list(dict.fromkeys(variants))
             names = ", ".join(v.value for v in chosen)
             with watch.stage("pdf", f"laying out the PDF ({names})"):
@@ -230,6 +234,8 @@ def _build_book(
                 writer_diagnostics.extend(result.refused)
                 page_breaks = page_breaks or result.page_breaks
         elif output_format is OutputFormat.EPUB:
+            from dreambook.export.epub import build_epub
+
             with watch.stage("epub", "writing the EPUB"):
                 destination = output / f"{rendered.slug}.epub"
                 epub = build_epub(
