@@ -204,7 +204,8 @@ class CaseResult:
     pages: int | None = None
     # Size of the PDF the case wrote (its last run), when it wrote one.
     pdf_bytes: int | None = None
-    # For builds: the peak of dreambook's own process and of its largest worker, in MB.
+    # For builds: the peak of dreambook's own process and of its largest child (a layout
+    # worker, in a PDF build), in MB.
     peak_by_process: dict[str, float] = field(default_factory=dict)
 
     @property

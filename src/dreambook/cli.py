@@ -316,14 +316,15 @@ def _run_order(checked: CheckedBook, arguments: argparse.Namespace) -> int:
 
 
 def _peak_memory() -> dict[str, float]:
-    """The largest resident set, in MB, of this process and of any one of its worker processes
-    (those already ended: a build's pools are shut down before it returns)."""
+    """The largest resident set, in MB, of this process and of any one of its child processes
+    (the layout workers, and git asked for the source date), all ended by now: a build's
+    pools are shut down before it returns."""
     import resource
 
     scale = 1024 if sys.platform != "darwin" else 1024 * 1024  # kB on Linux, bytes on macOS
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / scale
-    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / scale
-    return {"dreambook": round(own, 1), "largest worker": round(workers, 1)}
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / scale
+    return {"dreambook": round(own, 1), "largest child": round(children, 1)}
 
 
 def _options(arguments: argparse.Namespace) -> Options:
