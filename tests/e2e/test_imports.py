@@ -1,0 +1,65 @@
+"""A build imports only what its formats need: EPUB and HTML never load the PDF stack, and
+`check` loads no renderer. Each case runs in a fresh interpreter, so nothing is imported by
+another test first."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SAMPLE_MANUSCRIPT
+
+PDF_STACK = [
+    "weasyprint",
+    "pikepdf",
+    "fontTools",
+    "dreambook.export.pdf",
+    "dreambook.export.pdfchunks",
+]
+RENDERERS = ["markdown", "jinja2", "lxml", "ebooklib", "dreambook.render"]
+
+_SCRIPT = """
+import json, sys
+from pathlib import Path
+from dreambook.cli import main
+status = main(sys.argv[2:])
+print(json.dumps({"status": status, "loaded": [m for m in json.loads(sys.argv[1]) if m in sys.modules]}))
+"""
+
+
+def _loaded(modules: list[str], *arguments: str | Path) -> list[str]:
+    result = subprocess.run(
+        [sys.executable, "-c", _SCRIPT, json.dumps(modules), *map(str, arguments)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["status"] == 0, result.stderr
+    return list(report["loaded"])
+
+
+@pytest.mark.parametrize("output_format", ["epub", "html"])
+def test_an_epub_or_html_build_never_loads_the_pdf_stack(
+    tmp_path: Path, output_format: str
+) -> None:
+    loaded = _loaded(
+        PDF_STACK, "build", SAMPLE_MANUSCRIPT, "-o", tmp_path, "--format", output_format, "-q"
+    )
+    assert loaded == []
+    assert list(tmp_path.iterdir())  # it did build
+
+
+@pytest.mark.parametrize("command", ["check", "order"])
+def test_check_and_order_load_no_renderer(command: str) -> None:
+    assert _loaded([*PDF_STACK, *RENDERERS], command, SAMPLE_MANUSCRIPT) == []
+
+
+def test_the_probe_sees_what_a_pdf_build_loads(tmp_path: Path) -> None:
+    """The same probe on a PDF build finds the PDF stack: the tests above could fail."""
+    loaded = _loaded(PDF_STACK, "build", SAMPLE_MANUSCRIPT, "-o", tmp_path, "--format", "pdf", "-q")
+    assert "dreambook.export.pdf" in loaded
