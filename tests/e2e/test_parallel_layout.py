@@ -23,7 +23,7 @@ from dreambook.export.pdf import PdfResult, Variant, build_pdf
 from dreambook.pipeline import check_manuscript
 from dreambook.render import render_book
 from dreambook.styles import book_styles
-from tests.conftest import SAMPLE_MANUSCRIPT, WriteBook, chapter
+from tests.conftest import REPO, SAMPLE_MANUSCRIPT, WriteBook, chapter
 from tests.e2e.test_cli import run
 
 pytestmark = pytest.mark.slow
@@ -318,3 +318,24 @@ def test_a_new_system_font_lays_every_chunk_out_again(
     (fonts / "Another.ttf").write_bytes(b"not really a font, but a new file in a font folder")
     again = _build(manuscript, output)
     assert again.chunks_laid_out >= first.chunks
+
+
+@pytest.mark.usefixtures("reproducible")
+def test_an_edited_stylesheet_lays_every_chunk_out_again(tmp_path: Path) -> None:
+    manuscript = _copy_sample(tmp_path)
+    own = manuscript / "my-styles"
+    own.mkdir()
+    stylesheet = own / "print.css"
+    stylesheet.write_text((REPO / "styles" / "print.css").read_text("utf-8"), "utf-8")
+    toml = manuscript / "book.toml"
+    toml.write_text(
+        toml.read_text("utf-8").replace("[book]\n", '[book]\nstyles = "my-styles"\n', 1)
+    )
+    output = tmp_path / "out" / "book.pdf"
+    first = _build(manuscript, output)
+    assert _build(manuscript, output).chunks_laid_out == 0
+    stylesheet.write_text(stylesheet.read_text("utf-8") + "\np { letter-spacing: 0.02em; }\n")
+    again = _build(manuscript, output)
+    _build(manuscript, tmp_path / "clean" / "book.pdf")
+    assert again.chunks_laid_out >= first.chunks
+    assert output.read_bytes() == (tmp_path / "clean" / "book.pdf").read_bytes()

@@ -46,6 +46,7 @@ from dreambook.export.pdfchunks import (
     chunk_key,
     global_positions,
     lay_out_chunk,
+    layout_environment,
     plan_chunks,
     system_fonts_fingerprint,
     worker_pool,
@@ -578,14 +579,17 @@ def _build_in_chunks(
     it). A chunk's first folio is part of its HTML, so a chunk that gains two pages moves
     every later chunk.
     """
-    weasyprint_version = importlib.metadata.version("weasyprint")
-    system_fonts = system_fonts_fingerprint()
     config = book.config
     bleed = config.bleed if variant is Variant.PRINT else None
     chunks = plan_chunks(book, chunk_characters)
     book_pages = _BookPages(book, styles, variant, modified)
     page_css = _page_css(styles, config, bleed)
     stylesheet = styles.path("print.css")
+    environment = layout_environment(
+        importlib.metadata.version("weasyprint"),
+        system_fonts_fingerprint(),
+        stylesheet.read_text(encoding="utf-8"),
+    )
     folders = tuple(p.resolve() for p in (manuscript, *styles.folders, *readable_folders))
     base_url = manuscript.resolve().as_uri() + "/"
     identifier = _pdf_identifier(config, variant)
@@ -626,7 +630,7 @@ def _build_in_chunks(
         todo: list[tuple[int, str, ChunkJob]] = []
         for chunk in chunks:
             job = job_for(chunk, pages, write)
-            key = chunk_key(job, weasyprint_version, system_fonts)
+            key = chunk_key(job, environment)
             done = current.get(chunk.index)
             if done is not None and done[0] == key and done[1].pdf_path is not None:
                 continue

@@ -255,19 +255,28 @@ def system_fonts_fingerprint(folders: Sequence[str] = _FONT_FOLDERS) -> str:
     return digest.hexdigest()
 
 
-def chunk_key(job: ChunkJob, weasyprint_version: str, system_fonts: str = "") -> str:
+def layout_environment(weasyprint_version: str, system_fonts: str, stylesheet: str) -> str:
+    """A hash of what shapes every chunk of a build alike: dreambook's and WeasyPrint's
+    versions, the system's fonts (``system_fonts_fingerprint()``) and the text of print.css.
+    Computed once per build and given to ``chunk_key``."""
+    digest = hashlib.sha256()
+    for part in (__version__, weasyprint_version, system_fonts, stylesheet):
+        digest.update(part.encode("utf-8"))
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def chunk_key(job: ChunkJob, environment: str) -> str:
     """The cache key of a chunk: a hash of everything that shapes its pages.
 
-    ``system_fonts`` is ``system_fonts_fingerprint()``, computed once per build by the caller.
+    ``environment`` is the build's ``layout_environment``; the files the layout reads
+    (fonts, images) are checked by content when an entry is used (``ChunkCache.get``).
     """
     digest = hashlib.sha256()
     parts = (
-        __version__,
-        weasyprint_version,
-        system_fonts,
+        environment,
         job.html,
         job.page_css,
-        job.stylesheet.read_text(encoding="utf-8"),
         job.chunk_css,
         job.base_url,
         str(job.tagged),
