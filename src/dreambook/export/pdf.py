@@ -598,7 +598,7 @@ def _build_in_chunks(
     cache = ChunkCache(destination.parent / ".cache" / f"{destination.name}.chunks")
     map_cache = _page_map_cache(destination)
 
-    def job_for(chunk: Chunk, pages: PageNumbers, write: bool) -> ChunkJob:
+    def job_for(chunk: Chunk, pages: PageNumbers) -> ChunkJob:
         last = chunk.index == len(chunks) - 1
         html = book_pages.html(pages, chunk.front, chunk.slugs, "last" if last else "right")
         chunk_css = ""
@@ -629,7 +629,7 @@ def _build_in_chunks(
         write = page_map is not None
         todo: list[tuple[int, str, ChunkJob]] = []
         for chunk in chunks:
-            job = job_for(chunk, pages, write)
+            job = job_for(chunk, pages)
             key = chunk_key(job, environment)
             done = current.get(chunk.index)
             if done is not None and done[0] == key and done[1].pdf_path is not None:
