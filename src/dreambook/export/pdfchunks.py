@@ -245,8 +245,9 @@ def system_fonts_fingerprint(folders: Sequence[str] = _FONT_FOLDERS) -> str:
     digest = hashlib.sha256()
     for folder in folders:
         root = Path(folder).expanduser()
-        for directory, subfolders, files in sorted(os.walk(root)):
-            subfolders.sort()
+        # sorted() takes the whole walk first, so folders come in name order whatever the
+        # file system's order.
+        for directory, _, files in sorted(os.walk(root)):
             for name in sorted(files):
                 path = Path(directory, name)
                 with contextlib.suppress(OSError):
