@@ -26,10 +26,11 @@ from dreambook.errors import (
     UsageError,
 )
 from dreambook.export.variant import Variant
+from dreambook.export.writer import DEFAULT_FORMATS, FORMATS
 from dreambook.fsutil import atomic_output
 from dreambook.graph import Placement, explain_position
 from dreambook.manuscript import ORDER_LOCK, Limits
-from dreambook.pipeline import CheckedBook, Options, OutputFormat, build_book, check_manuscript
+from dreambook.pipeline import CheckedBook, Options, build_book, check_manuscript
 from dreambook.slugs import slugify
 
 EXIT_OK = 0
@@ -124,7 +125,7 @@ def _parser() -> argparse.ArgumentParser:
         "--format",
         dest="formats",
         action="append",
-        choices=[f.value for f in OutputFormat],
+        choices=list(FORMATS),
         help="an output to write; repeat for several (default: pdf and epub)",
     )
     build.add_argument(
@@ -336,9 +337,9 @@ def _options(arguments: argparse.Namespace) -> Options:
 
 
 def _run_build(arguments: argparse.Namespace) -> int:
-    formats = [OutputFormat(f) for f in arguments.formats or ["pdf", "epub"]]
+    formats = arguments.formats or list(DEFAULT_FORMATS)
     chosen = arguments.variants or ["digital"]
-    variants = list(Variant) if "all" in chosen else [Variant(v) for v in chosen]
+    variants = [v.value for v in Variant] if "all" in chosen else chosen
     started = time.perf_counter()
     if arguments.verbose:
         # The PDF writer reports each layout pass and the merge at INFO level.

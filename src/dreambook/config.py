@@ -17,6 +17,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
 
 from dreambook.diagnostics import Diagnostic, diagnostic, line_of_byte
+from dreambook.isbn import parse_isbn
 
 BOOK_TOML = "book.toml"
 _T = TypeVar("_T")
@@ -303,20 +304,7 @@ def _is_valid_identifier(identifier: str) -> bool:
         except ValueError:
             return False
         return True
-    digits = identifier[len("urn:isbn:") :] if lowered.startswith("urn:isbn:") else identifier
-    return is_valid_isbn(digits)
-
-
-def is_valid_isbn(text: str) -> bool:
-    """Return True when ``text`` is an ISBN-10 or ISBN-13 (hyphens and spaces allowed) with a good check digit."""
-    compact = re.sub(r"[\s-]", "", text).upper()
-    if re.fullmatch(r"\d{13}", compact):
-        total = sum(int(c) * (1 if i % 2 == 0 else 3) for i, c in enumerate(compact))
-        return total % 10 == 0
-    if re.fullmatch(r"\d{9}[\dX]", compact):
-        total = sum((10 - i) * (10 if c == "X" else int(c)) for i, c in enumerate(compact))
-        return total % 11 == 0
-    return False
+    return parse_isbn(identifier) is not None
 
 
 def _inside_manuscript(text: str) -> str:

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import enum
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from dreambook.diagnostics import Diagnostic, escalate, sort_key
 from dreambook.errors import ManuscriptError, UsageError
-from dreambook.export.variant import Variant
+from dreambook.export.writer import (
+    DEFAULT_FORMATS,
+    FORMATS,
+    BuildContext,
+    FormatSpec,
+    WriterResult,
+    load_writer,
+    warm_up_function,
+    writing_order,
+)
 from dreambook.graph import (
     ChapterGraph,
     ReadingOrder,
@@ -21,16 +28,11 @@ from dreambook.graph import (
     check_order_lock,
     plan_reading_order,
 )
+from dreambook.identity import book_identity
 from dreambook.manuscript import Book, Limits, load_book
 from dreambook.resources import check_resources
 from dreambook.sanitize import check_raw_html
-from dreambook.workers import usable_cpus
-
-# The render and export stages are imported by build_book when it runs: `check` and `order`
-# never need Jinja2, Python-Markdown, lxml or EbookLib, and on a large manuscript their
-# import time is a good part of the whole.
-if TYPE_CHECKING:
-    from dreambook.export.pagelist import PageBreak
+from dreambook.workers import usable_cpus, worker_pool
 
 
 @dataclass(frozen=True)
@@ -86,14 +88,6 @@ def check_manuscript(manuscript: Path, options: Options | None = None) -> Checke
     return CheckedBook(book, graph, order, escalate(found) if options.strict else tuple(found))
 
 
-class OutputFormat(enum.Enum):
-    """What ``build`` can write."""
-
-    PDF = "pdf"
-    EPUB = "epub"
-    HTML = "html"
-
-
 @dataclass(frozen=True)
 class BuildResult:
     """A finished build: the checked book (with its warnings), the files written, and what it took."""
@@ -135,55 +129,59 @@ class _Stopwatch:
 def build_book(
     manuscript: Path,
     output: Path,
-    formats: Sequence[OutputFormat] = (OutputFormat.PDF, OutputFormat.EPUB),
-    variants: Sequence[Variant] = (Variant.DIGITAL,),
+    formats: Sequence[str] = DEFAULT_FORMATS,
+    variants: Sequence[str] = ("digital",),
     options: Options | None = None,
     progress: Progress = _quiet,
     jobs: int | None = None,
 ) -> BuildResult:
     """Check the manuscript, render it once, and write each asked-for format into ``output``.
 
-    Everything is read and resolved before anything is written; ``progress`` is called
-    with a short message as each stage starts. With ``jobs`` 1 each PDF variant is laid out
-    as one document in this process; with more (default: the number of CPUs) in chunks of
-    chapters on that many worker processes (see export/pdfchunks.py), the variants one
-    after the other. Raises ManuscriptError when the check finds errors (nothing is
-    written then), UsageError for a manuscript folder that does not exist,
-    MissingDependencyError when an output needs a missing system library, BuildError when
-    layout fails, and OSError when output cannot be written.
+    ``formats`` are names from the writer registry (export/writer.py), ``variants`` the PDF
+    editions. Everything is read and resolved before anything is written; ``progress`` is
+    called with a short message as each stage starts. With ``jobs`` 1 every writer works in
+    this process; with more (default: the number of CPUs), a format that lays out in
+    parallel gets a pool of that many worker processes, started before the check so that
+    the workers load their libraries meanwhile. Raises ManuscriptError when the check finds
+    errors (nothing is written then), UsageError for a manuscript folder that does not exist
+    or a format that is not registered, MissingDependencyError when an output needs a
+    missing system library, BuildError when a writer fails, and OSError when output cannot
+    be written.
     """
+    try:
+        specs = writing_order(formats)
+    except KeyError as unknown:
+        raise UsageError(f"no output format {unknown}; known: {', '.join(FORMATS)}") from None
     workers = jobs or usable_cpus()
     with contextlib.ExitStack() as stack:
-        pool = None
-        if OutputFormat.PDF in formats and workers > 1:
-            from dreambook.export.pdfchunks import worker_pool
-
-            # Started first, so that the workers load WeasyPrint while the manuscript is
-            # checked and rendered.
-            pool = stack.enter_context(worker_pool(workers, warm=True))
+        executor = None
+        parallel = [spec for spec in specs if spec.parallel]
+        if parallel and workers > 1:
+            warm_ups = [warm_up_function(spec) for spec in parallel]
+            executor = stack.enter_context(
+                worker_pool(workers, [f for f in warm_ups if f is not None])
+            )
         return _build_book(
-            manuscript, output, formats, variants, options or Options(), progress, workers, pool
-        )
+            manuscript, output, specs, tuple(dict.fromkeys(variants)), options or Options(),
+            progress, workers, executor,
+        )  # fmt: skip
 
 
 def _build_book(
     manuscript: Path,
     output: Path,
-    formats: Sequence[OutputFormat],
-    variants: Sequence[Variant],
+    specs: Sequence[FormatSpec],
+    variants: tuple[str, ...],
     options: Options,
     progress: Progress,
     workers: int,
-    pool: concurrent.futures.Executor | None,
+    executor: concurrent.futures.Executor | None,
 ) -> BuildResult:
-    # Each writer is imported when its format is asked for: an EPUB-only build never loads
-    # the PDF writer (lxml, pikepdf, the chunk machinery), let alone WeasyPrint.
+    # Rendering is imported when a build runs: check and order never load it.
     from dreambook.render import render_book
-    from dreambook.reproducible import source_date
     from dreambook.styles import book_styles
 
     watch = _Stopwatch(progress)
-
     with watch.stage("check", f"checking {manuscript}"):
         checked = check_manuscript(manuscript, options)
     if checked.has_errors:
@@ -192,56 +190,23 @@ def _build_book(
         rendered = render_book(
             checked.book, checked.graph, checked.reading_order, trust_html=options.trust_html
         )
-    styles = book_styles(manuscript, checked.book.config)
-    modified = source_date(manuscript, checked.book.config)
-    written: list[Path] = []
-    pages: dict[Path, int] = {}
-    writer_diagnostics: list[Diagnostic] = []
-    page_breaks: tuple[PageBreak, ...] = ()
-    # PDF first: its layout tells the EPUB where the printed pages begin.
-    for output_format in sorted(set(formats), key=list(OutputFormat).index):
-        if output_format is OutputFormat.HTML:
-            from dreambook.export.html import build_html_preview
-            from dreambook.export.site import build_site
-
-            with watch.stage("html", "writing the HTML edition and preview"):
-                destination = output / f"{rendered.slug}.html"
-                written.append(build_html_preview(rendered, styles, destination))
-                site = build_site(rendered, styles, manuscript, output / f"{rendered.slug}-site")
-                written.append(site.folder)
-        elif output_format is OutputFormat.PDF:
-            from dreambook.export.pdf import build_pdf, pdf_file_name
-
-            chosen = list(dict.fromkeys(variants))
-            names = ", ".join(v.value for v in chosen)
-            with watch.stage("pdf", f"laying out the PDF ({names})"):
-                results = [
-                    build_pdf(
-                        rendered,
-                        styles,
-                        manuscript,
-                        output / pdf_file_name(rendered, variant),
-                        variant,
-                        modified=modified,
-                        jobs=workers,
-                        pool=pool,
-                    )
-                    for variant in chosen
-                ]
-            for result in results:
-                written.append(result.path)
-                pages[result.path] = result.pages
-                writer_diagnostics.extend(result.refused)
-                page_breaks = page_breaks or result.page_breaks
-        elif output_format is OutputFormat.EPUB:
-            from dreambook.export.epub import build_epub
-
-            with watch.stage("epub", "writing the EPUB"):
-                destination = output / f"{rendered.slug}.epub"
-                epub = build_epub(
-                    rendered, styles, manuscript, destination, page_breaks, modified=modified
-                )
-                written.append(epub.path)
-    return BuildResult(
-        checked, tuple(written), tuple(dict.fromkeys(writer_diagnostics)), watch.timings, pages
+    context = BuildContext(
+        book=rendered,
+        styles=book_styles(manuscript, checked.book.config),
+        manuscript=manuscript,
+        output=output,
+        identity=book_identity(manuscript, checked.book.config),
+        variants=variants,
+        jobs=workers,
+        executor=executor,
     )
+    results: dict[str, WriterResult] = {}
+    for spec in specs:
+        writer = load_writer(spec)
+        with watch.stage(spec.name, writer.describe(context)):
+            earlier = {name: results[name] for name in spec.reads if name in results}
+            results[spec.name] = writer.write(context, earlier)
+    written = [path for result in results.values() for path in result.files]
+    pages = {path: count for result in results.values() for path, count in result.pages.items()}
+    found = [d for result in results.values() for d in result.diagnostics]
+    return BuildResult(checked, tuple(written), tuple(dict.fromkeys(found)), watch.timings, pages)

@@ -22,7 +22,7 @@ from typing import Any
 from dreambook.diagnostics import Diagnostic, format_diagnostic
 from dreambook.errors import BuildError, DreambookError, ManuscriptError
 from dreambook.export.variant import Variant
-from dreambook.pipeline import Options, OutputFormat, build_book
+from dreambook.pipeline import Options, build_book
 from dreambook.styles import default_styles_folder
 
 log = logging.getLogger(__name__)
@@ -83,10 +83,10 @@ class Preview:
 
     # --- building -------------------------------------------------------------------------------
 
-    def _build(self, formats: tuple[OutputFormat, ...]) -> bool:
+    def _build(self, formats: tuple[str, ...]) -> bool:
         try:
             result = build_book(
-                self.manuscript, self.output, formats, (Variant.PRINT,), self.options
+                self.manuscript, self.output, formats, (Variant.PRINT.value,), self.options
             )
         except (ManuscriptError, BuildError) as error:
             messages = _diagnostics_payload(error.diagnostics)
@@ -130,10 +130,10 @@ class Preview:
         """Build the HTML edition and announce it, then the PDF and its pages, and announce that."""
         with self.build_lock:
             self.built_state = self._state()
-            if not self._build((OutputFormat.HTML,)):
+            if not self._build(("html",)):
                 return
             self.events.send("reload", {"what": "html"})
-            if self._build((OutputFormat.PDF,)):
+            if self._build(("pdf",)):
                 self._render_pages()
                 self.events.send("pdf", {"pages": len(self.page_images)})
 

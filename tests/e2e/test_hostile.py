@@ -28,9 +28,8 @@ import pytest
 from PIL import Image
 
 from dreambook.errors import ManuscriptError
-from dreambook.export.pdf import Variant
 from dreambook.fsutil import atomic_output
-from dreambook.pipeline import Options, OutputFormat, build_book
+from dreambook.pipeline import Options, build_book
 from tests.conftest import MINIMAL_TOML, WriteBook, chapter
 from tests.e2e.test_cli import run
 
@@ -1087,9 +1086,7 @@ def test_remote_urls_in_a_stylesheet_and_trusted_html_are_refused_without_a_conn
         book_toml=MINIMAL_TOML + 'styles = "house"\n',
     )
     output = tmp_path / "out"
-    result = build_book(
-        root, output, [OutputFormat.PDF], [Variant.DIGITAL], Options(trust_html=True)
-    )
+    result = build_book(root, output, ["pdf"], ["digital"], Options(trust_html=True))
     assert connection_attempts == []
     assert result.files == (output / f"{BOOK}.pdf",)
     assert result.files[0].is_file()
@@ -1106,7 +1103,7 @@ def test_a_remote_image_in_trusted_raw_html_stops_the_build_without_a_connection
     )
     output = tmp_path / "out"
     with pytest.raises(ManuscriptError) as raised:
-        build_book(root, output, [OutputFormat.PDF], [Variant.DIGITAL], Options(trust_html=True))
+        build_book(root, output, ["pdf"], ["digital"], Options(trust_html=True))
     assert connection_attempts == []
     assert [(d.code, d.path, d.line) for d in raised.value.diagnostics if d.is_error] == [
         ("DB061", root / "one.md", 7)

@@ -35,11 +35,13 @@ from lxml import html as lxml_html
 from markupsafe import Markup
 
 from dreambook.bookmap import render_svg
-from dreambook.config import BookConfig, is_valid_isbn
+from dreambook.config import BookConfig
 from dreambook.diagnostics import diagnostic
 from dreambook.errors import BuildError, DreambookError
 from dreambook.export.pagelist import PageBreak
+from dreambook.export.writer import BuildContext, WriterResult
 from dreambook.fsutil import ConfinedFolders, atomic_output
+from dreambook.isbn import parse_isbn
 from dreambook.render import RenderedBook, RenderedChapter
 from dreambook.reproducible import source_date
 from dreambook.slugs import slugify
@@ -108,10 +110,8 @@ def isbn_digits(config: BookConfig) -> str | None:
     """Return the book's ISBN without hyphens or spaces, or None when it has no ISBN."""
     if config.identifier is None:
         return None
-    text = config.identifier
-    if text.casefold().startswith("urn:isbn:"):
-        text = text[len("urn:isbn:") :]
-    return re.sub(r"[\s-]", "", text).upper() if is_valid_isbn(text) else None
+    isbn = parse_isbn(config.identifier)
+    return isbn.compact if isbn is not None else None
 
 
 def publication_identifier(config: BookConfig) -> str:
@@ -952,3 +952,22 @@ def build_epub(
         notes=notes,
         page_markers=len(pages),
     )
+
+
+class EpubWriter:
+    """The EPUB, with the print edition's page breaks when the PDF is built in the same run."""
+
+    def describe(self, context: BuildContext) -> str:
+        return "writing the EPUB"
+
+    def write(self, context: BuildContext, earlier: Mapping[str, WriterResult]) -> WriterResult:
+        pdf = earlier.get("pdf")
+        epub = build_epub(
+            context.book,
+            context.styles,
+            context.manuscript,
+            context.output / f"{context.book.slug}.epub",
+            pdf.page_breaks if pdf is not None else (),
+            modified=context.identity.modified,
+        )
+        return WriterResult(files=(epub.path,))

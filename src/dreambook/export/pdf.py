@@ -32,7 +32,7 @@ from lxml import html as lxml_html
 from markupsafe import Markup
 
 from dreambook.bookmap import render_svg
-from dreambook.config import BookConfig, Length, is_valid_isbn
+from dreambook.config import BookConfig, Length
 from dreambook.diagnostics import Diagnostic, Severity, diagnostic
 from dreambook.errors import BuildError, MissingDependencyError
 from dreambook.export.pagelist import PageBreak
@@ -49,12 +49,14 @@ from dreambook.export.pdfchunks import (
     layout_environment,
     plan_chunks,
     system_fonts_fingerprint,
-    worker_pool,
 )
 from dreambook.export.variant import Variant
+from dreambook.export.writer import BuildContext, WriterResult
 from dreambook.fsutil import ConfinedFolders, atomic_output
+from dreambook.isbn import parse_isbn
 from dreambook.render import NextStageEntry, RenderedBook, RenderedChapter
 from dreambook.styles import Styles
+from dreambook.workers import worker_pool
 
 if TYPE_CHECKING:
     import weasyprint
@@ -346,8 +348,8 @@ def _write_page_map(path: Path, page_map: PageMap) -> None:
 def _isbn(config: BookConfig) -> str | None:
     if config.identifier is None:
         return None
-    text = config.identifier.removeprefix("urn:isbn:").removeprefix("URN:ISBN:")
-    return text if is_valid_isbn(text) else None
+    isbn = parse_isbn(config.identifier)
+    return isbn.written if isbn is not None else None
 
 
 def _write_page_labels(pdf_bytes: bytes, body_start: int, destination: BinaryIO) -> None:
@@ -699,3 +701,31 @@ def pdf_file_name(book: RenderedBook, variant: Variant) -> str:
     """``<book-slug>.pdf`` for the digital edition, ``<book-slug>-print.pdf`` for print."""
     suffix = "-print" if variant is Variant.PRINT else ""
     return f"{book.slug}{suffix}.pdf"
+
+
+class PdfWriter:
+    """The PDF editions asked for (``BuildContext.variants``), one file each."""
+
+    def describe(self, context: BuildContext) -> str:
+        return f"laying out the PDF ({', '.join(context.variants)})"
+
+    def write(self, context: BuildContext, earlier: Mapping[str, WriterResult]) -> WriterResult:
+        results = [
+            build_pdf(
+                context.book,
+                context.styles,
+                context.manuscript,
+                context.output / pdf_file_name(context.book, Variant(name)),
+                Variant(name),
+                modified=context.identity.modified,
+                jobs=context.jobs,
+                pool=context.executor,
+            )
+            for name in context.variants
+        ]
+        return WriterResult(
+            files=tuple(result.path for result in results),
+            pages={result.path: result.pages for result in results},
+            diagnostics=tuple(d for result in results for d in result.refused),
+            page_breaks=next((r.page_breaks for r in results if r.page_breaks), ()),
+        )

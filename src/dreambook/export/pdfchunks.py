@@ -16,13 +16,11 @@ and WeasyPrint's versions), and an entry is used only while every file the layou
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import hashlib
 import json
-import multiprocessing
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +28,6 @@ from typing import Any
 from dreambook import __version__
 from dreambook.fsutil import ConfinedFolders, atomic_output
 from dreambook.render import RenderedBook
-from dreambook.workers import usable_cpus
 
 # About 6,500 words of chapter HTML, some 20 pages at 6 x 9 in. Measured on the benchmark
 # book (405 pages, 2 cores): chunks of 45,000, 90,000 and 150,000 characters gave the same
@@ -336,36 +333,11 @@ class ChunkCache:
                     entry.unlink(missing_ok=True)
 
 
-def _warm_up() -> None:
+def warm_up() -> None:
     """Load WeasyPrint in a worker before its first chunk arrives."""
     from dreambook.export.pdf import import_weasyprint
 
     import_weasyprint()
-
-
-@contextlib.contextmanager
-def worker_pool(jobs: int, warm: bool = False) -> Iterator[concurrent.futures.Executor]:
-    """A pool of ``jobs`` spawned worker processes (spawned: forking a threaded process is unsafe).
-
-    With ``warm``, every worker starts loading WeasyPrint at once. Leaving early (a
-    manuscript error) does not wait for the workers to finish that.
-    """
-    context = multiprocessing.get_context("spawn")
-    pool = concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context)
-    finished = False
-    try:
-        if warm:
-            for _ in range(jobs):
-                pool.submit(_warm_up)
-        yield pool
-        finished = True
-    finally:
-        pool.shutdown(wait=finished, cancel_futures=True)
-
-
-def default_jobs() -> int:
-    """The number of layout processes when none is asked for: the CPUs this process may use."""
-    return usable_cpus()
 
 
 def global_positions(
