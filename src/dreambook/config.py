@@ -164,7 +164,7 @@ def _toml_trim_size(size: TrimSize) -> str:
 
 
 LANGUAGE = parsed("language tag", _language_tag, toml_string)
-IDENTIFIER = parsed("ISBN or urn:uuid:", _book_identifier, toml_string)
+IDENTIFIER = parsed("ISBN or UUID URN", _book_identifier, toml_string)
 MANUSCRIPT_PATH = parsed("path", _inside_manuscript, toml_string)
 TRIM_SIZE = parsed("trim size", parse_trim_size, _toml_trim_size)
 LENGTH = parsed("length", parse_length, lambda length: toml_string(length.text))
@@ -198,9 +198,11 @@ class BookConfig:
         "book",
         TEXT_LIST,
         (),
-        doc="several authors, in order (instead of author)",
+        doc="the authors' names, in order (instead of author)",
         example=("First Author", "Second Author"),
-        singular=Singular("author", doc="the author, when there is one", example="Mara Ellison"),
+        singular=Singular(
+            "author", doc="the author's name (for several, use authors)", example="Mara Ellison"
+        ),
     )
     language: str = setting(
         "book", LANGUAGE, "en", doc="the book's language, a BCP 47 tag such as en-GB or pt-BR"
@@ -210,7 +212,7 @@ class BookConfig:
         IDENTIFIER,
         None,
         doc="an ISBN-10 or ISBN-13 (check digit verified), or urn:uuid: and a UUID;"
-        " unset, a UUID made from the title and authors",
+        " when unset, a UUID made from the title and authors",
         example="urn:uuid:6f1c1f0e-4b7e-4d2a-9a55-3c2b8f0d7e41",
     )
     publisher: str | None = setting(
@@ -224,7 +226,7 @@ class BookConfig:
         "book",
         DATE,
         None,
-        doc='the publication date, a TOML date or "YYYY-MM-DD"',
+        doc='the publication date: a TOML date or "YYYY-MM-DD"',
         example=dt.date(2026, 11, 25),
     )
     rights: str | None = setting(
@@ -245,7 +247,7 @@ class BookConfig:
         "book",
         TEXT,
         None,
-        doc="the slug of the first chapter (unset: the first chapter file)",
+        doc="the slug of the first chapter; when unset, the first chapter file (DB005)",
         example="why-you-keep-having-anxiety-dreams",
     )
     appendix: tuple[str, ...] = setting(
