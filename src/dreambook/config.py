@@ -211,8 +211,8 @@ class BookConfig:
         "book",
         IDENTIFIER,
         None,
-        doc="an ISBN-10 or ISBN-13 (check digit verified), or urn:uuid: and a UUID;"
-        " when unset, a UUID made from the title and authors",
+        doc="an ISBN-10 or ISBN-13, or urn:uuid: and a UUID; when unset, a UUID made from"
+        " the title and authors",
         example="urn:uuid:6f1c1f0e-4b7e-4d2a-9a55-3c2b8f0d7e41",
     )
     publisher: str | None = setting(
@@ -281,7 +281,11 @@ class BookConfig:
         example="my-styles",
     )
     map: bool = setting(
-        "book", FLAG, False, doc="a Map of the Book page in the front matter (an image in the EPUB)"
+        "book",
+        FLAG,
+        False,
+        doc="a Map of the Book page in the front matter (an image in the EPUB)",
+        example=True,
     )
     trim_size: TrimSize = setting(
         "print",
