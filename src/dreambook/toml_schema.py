@@ -2,9 +2,14 @@
 
 A key is declared once, as a field of a frozen dataclass whose default is :func:`setting`:
 its table, the kind of value it takes, its default, one line of documentation and an
-example. :func:`declared_keys` lists those declarations as :class:`BookKey` rows, and the
-parse (:meth:`KeyReader.read`), the unknown-key check, the README's key table and the
-book.toml that ``dreambook init`` writes all work from that list.
+example. The parse reads each declared field (:meth:`KeyReader.read`);
+:func:`declared_keys` lists the declarations as :class:`BookKey` rows, from which the
+unknown-key check, the README's key table and the book.toml ``dreambook init`` writes work.
+
+Why dataclass fields rather than a table handed to ``dataclasses.make_dataclass``: mypy
+cannot see the fields of a class made at run time, and every stage reads BookConfig's
+fields. Declared this way, each field keeps its written annotation, mypy checks the kind
+and the default against it, and the key is still declared in one place.
 
 ``tomllib`` reports no positions for the keys it reads, so :class:`TomlLines` scans the
 source once to learn on which line each table and key stands; every diagnostic about a
@@ -108,7 +113,6 @@ class BookKey:
     required: bool
     doc: str
     example: Any
-    field: str
 
     @property
     def default_toml(self) -> str | None:
@@ -134,24 +138,20 @@ def declared_keys(fields: Iterable[Field[Any]]) -> tuple[BookKey, ...]:
     A field with a ``singular`` gives two keys, the singular one first.
     """
     keys: list[BookKey] = []
-    for declared_field in fields:
-        declared: Setting[Any] | None = declared_field.metadata.get(_SETTING)
-        if declared is None:
-            continue
-        name, table = declared_field.name, declared.table
+    for declared_field in declared_fields(fields):
+        declared: Setting[Any] = declared_field.metadata[_SETTING]
         one = declared.singular
         if one is not None:
-            keys.append(BookKey(table, one.key, TEXT, None, False, one.doc, one.example, name))
+            keys.append(BookKey(declared.table, one.key, TEXT, None, False, one.doc, one.example))
         keys.append(
             BookKey(
-                table=table,
-                key=name,
-                kind=declared.kind,
-                default=declared_field.default,
-                required=declared.required,
-                doc=declared.doc,
-                example=declared.example,
-                field=name,
+                declared.table,
+                declared_field.name,
+                declared.kind,
+                declared_field.default,
+                declared.required,
+                declared.doc,
+                declared.example,
             )
         )
     return tuple(keys)
