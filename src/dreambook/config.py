@@ -1,8 +1,7 @@
-"""book.toml -> BookConfig: one typed field per key, each with its default and its check.
+"""book.toml -> BookConfig: every key declared once, as a typed field with its default and check.
 
-``tomllib`` reports no positions for the keys it reads, so :class:`TomlLines` scans the
-source once to learn on which line each table and key stands; every diagnostic about a
-key then names that line.
+The declarations are the fields of :class:`BookConfig`; toml_schema.py turns them into the
+parse, the unknown-key check and the documentation of book.toml (:data:`BOOK_KEYS`).
 """
 
 from __future__ import annotations
@@ -11,16 +10,29 @@ import datetime as dt
 import re
 import tomllib
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path, PurePosixPath
-from typing import Any, TypeVar
 
 from dreambook.diagnostics import Diagnostic, diagnostic, line_of_byte
 from dreambook.isbn import parse_isbn
+from dreambook.toml_schema import (
+    DATE,
+    FLAG,
+    TEXT,
+    TEXT_LIST,
+    KeyReader,
+    Rejected,
+    Singular,
+    TomlLines,
+    declared_fields,
+    declared_keys,
+    known_tables,
+    parsed,
+    setting,
+    toml_string,
+)
 
 BOOK_TOML = "book.toml"
-_T = TypeVar("_T")
 
 # --- page geometry ------------------------------------------------------------------------------
 
@@ -102,209 +114,35 @@ def parse_trim_size(text: str) -> TrimSize:
     return TrimSize(width, height)
 
 
-# --- the configuration ----------------------------------------------------------------------------
+# --- the kinds of value only book.toml's own keys take ------------------------------------------
 
-DEFAULT_TRIM_SIZE = parse_trim_size("6in x 9in")
-DEFAULT_BLEED = parse_length("0.125in")
 _LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
 
 
-@dataclass(frozen=True)
-class BookConfig:
-    """Everything book.toml says, typed, with defaults for what it leaves out."""
-
-    title: str = "Untitled"
-    subtitle: str | None = None
-    authors: tuple[str, ...] = ()
-    language: str = "en"
-    identifier: str | None = None
-    publisher: str | None = None
-    date: dt.date | None = None
-    rights: str | None = None
-    description: str | None = None
-    start: str | None = None
-    appendix: tuple[str, ...] = ()
-    next_stages_heading: str = "Next Stages"
-    keywords: tuple[str, ...] = ()
-    edition: str | None = None
-    dedication: str | None = None
-    styles: str | None = None
-    map: bool = False
-    trim_size: TrimSize = DEFAULT_TRIM_SIZE
-    bleed: Length = DEFAULT_BLEED
-    cover: str | None = None
-    # Where each key was written, for diagnostics raised by later stages (e.g. an unknown start).
-    key_lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
-
-    def line_of(self, dotted_key: str) -> int | None:
-        """Return the book.toml line of ``"book.start"`` and the like, or None if it was not set."""
-        return self.key_lines.get(dotted_key)
+def _language_tag(text: str) -> str:
+    """Return ``text`` if it has the shape of a BCP 47 tag; raises Rejected otherwise."""
+    if not _LANGUAGE_RE.match(text):
+        raise Rejected("is not a BCP 47 language tag", "use a tag such as 'en', 'en-GB' or 'pt-BR'")
+    return text
 
 
-# --- where keys stand in the source ---------------------------------------------------------------
-
-_TABLE_RE = re.compile(r"^\s*\[\s*([A-Za-z0-9_.\-\"' ]+?)\s*\]\s*(?:#.*)?$")
-_KEY_RE = re.compile(r"^\s*([A-Za-z0-9_\-]+|\"[^\"]*\"|'[^']*')\s*(?:\.\s*[A-Za-z0-9_\-\"']+\s*)*=")
-
-
-class TomlLines:
-    """Lines on which the tables and top-level keys of each table of a TOML text stand."""
-
-    def __init__(self, source: str) -> None:
-        self.lines: dict[str, int] = {}
-        table = ""
-        in_multiline: str | None = None
-        for number, text in enumerate(source.splitlines(), start=1):
-            if in_multiline:
-                if text.count(in_multiline) % 2 == 1:
-                    in_multiline = None
-                continue
-            table_match = _TABLE_RE.match(text)
-            if table_match:
-                table = table_match.group(1).replace(" ", "").replace('"', "").replace("'", "")
-                self.lines.setdefault(table, number)
-                continue
-            key_match = _KEY_RE.match(text)
-            if key_match:
-                key = key_match.group(1).strip("\"'")
-                self.lines.setdefault(f"{table}.{key}" if table else key, number)
-                for quote in ('"""', "'''"):
-                    if text.count(quote) % 2 == 1:
-                        in_multiline = quote
-
-    def line(self, dotted_key: str) -> int | None:
-        """Return the line of ``"book.title"`` (a key) or ``"print"`` (a table), if known."""
-        return self.lines.get(dotted_key)
-
-
-_TOML_POSITION_RE = re.compile(r"\(at line (\d+), column \d+\)")
-
-_KNOWN_KEYS: dict[str, frozenset[str]] = {
-    "book": frozenset(
-        {
-            "title",
-            "subtitle",
-            "author",
-            "authors",
-            "language",
-            "identifier",
-            "publisher",
-            "date",
-            "rights",
-            "description",
-            "start",
-            "appendix",
-            "next_stages_heading",
-            "keywords",
-            "edition",
-            "dedication",
-            "styles",
-            "map",
-        }
-    ),
-    "print": frozenset({"trim_size", "bleed"}),
-    "epub": frozenset({"cover"}),
-}
-
-
-class _Reader:
-    """Collects typed values and diagnostics while reading one parsed book.toml."""
-
-    def __init__(self, path: Path, data: dict[str, Any], where: TomlLines) -> None:
-        self.path = path
-        self.data = data
-        self.where = where
-        self.diagnostics: list[Diagnostic] = []
-
-    def report(self, code: str, key: str, message: str, hint: str | None = None) -> None:
-        line = self.where.line(key) or self.where.line(key.split(".")[0])
-        self.diagnostics.append(diagnostic(code, message, self.path, line, hint))
-
-    def value(self, table: str, key: str) -> Any:
-        section = self.data.get(table, {})
-        return section.get(key) if isinstance(section, dict) else None
-
-    def text(self, table: str, key: str, *, required: bool = False) -> str | None:
-        raw = self.value(table, key)
-        if raw is None:
-            if required:
-                self.report(
-                    "DB004",
-                    table,
-                    f"[{table}] {key} is required",
-                    f'add a line such as {key} = "..." under [{table}]',
-                )
-            return None
-        if not isinstance(raw, str) or not raw.strip():
-            self.report("DB004", f"{table}.{key}", f"[{table}] {key} must be a non-empty string")
-            return None
-        return raw.strip()
-
-    def text_list(self, table: str, key: str) -> tuple[str, ...]:
-        raw = self.value(table, key)
-        if raw is None:
-            return ()
-        if not isinstance(raw, list) or not all(isinstance(v, str) and v.strip() for v in raw):
-            self.report(
-                "DB004",
-                f"{table}.{key}",
-                f"[{table}] {key} must be a list of strings",
-                f'write it as {key} = ["first", "second"]',
-            )
-            return ()
-        return tuple(v.strip() for v in raw)
-
-    def flag(self, table: str, key: str) -> bool:
-        raw = self.value(table, key)
-        if raw is None:
-            return False
-        if not isinstance(raw, bool):
-            self.report(
-                "DB004", f"{table}.{key}", f"[{table}] {key} must be true or false", f"{key} = true"
-            )
-            return False
-        return raw
-
-    def parsed(self, table: str, key: str, parse: Callable[[str], _T], default: _T) -> _T:
-        raw = self.text(table, key)
-        if raw is None:
-            return default
+def _book_identifier(text: str) -> str:
+    """Return ``text`` if it is a valid ISBN or a ``urn:uuid:`` URN; raises Rejected otherwise."""
+    if text.casefold().startswith("urn:uuid:"):
         try:
-            return parse(raw)
-        except ValueError as error:
-            self.report("DB004", f"{table}.{key}", f"[{table}] {key}: {error}")
-            return default
-
-
-def _check_unknown_keys(reader: _Reader) -> None:
-    for table, section in reader.data.items():
-        if table not in _KNOWN_KEYS or not isinstance(section, dict):
-            reader.report(
-                "DB003",
-                table,
-                f"unknown table or key {table!r} in book.toml",
-                f"known tables are {', '.join(f'[{t}]' for t in _KNOWN_KEYS)}",
-            )
-            continue
-        for key in section:
-            if key not in _KNOWN_KEYS[table]:
-                reader.report(
-                    "DB003",
-                    f"{table}.{key}",
-                    f"unknown key {key!r} in [{table}]",
-                    f"known keys in [{table}]: {', '.join(sorted(_KNOWN_KEYS[table]))}",
-                )
-
-
-def _is_valid_identifier(identifier: str) -> bool:
-    lowered = identifier.casefold()
-    if lowered.startswith("urn:uuid:"):
-        try:
-            uuid.UUID(identifier[len("urn:uuid:") :])
+            uuid.UUID(text[len("urn:uuid:") :])
         except ValueError:
-            return False
-        return True
-    return parse_isbn(identifier) is not None
+            valid = False
+        else:
+            valid = True
+    else:
+        valid = parse_isbn(text) is not None
+    if not valid:
+        raise Rejected(
+            "is neither a valid ISBN nor a urn:uuid: URN",
+            "use an ISBN-13 such as 978-0-00-000000-2 or 'urn:uuid:' followed by a UUID",
+        )
+    return text
 
 
 def _inside_manuscript(text: str) -> str:
@@ -321,35 +159,164 @@ def _inside_manuscript(text: str) -> str:
     return path.as_posix()
 
 
-def _parse_date(reader: _Reader) -> dt.date | None:
-    raw = reader.value("book", "date")
-    if raw is None:
-        return None
-    if isinstance(raw, dt.datetime):
-        return raw.date()
-    if isinstance(raw, dt.date):
-        return raw
-    if isinstance(raw, str):
-        try:
-            return dt.date.fromisoformat(raw.strip())
-        except ValueError:
-            pass
-    reader.report(
-        "DB004", "book.date", "[book] date must be a date", "write it as date = 2026-11-25"
+def _toml_trim_size(size: TrimSize) -> str:
+    return toml_string(f"{size.width.text} x {size.height.text}")
+
+
+LANGUAGE = parsed("language tag", _language_tag, toml_string)
+IDENTIFIER = parsed("ISBN or UUID URN", _book_identifier, toml_string)
+MANUSCRIPT_PATH = parsed("path", _inside_manuscript, toml_string)
+TRIM_SIZE = parsed("trim size", parse_trim_size, _toml_trim_size)
+LENGTH = parsed("length", parse_length, lambda length: toml_string(length.text))
+
+
+# --- the configuration: every key of book.toml, declared once ----------------------------------
+
+
+@dataclass(frozen=True)
+class BookConfig:
+    """Everything book.toml says, typed, with defaults for what it leaves out.
+
+    Each field but ``key_lines`` declares one key (``setting``: table, kind, default, one
+    line of documentation, an example). That is the only place a key is declared: the
+    parse, the unknown-key check (DB003), the README's key table and the book.toml that
+    ``dreambook init`` writes are all derived from these fields (see BOOK_KEYS).
+    """
+
+    title: str = setting(
+        "book",
+        TEXT,
+        "Untitled",
+        required=True,
+        doc="the book's title, as printed",
+        example="What the Night Rehearses",
     )
-    return None
+    subtitle: str | None = setting(
+        "book", TEXT, None, doc="printed under the title", example="A Field Guide to Anxiety Dreams"
+    )
+    authors: tuple[str, ...] = setting(
+        "book",
+        TEXT_LIST,
+        (),
+        doc="the authors' names, in order (instead of author)",
+        example=("First Author", "Second Author"),
+        singular=Singular(
+            "author", doc="the author's name (for several, use authors)", example="Mara Ellison"
+        ),
+    )
+    language: str = setting(
+        "book", LANGUAGE, "en", doc="the book's language, a BCP 47 tag such as en-GB or pt-BR"
+    )
+    identifier: str | None = setting(
+        "book",
+        IDENTIFIER,
+        None,
+        doc="an ISBN-10 or ISBN-13, or urn:uuid: and a UUID; when unset, a UUID made from"
+        " the title and authors",
+        example="urn:uuid:6f1c1f0e-4b7e-4d2a-9a55-3c2b8f0d7e41",
+    )
+    publisher: str | None = setting(
+        "book",
+        TEXT,
+        None,
+        doc="the publisher, on the title and copyright pages",
+        example="Dreambook Press",
+    )
+    date: dt.date | None = setting(
+        "book",
+        DATE,
+        None,
+        doc='the publication date: a TOML date or "YYYY-MM-DD"',
+        example=dt.date(2026, 11, 25),
+    )
+    rights: str | None = setting(
+        "book",
+        TEXT,
+        None,
+        doc="the rights statement on the copyright page",
+        example="Copyright © 2026 ...",
+    )
+    description: str | None = setting(
+        "book",
+        TEXT,
+        None,
+        doc="a paragraph about the book, for the metadata and the HTML edition",
+        example="A paragraph about the book.",
+    )
+    start: str | None = setting(
+        "book",
+        TEXT,
+        None,
+        doc="the slug of the first chapter; when unset, the first chapter file (DB005)",
+        example="why-you-keep-having-anxiety-dreams",
+    )
+    appendix: tuple[str, ...] = setting(
+        "book",
+        TEXT_LIST,
+        (),
+        doc="slugs of chapters placed last, in this order",
+        example=("keeping-a-dream-journal",),
+    )
+    next_stages_heading: str = setting(
+        "book", TEXT, "Next Stages", doc="the heading text of the Next Stages section"
+    )
+    keywords: tuple[str, ...] = setting(
+        "book", TEXT_LIST, (), doc="PDF keywords and EPUB subjects", example=("dreams", "sleep")
+    )
+    edition: str | None = setting(
+        "book",
+        TEXT,
+        None,
+        doc="printed on the copyright page with the date",
+        example="First edition",
+    )
+    dedication: str | None = setting(
+        "book", TEXT, None, doc="a dedication page in the front matter", example="For ..."
+    )
+    styles: str | None = setting(
+        "book",
+        MANUSCRIPT_PATH,
+        None,
+        doc="a folder inside the manuscript of your own templates and stylesheets",
+        example="my-styles",
+    )
+    map: bool = setting(
+        "book",
+        FLAG,
+        False,
+        doc="a Map of the Book page in the front matter (an image in the EPUB)",
+        example=True,
+    )
+    trim_size: TrimSize = setting(
+        "print",
+        TRIM_SIZE,
+        parse_trim_size("6in x 9in"),
+        doc="the finished page size: WIDTH x HEIGHT or one of "
+        + ", ".join(sorted(_NAMED_TRIM_SIZES)),
+    )
+    bleed: Length = setting(
+        "print", LENGTH, parse_length("0.125in"), doc="the print variant's bleed on each side"
+    )
+    cover: str | None = setting(
+        "epub",
+        MANUSCRIPT_PATH,
+        None,
+        doc="the cover image, a path inside the manuscript folder",
+        example="images/cover.jpg",
+    )
+    # Where each key was written, for diagnostics raised by later stages (e.g. an unknown start).
+    key_lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+
+    def line_of(self, dotted_key: str) -> int | None:
+        """Return the book.toml line of ``"book.start"`` and the like, or None if it was not set."""
+        return self.key_lines.get(dotted_key)
 
 
-def _parse_authors(reader: _Reader) -> tuple[str, ...]:
-    if reader.value("book", "author") is not None and reader.value("book", "authors") is not None:
-        reader.report(
-            "DB004",
-            "book.authors",
-            "[book] has both author and authors",
-            'keep one: author = "Name" or authors = ["Name", "Name"]',
-        )
-    single = reader.text("book", "author")
-    return (single,) if single else reader.text_list("book", "authors")
+_DECLARED = declared_fields(fields(BookConfig))
+# Every key of book.toml, in the order declared: the source of the README table and `init`.
+BOOK_KEYS = declared_keys(_DECLARED)
+_KNOWN_KEYS = known_tables(BOOK_KEYS)
+_TOML_POSITION_RE = re.compile(r"\(at line (\d+), column \d+\)")
 
 
 def parse_book_toml(source: str, path: Path) -> tuple[BookConfig, list[Diagnostic]]:
@@ -373,54 +340,10 @@ def parse_book_toml(source: str, path: Path) -> tuple[BookConfig, list[Diagnosti
                 "check quotes, brackets and '=' on that line",
             )
         ]
-    reader = _Reader(path, data, TomlLines(source))
-    _check_unknown_keys(reader)
-
-    language = reader.text("book", "language") or "en"
-    if not _LANGUAGE_RE.match(language):
-        reader.report(
-            "DB004",
-            "book.language",
-            f"[book] language {language!r} is not a BCP 47 language tag",
-            "use a tag such as 'en', 'en-GB' or 'pt-BR'",
-        )
-        language = "en"
-    identifier = reader.text("book", "identifier")
-    if identifier is not None and not _is_valid_identifier(identifier):
-        reader.report(
-            "DB004",
-            "book.identifier",
-            f"[book] identifier {identifier!r} is neither a valid ISBN nor a urn:uuid: URN",
-            "use an ISBN-13 such as 978-0-00-000000-2 or 'urn:uuid:' followed by a UUID",
-        )
-        identifier = None
-
-    styles = reader.parsed("book", "styles", _inside_manuscript, None)
-    cover = reader.parsed("epub", "cover", _inside_manuscript, None)
-    config = BookConfig(
-        title=reader.text("book", "title", required=True) or "Untitled",
-        subtitle=reader.text("book", "subtitle"),
-        authors=_parse_authors(reader),
-        language=language,
-        identifier=identifier,
-        publisher=reader.text("book", "publisher"),
-        date=_parse_date(reader),
-        rights=reader.text("book", "rights"),
-        description=reader.text("book", "description"),
-        start=reader.text("book", "start"),
-        appendix=reader.text_list("book", "appendix"),
-        next_stages_heading=reader.text("book", "next_stages_heading") or "Next Stages",
-        keywords=reader.text_list("book", "keywords"),
-        edition=reader.text("book", "edition"),
-        dedication=reader.text("book", "dedication"),
-        styles=styles,
-        map=reader.flag("book", "map"),
-        trim_size=reader.parsed("print", "trim_size", parse_trim_size, DEFAULT_TRIM_SIZE),
-        bleed=reader.parsed("print", "bleed", parse_length, DEFAULT_BLEED),
-        cover=cover,
-        key_lines=dict(reader.where.lines),
-    )
-    return config, reader.diagnostics
+    reader = KeyReader(path, data, TomlLines(source))
+    reader.check_unknown_keys(_KNOWN_KEYS)
+    values = {declared.name: reader.read(declared) for declared in _DECLARED}
+    return BookConfig(**values, key_lines=dict(reader.where.lines)), reader.diagnostics
 
 
 def load_book_toml(manuscript: Path) -> tuple[BookConfig, list[Diagnostic]]:

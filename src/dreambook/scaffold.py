@@ -1,7 +1,8 @@
 """Scaffolding: ``dreambook init`` (a new book that builds at once) and ``dreambook new`` (a chapter).
 
 Both write from templates in the styles folder (``new-book.toml.j2``, ``new-chapter.md.j2``),
-so a house can change what a new chapter looks like without touching Python.
+so a house can change what a new chapter looks like without touching Python. The new
+book.toml lists every key of config.BOOK_KEYS, so a key added there appears in it unasked.
 """
 
 from __future__ import annotations
@@ -9,9 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from dreambook.config import BOOK_KEYS
 from dreambook.config import BOOK_TOML as BOOK_TOML_NAME
 from dreambook.errors import UsageError
 from dreambook.fsutil import atomic_output
@@ -29,6 +32,45 @@ class NextStageLink:
     title: str
     href: str
     blurb: str
+
+
+@dataclass(frozen=True)
+class NewBookKey:
+    """A key of a new book.toml: its doc line and value as TOML, written commented out or set."""
+
+    key: str
+    doc: str
+    value: str
+    commented: bool
+
+
+@dataclass(frozen=True)
+class NewBookTable:
+    """A table of a new book.toml and its keys, in the order BOOK_KEYS declares them."""
+
+    name: str
+    keys: tuple[NewBookKey, ...]
+
+
+def new_book_tables(values: Mapping[str, object]) -> tuple[NewBookTable, ...]:
+    """Return every book.toml key, grouped by table, for the book.toml ``init`` writes.
+
+    The keys named in ``values`` (``"book.title"`` and the like) are set to those values;
+    every other key is commented out, showing its example or else its default. Raises
+    KeyError when ``values`` names a key that book.toml does not have.
+    """
+    unknown = set(values) - {f"{key.table}.{key.key}" for key in BOOK_KEYS}
+    if unknown:
+        raise KeyError(f"book.toml has no key {', '.join(sorted(unknown))}")
+    tables: dict[str, list[NewBookKey]] = {}
+    for key in BOOK_KEYS:
+        dotted = f"{key.table}.{key.key}"
+        if dotted in values:
+            value, commented = key.kind.toml(values[dotted]), False
+        else:
+            value, commented = key.example_toml or key.default_toml or "", True
+        tables.setdefault(key.table, []).append(NewBookKey(key.key, key.doc, value, commented))
+    return tuple(NewBookTable(name, tuple(keys)) for name, keys in tables.items())
 
 
 def _write_text(destination: Path, text: str) -> None:
@@ -51,14 +93,19 @@ def init_book(folder: Path, title: str, author: str, today: dt.date) -> list[Pat
     written: list[Path] = []
     shutil.copytree(default_styles_folder(), folder / "styles", dirs_exist_ok=True)
     written.append(folder / "styles")
-    book_toml = environment.get_template("new-book.toml.j2").render(
-        title=title,
-        author=author,
-        identifier=f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'dreambook:{slug}:{today}')}",
-        date=today.isoformat(),
-        rights=f"Copyright © {today.year} {author}",
-        start=chapter_slug,
+    identifier = f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'dreambook:{slug}:{today}')}"
+    tables = new_book_tables(
+        {
+            "book.title": title,
+            "book.author": author,
+            "book.identifier": identifier,
+            "book.date": today,
+            "book.rights": f"Copyright © {today.year} {author}",
+            "book.start": chapter_slug,
+            "book.styles": "styles",
+        }
     )
+    book_toml = environment.get_template("new-book.toml.j2").render(tables=tables)
     _write_text(folder / BOOK_TOML_NAME, book_toml)
     written.append(folder / BOOK_TOML_NAME)
     chapter_text = environment.get_template("new-chapter.md.j2").render(

@@ -1,4 +1,4 @@
-"""The README documents what the code does: its code table and its example chapter stay true."""
+"""The README documents what the code does: its tables and its examples stay true."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ import re
 import shutil
 from pathlib import Path
 
+from dreambook.config import BOOK_KEYS, parse_book_toml
 from dreambook.diagnostics import CODES
 from dreambook.pipeline import check_manuscript
+from dreambook.toml_schema import BookKey
 from tests.conftest import REPO, SAMPLE_MANUSCRIPT
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
@@ -36,3 +38,24 @@ def test_readme_example_chapter_is_a_valid_chapter_of_the_sample_book(tmp_path: 
     assert edges[1].blurb == "the jolt that wakes you at the edge of sleep."
     targets = {(x.target, x.section_id) for x in checked.graph.cross_references["sleepwalking"]}
     assert targets == {("being-trapped", "common-scenarios"), ("sleepwalking", "dream-timestamp")}
+
+
+def _key_table_row(key: BookKey) -> str:
+    default = "required" if key.required else f"`{key.default_toml}`" if key.default_toml else "—"
+    return f"| `[{key.table}]` | `{key.key}` | {key.kind.name} | {default} | {key.doc} |"
+
+
+def test_readme_book_toml_table_lists_every_key_with_its_type_default_and_meaning() -> None:
+    documented = re.findall(r"^\| `\[[a-z]+\]` \| .*$", README, re.M)
+    expected = [_key_table_row(key) for key in BOOK_KEYS]
+    assert documented == expected, "the README's book.toml table should read:\n" + "\n".join(
+        expected
+    )
+
+
+def test_readme_book_toml_example_is_a_book_toml_without_problems() -> None:
+    example = re.search(r"### book.toml\n\n```toml\n(.*?)```", README, re.S)
+    assert example, "the README has no example book.toml"
+    config, diagnostics = parse_book_toml(example.group(1), Path("book.toml"))
+    assert diagnostics == []
+    assert config.title == "What the Night Rehearses"
