@@ -106,6 +106,7 @@ class ChunkLayout:
     pdf_path: Path | None = None
 
     def to_json(self) -> str:
+        """The layout as JSON for the cache (its PDF's path is not kept: the cache knows it)."""
         data = asdict(self)
         data["page_tops"] = {str(k): v for k, v in self.page_tops.items()}
         data["pdf_path"] = None
@@ -113,6 +114,8 @@ class ChunkLayout:
 
     @classmethod
     def from_json(cls, text: str, pdf_path: Path) -> ChunkLayout:
+        """The layout ``to_json`` wrote, its PDF at ``pdf_path``; raises ValueError,
+        KeyError, TypeError or AttributeError for malformed JSON."""
         data = json.loads(text)
         return cls(
             int(data["pages"]),
@@ -261,6 +264,7 @@ class ChunkCache:
         self.used: set[str] = set()
 
     def pdf_path(self, key: str) -> Path:
+        """Where the chunk with cache key ``key`` has (or will have) its PDF."""
         return self.folder / f"{key}.pdf"
 
     def _digest(self, path: str) -> str:
