@@ -25,7 +25,7 @@ from dreambook.errors import (
     MissingDependencyError,
     UsageError,
 )
-from dreambook.export.variant import Variant
+from dreambook.export.pdf.variant import Variant
 from dreambook.export.writer import DEFAULT_FORMATS, FORMATS
 from dreambook.fsutil import atomic_output
 from dreambook.graph import Placement, explain_position

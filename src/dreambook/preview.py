@@ -21,7 +21,7 @@ from typing import Any
 
 from dreambook.diagnostics import Diagnostic, format_diagnostic
 from dreambook.errors import BuildError, DreambookError, ManuscriptError
-from dreambook.export.variant import Variant
+from dreambook.export.pdf.variant import Variant
 from dreambook.pipeline import Options, build_book
 from dreambook.styles import default_styles_folder
 

@@ -238,7 +238,9 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> SampleEpubs:
 
     The page breaks come from laying out the digital PDF, as a build does.
     """
-    from dreambook.export.pdf import build_pdf
+    from dreambook.export.pdf.writer import PdfWriter
+    from dreambook.export.writer import BuildContext
+    from dreambook.identity import identity_of
 
     output = tmp_path_factory.mktemp("epub")
     with pytest.MonkeyPatch.context() as environment:
@@ -248,7 +250,10 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> SampleEpubs:
         assert stamp is not None
         _, plain = build(SAMPLE_MANUSCRIPT, output / "sample.epub", modified=stamp)
         styles = book_styles(SAMPLE_MANUSCRIPT, book.config)
-        pdf = build_pdf(book, styles, SAMPLE_MANUSCRIPT, output / "sample.pdf")
+        pdf = PdfWriter().write(
+            BuildContext(book, styles, SAMPLE_MANUSCRIPT, output, identity_of(book.config, None)),
+            {},
+        )
         assert pdf.page_breaks
         _, paged = build(
             SAMPLE_MANUSCRIPT, output / "sample-paged.epub", pdf.page_breaks, modified=stamp
@@ -706,12 +711,16 @@ def test_a_book_with_footnotes_and_an_image_passes_epubcheck(
 def test_a_book_with_a_page_list_from_a_small_pdf_passes_epubcheck(
     write_book: WriteBook, tmp_path: Path
 ) -> None:
-    from dreambook.export.pdf import build_pdf
+    from dreambook.export.pdf.writer import PdfWriter
+    from dreambook.export.writer import BuildContext
+    from dreambook.identity import identity_of
 
     manuscript = write_book(two_chapter_files())
     book = render(manuscript)
     styles = book_styles(manuscript, book.config)
-    pdf = build_pdf(book, styles, manuscript, tmp_path / "small.pdf")
+    pdf = PdfWriter().write(
+        BuildContext(book, styles, manuscript, tmp_path, identity_of(book.config, None)), {}
+    )
     result = build_epub(
         book,
         styles,

@@ -17,8 +17,10 @@ PDF_STACK = [
     "weasyprint",
     "pikepdf",
     "fontTools",
-    "dreambook.export.pdf",
-    "dreambook.export.pdfchunks",
+    "dreambook.export.pdf.writer",
+    "dreambook.export.pdf.layout",
+    "dreambook.export.pdf.chunks",
+    "dreambook.export.pdf.weasy",
 ]
 RENDERERS = ["markdown", "jinja2", "lxml", "ebooklib", "dreambook.render"]
 
@@ -62,4 +64,4 @@ def test_check_and_order_load_no_renderer(command: str) -> None:
 def test_the_probe_sees_what_a_pdf_build_loads(tmp_path: Path) -> None:
     """The same probe on a PDF build finds the PDF stack: the tests above could fail."""
     loaded = _loaded(PDF_STACK, "build", SAMPLE_MANUSCRIPT, "-o", tmp_path, "--format", "pdf", "-q")
-    assert "dreambook.export.pdf" in loaded
+    assert "dreambook.export.pdf.writer" in loaded

@@ -19,7 +19,10 @@ import pikepdf
 import pymupdf
 import pytest
 
-from dreambook.export.pdf import PdfResult, Variant, build_pdf
+from dreambook.export.pdf.layout import PdfEdition, build_edition
+from dreambook.export.pdf.variant import Variant
+from dreambook.export.writer import BuildContext
+from dreambook.identity import identity_of
 from dreambook.pipeline import check_manuscript
 from dreambook.render import render_book
 from dreambook.styles import book_styles
@@ -173,14 +176,21 @@ def _pick(builds: dict[str, Builds], variant: str) -> Builds:
 # --- the chunk cache -------------------------------------------------------------------------------
 
 
-def _build(manuscript: Path, destination: Path) -> PdfResult:
+def _build(manuscript: Path, destination: Path) -> PdfEdition:
     """Lay out the digital PDF in chunks of about one chapter each, on two processes."""
     checked = check_manuscript(manuscript)
     book = render_book(checked.book, checked.graph, checked.reading_order)
     styles = book_styles(manuscript, checked.book.config)
-    return build_pdf(
-        book, styles, manuscript, destination, Variant.DIGITAL, jobs=2, chunk_characters=1
+    context = BuildContext(
+        book=book,
+        styles=styles,
+        manuscript=manuscript,
+        output=destination.parent,
+        identity=identity_of(book.config, None),
+        jobs=2,
+        executor=None,
     )
+    return build_edition(context, Variant.DIGITAL, destination, chunk_characters=1)
 
 
 def _copy_sample(tmp_path: Path) -> Path:
@@ -292,9 +302,9 @@ def test_a_damaged_chunk_cache_is_laid_out_again(tmp_path: Path) -> None:
 
 
 def test_cpu_count_is_the_default_number_of_jobs() -> None:
-    from dreambook.export.pdfchunks import default_jobs
+    from dreambook.workers import usable_cpus
 
-    assert default_jobs() == len(os.sched_getaffinity(0))
+    assert usable_cpus() == len(os.sched_getaffinity(0))
 
 
 @pytest.mark.usefixtures("reproducible")
@@ -303,8 +313,8 @@ def test_a_new_system_font_lays_every_chunk_out_again(
 ) -> None:
     """System fonts are the fallbacks for characters the book's fonts lack: a cached chunk
     laid out before a font was installed may have drawn the wrong glyphs."""
-    from dreambook.export import pdf as pdf_writer
-    from dreambook.export.pdfchunks import system_fonts_fingerprint
+    from dreambook.export.pdf import layout as pdf_writer
+    from dreambook.export.pdf.chunks import system_fonts_fingerprint
 
     fonts = tmp_path / "fonts"
     fonts.mkdir()

@@ -1,4 +1,4 @@
-"""Uniting the font subsets of a book's chunks into one embedded program (pdfmerge.py)."""
+"""Uniting the font subsets of a book's chunks into one embedded program (export/pdf/merge.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from fontTools import subset
 from fontTools.ttLib import TTFont
 
-from dreambook.export import pdfmerge
+from dreambook.export.pdf import merge
 from tests.conftest import REPO
 
 VOLLKORN = REPO / "styles" / "fonts" / "Vollkorn-Regular.ttf"
@@ -38,9 +38,7 @@ def _outlined(font: TTFont) -> set[int]:
 def test_the_union_holds_every_glyph_of_every_subset_at_its_index() -> None:
     first, second = _subset("dream"), _subset("WAKING 42")
     expected = _outlined(first) | _outlined(second)
-    united = TTFont(
-        io.BytesIO(pdfmerge._union_of_subsets([_subset("dream"), _subset("WAKING 42")]))
-    )
+    united = TTFont(io.BytesIO(merge._union_of_subsets([_subset("dream"), _subset("WAKING 42")])))
     assert _outlined(united) == expected
     assert len(expected) > len(_outlined(first)) > 1
     # Each glyph is the one the original font has at that index.
@@ -66,5 +64,5 @@ def test_the_union_is_the_same_bytes_whenever_it_is_made(monkeypatch: pytest.Mon
     # A second apart, as two builds of the same book would be.
     for moment in (3_000_000_000, 3_000_000_001):
         monkeypatch.setattr(_h_e_a_d, "timestampNow", lambda moment=moment: moment)
-        made.append(pdfmerge.unite_programs(programs))
+        made.append(merge.unite_programs(programs))
     assert made[0] == made[1]

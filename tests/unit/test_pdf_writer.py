@@ -11,8 +11,8 @@ import pytest
 from markupsafe import Markup
 
 from dreambook.errors import BuildError, MissingDependencyError
-from dreambook.export import pdf
-from dreambook.export.pdf import PageMap, PageNumbers, roman
+from dreambook.export.pdf import layout, weasy
+from dreambook.export.pdf.folios import PageMap, PageNumbers, roman
 from dreambook.render import ChapterLink, NextStageEntry
 
 
@@ -96,7 +96,7 @@ class _Book:
 def test_a_chapter_missing_from_the_layout_is_a_db050_build_error() -> None:
     page_map = PageMap({"one": 6, "two": 9}, body_start=6, page_count=12)
     with pytest.raises(BuildError) as raised:
-        pdf._check_nothing_lost(_Book("one", "two", "three"), page_map)  # type: ignore[arg-type]
+        layout.check_nothing_lost(_Book("one", "two", "three"), page_map)  # type: ignore[arg-type]
     (found,) = raised.value.diagnostics
     assert found.code == "DB050"
     assert "'three' is missing" in found.message
@@ -105,7 +105,7 @@ def test_a_chapter_missing_from_the_layout_is_a_db050_build_error() -> None:
 def test_chapters_laid_out_out_of_order_are_a_db050_build_error() -> None:
     page_map = PageMap({"one": 9, "two": 6}, body_start=6, page_count=12)
     with pytest.raises(BuildError, match="'two' is out of order"):
-        pdf._check_nothing_lost(_Book("one", "two"), page_map)  # type: ignore[arg-type]
+        layout.check_nothing_lost(_Book("one", "two"), page_map)  # type: ignore[arg-type]
 
 
 def test_missing_pango_becomes_a_clear_message_not_a_traceback(
@@ -120,11 +120,11 @@ def test_missing_pango_becomes_a_clear_message_not_a_traceback(
 
     monkeypatch.setattr(builtins, "__import__", failing_import)
     with pytest.raises(MissingDependencyError, match=re.escape("apt-get install libpango-1.0-0")):
-        pdf.import_weasyprint()
+        weasy.import_weasyprint()
 
 
 def test_system_fonts_fingerprint_changes_when_a_font_file_is_added(tmp_path: Path) -> None:
-    from dreambook.export.pdfchunks import system_fonts_fingerprint
+    from dreambook.export.pdf.chunks import system_fonts_fingerprint
 
     folder = tmp_path / "fonts" / "truetype"
     folder.mkdir(parents=True)

@@ -130,9 +130,9 @@ FORMATS: dict[str, FormatSpec] = {
     for spec in (
         FormatSpec(
             "pdf",
-            "dreambook.export.pdf:PdfWriter",
+            "dreambook.export.pdf.writer:PdfWriter",
             parallel=True,
-            warm_up="dreambook.export.pdfchunks:warm_up",
+            warm_up="dreambook.export.pdf.weasy:warm_up",
         ),
         FormatSpec("epub", "dreambook.export.epub:EpubWriter", reads=("pdf",)),
         FormatSpec("html", "dreambook.export.html:HtmlWriter"),

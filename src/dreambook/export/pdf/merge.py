@@ -1,6 +1,7 @@
-"""Join the PDFs of separately laid-out chunks of a book into one PDF.
+"""Join the PDFs of separately laid-out chunks of a book into one PDF, and give a PDF its
+page labels.
 
-Each chunk was laid out by WeasyPrint on its own (see pdfchunks.py) and ends with one
+Each chunk was laid out by WeasyPrint on its own (see chunks.py) and ends with one
 sentinel page that is not part of the book. The merge keeps every other page, in order,
 and rebuilds what WeasyPrint writes per document as one thing for the whole book:
 
@@ -62,6 +63,16 @@ def page_labels(body_start: int) -> pikepdf.Dictionary:
         numbers += [0, pikepdf.Dictionary(S=pikepdf.Name.r)]
     numbers += [body_start, pikepdf.Dictionary(S=pikepdf.Name.D, St=1)]
     return pikepdf.Dictionary(Nums=pikepdf.Array(numbers))
+
+
+def label_pages(pdf: bytes, body_start: int, destination: BinaryIO) -> None:
+    """Write ``pdf`` to ``destination`` with ``/PageLabels`` (see ``page_labels``).
+
+    Raises pikepdf.PdfError when ``pdf`` cannot be read.
+    """
+    with pikepdf.open(io.BytesIO(pdf)) as document:
+        document.Root.PageLabels = page_labels(body_start)
+        document.save(destination, deterministic_id=True)
 
 
 class _StructureTree:

@@ -4,7 +4,7 @@ A chunk is the front matter, or a run of consecutive chapters. Every chapter ope
 right-hand page, so every chunk does too: a chunk laid out on its own looks exactly like
 its pages in the whole book, provided its page counter starts at the right folio. Each
 chunk's document ends with a sentinel block that opens one more right-hand page; that
-page is dropped when the chunks are merged (pdfmerge.py), so every chunk keeps an even
+page is dropped when the chunks are merged (merge.py), so every chunk keeps an even
 number of pages, with the blank left-hand page its last chapter may need.
 
 The work for one chunk (``lay_out_chunk``) runs in a worker process and returns plain
@@ -23,11 +23,16 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from dreambook import __version__
-from dreambook.fsutil import ConfinedFolders, atomic_output
-from dreambook.render import RenderedBook
+from dreambook.export.pdf.folios import anchor_positions
+from dreambook.export.pdf.variant import Variant
+from dreambook.export.pdf.weasy import Typesetter, pdf_bytes
+from dreambook.fsutil import atomic_output
+
+if TYPE_CHECKING:
+    from dreambook.render import RenderedBook
 
 # About 6,500 words of chapter HTML, some 20 pages at 6 x 9 in. Measured on the benchmark
 # book (405 pages, 2 cores): chunks of 45,000, 90,000 and 150,000 characters gave the same
@@ -80,9 +85,9 @@ class ChunkJob:
     chunk_css: str
     base_url: str
     folders: tuple[Path, ...]
-    tagged: bool
+    variant: Variant
     identifier: str
-    # Anchors this chunk links to that live in other chunks (see pdfmerge.py).
+    # Anchors this chunk links to that live in other chunks (see merge.py).
     outside_targets: tuple[str, ...]
     # Where to write the chunk's PDF; None when only the page positions are wanted.
     pdf_path: Path | None
@@ -101,6 +106,7 @@ class ChunkLayout:
     pdf_path: Path | None = None
 
     def to_json(self) -> str:
+        """The layout as JSON for the cache (its PDF's path is not kept: the cache knows it)."""
         data = asdict(self)
         data["page_tops"] = {str(k): v for k, v in self.page_tops.items()}
         data["pdf_path"] = None
@@ -108,6 +114,8 @@ class ChunkLayout:
 
     @classmethod
     def from_json(cls, text: str, pdf_path: Path) -> ChunkLayout:
+        """The layout ``to_json`` wrote, its PDF at ``pdf_path``; raises ValueError,
+        KeyError, TypeError or AttributeError for malformed JSON."""
         data = json.loads(text)
         return cls(
             int(data["pages"]),
@@ -133,66 +141,30 @@ def file_digest(path: Path) -> str:
 
 # --- the worker ------------------------------------------------------------------------------------
 
-# Per worker process: the stylesheets and fonts, parsed once and reused for every chunk
-# that process lays out (parsing print.css and loading the fonts costs a few tenths of a
-# second per document).
-_SETUPS: dict[tuple[str, str, tuple[Path, ...]], tuple[Any, Any, list[Any], list[str]]] = {}
+# Per worker process: the typesetters (stylesheets and fonts parsed once), reused for every
+# chunk that process lays out.
+_TYPESETTERS: dict[tuple[str, str, tuple[Path, ...]], Typesetter] = {}
 
 
-def _setup(job: ChunkJob) -> tuple[Any, Any, list[Any], list[str]]:
-    from dreambook.export.pdf import ConfinedFetcher, import_weasyprint
-
+def _typesetter(job: ChunkJob) -> Typesetter:
     key = (job.page_css, str(job.stylesheet), job.folders)
-    if key not in _SETUPS:
-        weasyprint = import_weasyprint()
-        fetcher = ConfinedFetcher(weasyprint, ConfinedFolders(list(job.folders)))
-        fonts = weasyprint.text.fonts.FontConfiguration()
-        stylesheets = [
-            weasyprint.CSS(
-                string=job.page_css,
-                base_url=job.stylesheet.parent.as_uri() + "/",
-                url_fetcher=fetcher.fetcher,
-                font_config=fonts,
-            ),
-            weasyprint.CSS(
-                filename=str(job.stylesheet), url_fetcher=fetcher.fetcher, font_config=fonts
-            ),
-        ]
-        _SETUPS[key] = (fetcher, fonts, stylesheets, list(fetcher.read))
-    return _SETUPS[key]
-
-
-def anchor_positions(pages: Sequence[Any]) -> tuple[dict[str, int], dict[int, str]]:
-    """Where anchors landed in laid-out WeasyPrint pages.
-
-    Returns the index of the first page each anchor appears on, and for each page the anchor
-    (among those first seen there) that stands highest on it.
-    """
-    anchor_pages: dict[str, int] = {}
-    tops: dict[int, tuple[float, str]] = {}
-    for index, page in enumerate(pages):
-        for anchor, position in page.anchors.items():
-            if anchor in anchor_pages:
-                continue
-            anchor_pages[anchor] = index
-            top = float(position[1])
-            if index not in tops or top < tops[index][0]:
-                tops[index] = (top, anchor)
-    return anchor_pages, {index: anchor for index, (_, anchor) in tops.items()}
+    if key not in _TYPESETTERS:
+        _TYPESETTERS[key] = Typesetter(job.page_css, job.stylesheet, job.folders)
+    return _TYPESETTERS[key]
 
 
 def lay_out_chunk(job: ChunkJob) -> ChunkLayout:
-    """Lay out one chunk; write its PDF when the job says where. Runs in a worker process."""
-    from dreambook.export.pdf import import_weasyprint
+    """Lay out one chunk; write its PDF when the job says where. Runs in a worker process.
 
-    weasyprint = import_weasyprint()
-    fetcher, fonts, stylesheets, setup_reads = _setup(job)
+    Returns what the layout found. Raises MissingDependencyError when WeasyPrint cannot run
+    and OSError when the chunk's PDF cannot be written.
+    """
+    typesetter = _typesetter(job)
+    fetcher = typesetter.fetcher
     fetcher.read.clear()
     fetcher.refused.clear()
-    chunk_css = weasyprint.CSS(string=job.chunk_css, font_config=fonts)
-    document = weasyprint.HTML(
-        string=job.html, base_url=job.base_url, url_fetcher=fetcher.fetcher
-    ).render(stylesheets=[*stylesheets, chunk_css], font_config=fonts, pdf_tags=job.tagged)
+    traits = job.variant.traits
+    document = typesetter.render(job.html, job.base_url, traits, job.chunk_css)
     kept = len(document.pages) - 1  # the last page holds only the sentinel
     anchor_pages, page_tops = anchor_positions(document.pages[:kept])
     if job.pdf_path is not None:
@@ -202,13 +174,9 @@ def lay_out_chunk(job: ChunkJob) -> ChunkLayout:
         for target in job.outside_targets:
             if target not in anchor_pages:
                 sentinel.anchors.setdefault(target, (0, 0, 0, 0))
-        pdf_bytes = document.write_pdf(
-            pdf_identifier=job.identifier.encode(),
-            pdf_variant="pdf/ua-1" if job.tagged else None,
-        )
         with atomic_output(job.pdf_path) as output:
-            output.write(pdf_bytes)
-    read = dict.fromkeys([*setup_reads, *fetcher.read])
+            output.write(pdf_bytes(document, job.identifier, traits))
+    read = dict.fromkeys([*typesetter.read_by_stylesheets, *fetcher.read])
     return ChunkLayout(
         kept,
         anchor_pages,
@@ -277,7 +245,7 @@ def chunk_key(job: ChunkJob, environment: str) -> str:
         job.page_css,
         job.chunk_css,
         job.base_url,
-        str(job.tagged),
+        job.variant.value,
         job.identifier,
         "\n".join(job.outside_targets),
     )
@@ -296,6 +264,7 @@ class ChunkCache:
         self.used: set[str] = set()
 
     def pdf_path(self, key: str) -> Path:
+        """Where the chunk with cache key ``key`` has (or will have) its PDF."""
         return self.folder / f"{key}.pdf"
 
     def _digest(self, path: str) -> str:
@@ -331,13 +300,6 @@ class ChunkCache:
             for entry in self.folder.iterdir():
                 if entry.stem not in self.used and entry.suffix in (".pdf", ".json"):
                     entry.unlink(missing_ok=True)
-
-
-def warm_up() -> None:
-    """Load WeasyPrint in a worker before its first chunk arrives."""
-    from dreambook.export.pdf import import_weasyprint
-
-    import_weasyprint()
 
 
 def global_positions(

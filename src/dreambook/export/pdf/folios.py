@@ -1,0 +1,176 @@
+"""Page numbers: where a layout put every anchor (:class:`PageMap`), the numbers a layout
+pass prints from it (:class:`PageNumbers`), and the page map a build leaves for the next.
+
+Nothing here lays anything out; a laid-out document is read only through its pages'
+``anchors``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dreambook.export.pagelist import PageBreak
+from dreambook.fsutil import atomic_output
+
+if TYPE_CHECKING:
+    from dreambook.render import NextStageEntry
+
+# Printed in the first layout, before any page is known: about as wide as a real number,
+# so that the real numbers rarely move a line break.
+_PLACEHOLDER_FOLIO = "88"
+
+
+def roman(number: int) -> str:
+    """Return ``number`` (1 or more) in lower-case roman numerals."""
+    numerals = (
+        (1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"),
+        (50, "l"), (40, "xl"), (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i"),
+    )  # fmt: skip
+    result = []
+    for value, letters in numerals:
+        count, number = divmod(number, value)
+        result.append(letters * count)
+    return "".join(result)
+
+
+def anchor_positions(pages: Sequence[Any]) -> tuple[dict[str, int], dict[int, str]]:
+    """Where anchors landed in laid-out WeasyPrint pages.
+
+    Returns the index of the first page each anchor appears on, and for each page the anchor
+    (among those first seen there) that stands highest on it.
+    """
+    anchor_pages: dict[str, int] = {}
+    tops: dict[int, tuple[float, str]] = {}
+    for index, page in enumerate(pages):
+        for anchor, position in page.anchors.items():
+            if anchor in anchor_pages:
+                continue
+            anchor_pages[anchor] = index
+            top = float(position[1])
+            if index not in tops or top < tops[index][0]:
+                tops[index] = (top, anchor)
+    return anchor_pages, {index: anchor for index, (_, anchor) in tops.items()}
+
+
+@dataclass(frozen=True)
+class PageMap:
+    """Where a layout put every anchor: the first page index on which each one appears."""
+
+    anchor_pages: Mapping[str, int]
+    body_start: int
+    page_count: int
+    # Per page, the anchor that starts highest on it (among anchors first seen there).
+    page_tops: Mapping[int, str] = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def from_document(cls, document: Any, first_chapter: str) -> PageMap:
+        """Read the anchors of a laid-out ``weasyprint.Document``; ``first_chapter`` is the
+        body's first anchor (where arabic numbers begin)."""
+        anchor_pages, page_tops = anchor_positions(document.pages)
+        return cls(anchor_pages, anchor_pages.get(first_chapter, 0), len(document.pages), page_tops)
+
+    def page_breaks(self) -> tuple[PageBreak, ...]:
+        """Where each page of the body begins: the first block that starts on it.
+
+        A page on which no block starts (one paragraph fills it) gets the next page's
+        first block, marked inexact, so the breaks stay in order.
+        """
+        breaks: list[PageBreak] = []
+        pending: list[str] = []
+        for index in range(self.body_start, self.page_count):
+            anchor = self.page_tops.get(index)
+            if anchor is None:
+                pending.append(self.folio(index))
+                continue
+            breaks += [PageBreak(folio, anchor, exact=False) for folio in pending]
+            pending = []
+            breaks.append(PageBreak(self.folio(index), anchor))
+        return tuple(breaks)
+
+    def folio(self, page_index: int) -> str:
+        """The number printed on a page: roman in the front matter, arabic from the body on."""
+        if page_index >= self.body_start:
+            return str(page_index - self.body_start + 1)
+        return roman(page_index + 1)
+
+
+class PageNumbers:
+    """The page-number texts a layout pass prints. Without a PageMap, placeholders."""
+
+    def __init__(self, page_map: PageMap | None) -> None:
+        self.page_map = page_map
+
+    def page_of(self, anchor: str) -> int | None:
+        """The page index of ``anchor``, or None before the first layout."""
+        return None if self.page_map is None else self.page_map.anchor_pages.get(anchor)
+
+    def folio(self, anchor: str) -> str:
+        """The folio of the page on which ``anchor`` stands (placeholder before layout)."""
+        page = self.page_of(anchor)
+        if self.page_map is None or page is None:
+            return _PLACEHOLDER_FOLIO
+        return self.page_map.folio(page)
+
+    def cross_reference(self, reference_id: str, target: str) -> str:
+        """The page note printed after a cross-reference: "(p. N)", or "(this page)".
+
+        A number pointing at the page the reader is already on helps nobody.
+        """
+        here, there = self.page_of(reference_id), self.page_of(target)
+        if here is not None and here == there:
+            return "(this page)"
+        return f"(p.\u00a0{self.folio(target)})"
+
+    def next_stage(self, entry: NextStageEntry) -> str:
+        """Where a Next Stages target is, as a typesetter would say it from the item's page.
+
+        "overleaf" when the target is on the back of the item's leaf (item on a recto, target
+        on the next page), "on the facing page" when the two pages face each other in the
+        open book, and "p. N" otherwise.
+        """
+        here, there = self.page_of(entry.ref_id), self.page_of(entry.target.anchor)
+        if here is not None and there is not None:
+            recto = (here % 2) == 0  # page index 0 is the first right-hand page
+            if there == here + 1 and recto:
+                return "overleaf"
+            if (there == here + 1 and not recto) or (there == here - 1 and recto):
+                return "on the facing page"
+        return f"p.\u00a0{self.folio(entry.target.anchor)}"
+
+
+# --- the page map a build leaves for the next -----------------------------------------------------
+
+
+def page_map_path(destination: Path) -> Path:
+    """Where the page map of the PDF at ``destination`` is kept between builds."""
+    return destination.parent / ".cache" / f"{destination.name}.pages.json"
+
+
+def read_page_map(path: Path) -> PageMap | None:
+    """The page map a previous build left, or None (missing, unreadable or malformed)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return PageMap(
+            {str(k): int(v) for k, v in data["anchor_pages"].items()},
+            int(data["body_start"]),
+            int(data["page_count"]),
+            {int(k): str(v) for k, v in data["page_tops"].items()},
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def write_page_map(path: Path, page_map: PageMap) -> None:
+    """Keep ``page_map`` at ``path`` for the next build. Raises OSError when it cannot."""
+    data = {
+        "anchor_pages": dict(page_map.anchor_pages),
+        "body_start": page_map.body_start,
+        "page_count": page_map.page_count,
+        "page_tops": {str(k): v for k, v in page_map.page_tops.items()},
+    }
+    with atomic_output(path) as output:
+        output.write(json.dumps(data, sort_keys=True).encode("utf-8"))

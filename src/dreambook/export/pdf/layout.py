@@ -1,0 +1,423 @@
+"""Laying out one PDF edition until its page numbers settle, and writing it.
+
+The loop (:func:`settle`) exists once: lay the book out with the numbers known so far,
+read where every anchor landed, write those numbers in, and repeat until a layout agrees
+with the numbers printed in it. How the book is laid out is a strategy (:class:`Layouts`):
+:class:`WholeBook`, one document in this process, or :class:`ChunkedBook`, chunks of whole
+chapters on worker processes, cached between builds and merged.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import dataclasses
+import hashlib
+import importlib.metadata
+import logging
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from dreambook.diagnostics import Diagnostic, Severity, diagnostic
+from dreambook.errors import BuildError
+from dreambook.export.pagelist import PageBreak
+from dreambook.export.pdf.chunks import (
+    DEFAULT_CHUNK_CHARACTERS,
+    Chunk,
+    ChunkCache,
+    ChunkJob,
+    ChunkLayout,
+    chunk_key,
+    global_positions,
+    lay_out_chunk,
+    layout_environment,
+    plan_chunks,
+    system_fonts_fingerprint,
+)
+from dreambook.export.pdf.folios import (
+    PageMap,
+    PageNumbers,
+    page_map_path,
+    read_page_map,
+    write_page_map,
+)
+from dreambook.export.pdf.merge import ChunkPdf, label_pages, merge_chunks
+from dreambook.export.pdf.pages import PrintPages, page_css
+from dreambook.export.pdf.variant import Variant
+from dreambook.export.pdf.weasy import Typesetter, pdf_bytes
+from dreambook.fsutil import atomic_output
+from dreambook.workers import worker_pool
+
+if TYPE_CHECKING:
+    from dreambook.export.writer import BuildContext
+    from dreambook.identity import BookIdentity
+    from dreambook.render import RenderedBook
+
+log = logging.getLogger(__name__)
+
+MAX_LAYOUT_PASSES = 4
+
+
+@dataclass(frozen=True)
+class PdfEdition:
+    """What laying out one edition wrote: the file, its pages, the layouts it took, where each
+    body page begins, and the resources the layout was refused (DB061 warnings).
+
+    ``chunks_laid_out`` and ``chunks`` count the chunks laid out by this build and those the
+    book has (both 0 when it was laid out as one document).
+    """
+
+    path: Path
+    variant: Variant
+    pages: int
+    layout_passes: int
+    page_breaks: tuple[PageBreak, ...] = ()
+    refused: tuple[Diagnostic, ...] = ()
+    chunks_laid_out: int = 0
+    chunks: int = 0
+
+
+@dataclass(frozen=True)
+class Edition:
+    """One edition of the book and what every layout of it shares."""
+
+    book: RenderedBook
+    variant: Variant
+    html: PrintPages
+    page_css: str
+    stylesheet: Path
+    folders: tuple[Path, ...]
+    base_url: str
+    identifier: str
+
+    @classmethod
+    def of(cls, context: BuildContext, variant: Variant) -> Edition:
+        """The ``variant`` edition of the book ``context`` holds."""
+        config = context.book.config
+        return cls(
+            book=context.book,
+            variant=variant,
+            html=PrintPages(context, variant),
+            page_css=page_css(
+                context.styles, config, config.bleed if variant.traits.bleed else None
+            ),
+            stylesheet=context.styles.path("print.css"),
+            folders=tuple(p.resolve() for p in (context.manuscript, *context.styles.folders)),
+            base_url=context.manuscript.resolve().as_uri() + "/",
+            identifier=_pdf_identifier(context.identity, variant),
+        )
+
+    @property
+    def first_chapter(self) -> str:
+        """The anchor of the body's first page (where arabic page numbers begin)."""
+        return self.book.chapters[0].anchor if self.book.chapters else ""
+
+
+def _pdf_identifier(identity: BookIdentity, variant: Variant) -> str:
+    """The PDF's /ID: the same for every build of one edition of one book."""
+    name = f"{identity.identifier or identity.title}/{variant.value}"
+    return hashlib.sha256(name.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a strategy's ``write`` reports: URLs its layouts were refused, chunk counts."""
+
+    refused: tuple[str, ...]
+    chunks_laid_out: int = 0
+    chunks: int = 0
+
+
+Work = TypeVar("Work")
+
+
+class Layouts(Protocol[Work]):
+    """A way of laying out an edition: what ``settle`` drives."""
+
+    def work_for(self, pages: PageNumbers) -> Work | None:
+        """What must be laid out to print ``pages``; None when the layout held was made
+        with these very numbers (the pages settled)."""
+        ...
+
+    def lay_out(self, work: Work) -> PageMap:
+        """Lay out ``work``; return where every anchor of the book now stands."""
+        ...
+
+    def write(self, destination: Path, page_map: PageMap) -> Written:
+        """Write the layout held as the PDF at ``destination``, atomically."""
+        ...
+
+
+def settle(layouts: Layouts[Any], guess: PageMap | None) -> tuple[PageMap, int]:
+    """Lay out until the pages agree with the numbers printed on them (at most
+    ``MAX_LAYOUT_PASSES`` layouts); return the last layout's page map and the layouts made.
+
+    ``guess`` (the last build's page map, or None) gives the first layout's numbers: after
+    a small edit they are usually right already, and one layout settles them.
+    """
+    page_map, passes = guess, 0
+    while (work := layouts.work_for(PageNumbers(page_map))) is not None:
+        if passes == MAX_LAYOUT_PASSES:
+            log.warning("page numbers did not settle after %d layouts", passes)
+            break
+        page_map = layouts.lay_out(work)
+        passes += 1
+    assert page_map is not None  # nothing is held before the first layout, so one was made
+    return page_map, passes
+
+
+class WholeBook:
+    """The book as one document, laid out in this process."""
+
+    def __init__(self, edition: Edition) -> None:
+        self.edition = edition
+        self.typesetter = Typesetter(edition.page_css, edition.stylesheet, edition.folders)
+        self.document: Any = None
+        self.made_from: PageMap | None = None
+
+    def work_for(self, pages: PageNumbers) -> PageNumbers | None:
+        """``pages`` itself, unless the document held was laid out with these numbers."""
+        settled = self.made_from is not None and self.made_from == pages.page_map
+        return None if settled else pages
+
+    def lay_out(self, work: PageNumbers) -> PageMap:
+        """Lay the whole book out printing ``work``'s numbers."""
+        edition = self.edition
+        self.document = self.typesetter.render(
+            edition.html.html(work), edition.base_url, edition.variant.traits
+        )
+        self.made_from = work.page_map
+        return PageMap.from_document(self.document, edition.first_chapter)
+
+    def write(self, destination: Path, page_map: PageMap) -> Written:
+        """Write the last document laid out, with its page labels."""
+        data = pdf_bytes(self.document, self.edition.identifier, self.edition.variant.traits)
+        with atomic_output(destination) as output:
+            label_pages(data, page_map.body_start, output)
+        return Written(tuple(self.typesetter.fetcher.refused))
+
+
+_LINK_TARGET = re.compile(r'href="#([^"]+)"')
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A chunk whose layout does not print the numbers asked for."""
+
+    index: int
+    key: str
+    job: ChunkJob
+
+
+class ChunkedBook:
+    """The book in chunks of whole chapters (about ``chunk_characters`` of HTML each), laid
+    out on ``pool``'s workers and kept in ``build/.cache`` for the next build.
+
+    A chunk is laid out again only when the HTML it would print differs from the HTML its
+    layout was made from, and the cache has no layout of that HTML. A chunk's first folio
+    is part of its HTML, so a chunk that gains two pages moves every later chunk.
+    """
+
+    def __init__(
+        self,
+        edition: Edition,
+        destination: Path,
+        pool: concurrent.futures.Executor,
+        chunk_characters: int,
+    ) -> None:
+        self.edition = edition
+        self.pool = pool
+        self.chunks = plan_chunks(edition.book, chunk_characters)
+        self.cache = ChunkCache(destination.parent / ".cache" / f"{destination.name}.chunks")
+        self.environment = layout_environment(
+            importlib.metadata.version("weasyprint"),
+            system_fonts_fingerprint(),
+            edition.stylesheet.read_text(encoding="utf-8"),
+        )
+        self.chapter_anchor = {chapter.slug: chapter.anchor for chapter in edition.book.chapters}
+        # Each chunk's layout held, with the key of the HTML it was made from.
+        self.current: dict[int, tuple[str, ChunkLayout]] = {}
+        self.laid_out = 0
+
+    def _job(self, chunk: Chunk, pages: PageNumbers) -> ChunkJob:
+        edition = self.edition
+        last = chunk.index == len(self.chunks) - 1
+        html = edition.html.html(pages, chunk.front, chunk.slugs, "last" if last else "right")
+        chunk_css = ""
+        if not chunk.front:
+            folio = pages.folio(self.chapter_anchor[chunk.slugs[0]])
+            start = int(folio) if folio.isdigit() else 1
+            chunk_css = f"@page :nth(1 of body) {{ counter-reset: page {start}; }}"
+        return ChunkJob(
+            html=html,
+            page_css=edition.page_css,
+            stylesheet=edition.stylesheet,
+            chunk_css=chunk_css,
+            base_url=edition.base_url,
+            folders=edition.folders,
+            variant=edition.variant,
+            identifier=edition.identifier,
+            outside_targets=tuple(sorted(set(_LINK_TARGET.findall(html)))),
+            pdf_path=None,
+        )
+
+    def work_for(self, pages: PageNumbers) -> list[_Pending] | None:
+        """The chunks whose layout held does not print ``pages`` (or has no PDF yet)."""
+        # Before the first layout every number is a placeholder: lay out for positions only.
+        write = pages.page_map is not None
+        pending = []
+        for chunk in self.chunks:
+            job = self._job(chunk, pages)
+            key = chunk_key(job, self.environment)
+            held = self.current.get(chunk.index)
+            if held is not None and held[0] == key and held[1].pdf_path is not None:
+                continue
+            if write:
+                job = dataclasses.replace(job, pdf_path=self.cache.pdf_path(key))
+            pending.append(_Pending(chunk.index, key, job))
+        return pending or None
+
+    def lay_out(self, work: list[_Pending]) -> PageMap:
+        """Take the pending chunks from the cache, or lay them out on the workers."""
+        todo = []
+        for item in work:
+            cached = self.cache.get(item.key)
+            if cached is None:
+                todo.append(item)
+            else:
+                self.current[item.index] = (item.key, cached)
+        if todo:
+            self._lay_out_on_workers(todo)
+        anchor_pages, page_tops, _, page_count = global_positions(
+            self.chunks, {index: layout for index, (_, layout) in self.current.items()}
+        )
+        first_page = anchor_pages.get(self.edition.first_chapter, 0)
+        return PageMap(anchor_pages, first_page, page_count, page_tops)
+
+    def _lay_out_on_workers(self, todo: Sequence[_Pending]) -> None:
+        started = time.perf_counter()
+        layouts = list(self.pool.map(lay_out_chunk, [item.job for item in todo]))
+        log.info(
+            "%d of %d chunks laid out (%s) in %.2f s",
+            len(todo),
+            len(self.chunks),
+            "writing" if todo[0].job.pdf_path is not None else "positions only",
+            time.perf_counter() - started,
+        )
+        self.laid_out += len(todo)
+        for item, layout in zip(todo, layouts, strict=True):
+            self.current[item.index] = (item.key, layout)
+            if layout.pdf_path is not None:
+                self.cache.put(item.key, layout)
+
+    def write(self, destination: Path, page_map: PageMap) -> Written:
+        """Merge the chunks' PDFs into the book; drop cache entries this build did not use."""
+        layouts = [self.current[chunk.index][1] for chunk in self.chunks]
+        parts = []
+        for layout in layouts:
+            # Every layout after the first pass writes its PDF, and the loop makes a second
+            # pass whenever the first printed placeholders.
+            assert layout.pdf_path is not None
+            parts.append(ChunkPdf(layout.pdf_path, layout.pages))
+        started = time.perf_counter()
+        with atomic_output(destination) as output:
+            merge_chunks(parts, page_map.body_start, output, self.cache.folder / "fonts")
+        log.info("merged %d chunks in %.2f s", len(parts), time.perf_counter() - started)
+        self.cache.prune()
+        refused = tuple(url for layout in layouts for url in layout.refused)
+        return Written(refused, self.laid_out, len(self.chunks))
+
+
+def check_nothing_lost(book: RenderedBook, page_map: PageMap) -> None:
+    """Raise BuildError (DB050) when a chapter did not land on a page, or landed out of
+    reading order.
+
+    WeasyPrint has been seen to stop laying out a long document early without an error;
+    this makes such a loss a coded build error instead of a silently short book.
+    """
+    previous = -1
+    for chapter in book.chapters:
+        page = page_map.anchor_pages.get(chapter.anchor)
+        if page is None or page < previous:
+            problem = "is missing from" if page is None else "is out of order in"
+            raise BuildError(
+                [
+                    diagnostic(
+                        "DB050",
+                        f"the chapter {chapter.slug!r} {problem} the laid-out PDF "
+                        f"({page_map.page_count} pages were made)",
+                        None,
+                        None,
+                        "this is a layout failure, not a manuscript error: please report it "
+                        "with the manuscript",
+                    )
+                ]
+            )
+        previous = page
+
+
+def _refused_diagnostics(urls: Sequence[str]) -> tuple[Diagnostic, ...]:
+    return tuple(
+        Diagnostic(
+            Severity.WARNING,
+            "DB061",
+            f"the PDF layout asked for {url}, which is not a file of the book; it was left out",
+            None,
+            None,
+            "a stylesheet or trusted raw HTML refers to it; use files inside the manuscript "
+            "or styles folder",
+        )
+        for url in dict.fromkeys(urls)
+    )
+
+
+def _finish(layouts: Layouts[Any], edition: Edition, destination: Path) -> PdfEdition:
+    """Settle ``layouts``, check that no chapter was lost, write the PDF and its page map."""
+    map_path = page_map_path(destination)
+    page_map, passes = settle(layouts, read_page_map(map_path))
+    check_nothing_lost(edition.book, page_map)
+    written = layouts.write(destination, page_map)
+    write_page_map(map_path, page_map)
+    return PdfEdition(
+        destination,
+        edition.variant,
+        page_map.page_count,
+        passes,
+        page_map.page_breaks(),
+        _refused_diagnostics(written.refused),
+        written.chunks_laid_out,
+        written.chunks,
+    )
+
+
+def build_edition(
+    context: BuildContext,
+    variant: Variant,
+    destination: Path,
+    *,
+    chunk_characters: int = DEFAULT_CHUNK_CHARACTERS,
+) -> PdfEdition:
+    """Lay out the ``variant`` edition of ``context.book`` and write it atomically to
+    ``destination``; return what was written.
+
+    With ``context.jobs`` 1 (or a single chapter) the book is laid out as one document in
+    this process. With more, it is laid out in chunks of whole chapters (about
+    ``chunk_characters`` of HTML each) on ``context.executor`` (a pool of ``jobs`` processes
+    is made when it is None), and the chunks are merged into one PDF.
+
+    Raises MissingDependencyError when WeasyPrint cannot run on this machine, BuildError
+    (code DB050) when the layout lost a chapter, and OSError when the file cannot be written.
+    """
+    edition = Edition.of(context, variant)
+    if context.jobs <= 1 or len(context.book.chapters) < 2:
+        return _finish(WholeBook(edition), edition, destination)
+    with contextlib.ExitStack() as stack:
+        pool = context.executor
+        if pool is None:
+            pool = stack.enter_context(worker_pool(context.jobs))
+        chunked = ChunkedBook(edition, destination, pool, chunk_characters)
+        return _finish(chunked, edition, destination)

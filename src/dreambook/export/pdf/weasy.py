@@ -1,0 +1,120 @@
+"""The one place WeasyPrint is set up: imported with a clear message when it cannot run,
+confined to the book's files, and given its fonts and stylesheets.
+
+Both ways of laying out a book use :class:`Typesetter`: the whole book in this process, and
+each chunk in a worker process (which keeps one per process, see chunks.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from dreambook.errors import MissingDependencyError
+from dreambook.export.pdf.variant import EditionTraits
+from dreambook.fsutil import ConfinedFolders
+
+
+def import_weasyprint() -> Any:
+    """Return the weasyprint module.
+
+    Raises MissingDependencyError (saying what to install) when WeasyPrint cannot load the
+    Pango library it needs.
+    """
+    try:
+        import weasyprint
+    except OSError as error:  # WeasyPrint raises OSError when Pango cannot be loaded
+        raise MissingDependencyError(
+            "WeasyPrint cannot load the Pango text-layout library, which PDF output needs "
+            f"({error}). On Debian or Ubuntu: apt-get install libpango-1.0-0 libpangoft2-1.0-0"
+        ) from error
+    return weasyprint
+
+
+def warm_up() -> None:
+    """Load WeasyPrint in a worker before its first chunk arrives (raises as import_weasyprint)."""
+    import_weasyprint()
+
+
+class ConfinedFetcher:
+    """A WeasyPrint URL fetcher that serves files from the allowed folders and nothing else.
+
+    ``refused`` lists the URLs it would not serve, ``read`` the paths of the files it served
+    (the chunk cache checks they are unchanged).
+    """
+
+    def __init__(self, weasyprint: Any, folders: ConfinedFolders) -> None:
+        self.folders = folders
+        self.refused: list[str] = []
+        self.read: list[str] = []
+        base = weasyprint.urls.URLFetcher
+
+        class Fetcher(base):  # type: ignore[misc, valid-type]
+            def fetch(inner_self, url: str, headers: Any = None) -> Any:
+                if self._allowed(url):
+                    self.read.append(unquote(urlsplit(url).path))
+                    return super().fetch(url, headers)
+                self.refused.append(url)
+                raise ValueError(f"dreambook reads no resource outside the book: {url}")
+
+        self.fetcher = Fetcher(allowed_protocols=("file",), allow_redirects=False)
+
+    def _allowed(self, url: str) -> bool:
+        parts = urlsplit(url)
+        if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
+            return False
+        return self.folders.allows(Path(unquote(parts.path)))
+
+
+class Typesetter:
+    """WeasyPrint ready to lay out pages of one book: its fetcher, fonts and two stylesheets.
+
+    ``page_css`` is the page geometry (page.css.j2 rendered), ``stylesheet`` the path of
+    print.css, ``folders`` those the layout may read files from. Parsing the stylesheets and
+    loading their fonts costs a few tenths of a second, so one typesetter serves every
+    layout pass (and, in a worker, every chunk of the same book).
+    Raises MissingDependencyError as import_weasyprint.
+    """
+
+    def __init__(self, page_css: str, stylesheet: Path, folders: Sequence[Path]) -> None:
+        self.weasyprint = weasyprint = import_weasyprint()
+        self.fetcher = ConfinedFetcher(weasyprint, ConfinedFolders(list(folders)))
+        # @font-face rules take effect only through a FontConfiguration shared by CSS and layout.
+        self.fonts = weasyprint.text.fonts.FontConfiguration()
+        self.stylesheets = [
+            weasyprint.CSS(
+                string=page_css,
+                base_url=stylesheet.parent.as_uri() + "/",
+                url_fetcher=self.fetcher.fetcher,
+                font_config=self.fonts,
+            ),
+            weasyprint.CSS(
+                filename=str(stylesheet), url_fetcher=self.fetcher.fetcher, font_config=self.fonts
+            ),
+        ]
+        # The fonts and images the stylesheets read while parsed: part of every layout.
+        self.read_by_stylesheets = tuple(self.fetcher.read)
+
+    def render(
+        self, html: str, base_url: str, traits: EditionTraits, extra_css: str | None = None
+    ) -> Any:
+        """Return the laid-out ``weasyprint.Document`` of ``html``.
+
+        ``extra_css`` is a stylesheet applied after the book's (a chunk's first page number).
+        """
+        stylesheets = list(self.stylesheets)
+        if extra_css is not None:
+            stylesheets.append(self.weasyprint.CSS(string=extra_css, font_config=self.fonts))
+        return self.weasyprint.HTML(
+            string=html, base_url=base_url, url_fetcher=self.fetcher.fetcher
+        ).render(stylesheets=stylesheets, font_config=self.fonts, pdf_tags=traits.tagged)
+
+
+def pdf_bytes(document: Any, identifier: str, traits: EditionTraits) -> bytes:
+    """The PDF of a laid-out document, with ``identifier`` as its /ID and the edition's standard."""
+    data: bytes = document.write_pdf(
+        pdf_identifier=identifier.encode(), pdf_variant=traits.pdf_variant
+    )
+    return data
