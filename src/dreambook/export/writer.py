@@ -135,7 +135,7 @@ FORMATS: dict[str, FormatSpec] = {
             warm_up="dreambook.export.pdfchunks:warm_up",
         ),
         FormatSpec("epub", "dreambook.export.epub:EpubWriter", reads=("pdf",)),
-        FormatSpec("html", "dreambook.export.html:HtmlWriter"),
+        FormatSpec("html", "dreambook.export.html.writer:HtmlWriter"),
     )
 }
 DEFAULT_FORMATS = ("pdf", "epub")
