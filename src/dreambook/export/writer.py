@@ -134,7 +134,7 @@ FORMATS: dict[str, FormatSpec] = {
             parallel=True,
             warm_up="dreambook.export.pdfchunks:warm_up",
         ),
-        FormatSpec("epub", "dreambook.export.epub:EpubWriter", reads=("pdf",)),
+        FormatSpec("epub", "dreambook.export.epub.writer:EpubWriter", reads=("pdf",)),
         FormatSpec("html", "dreambook.export.html.writer:HtmlWriter"),
     )
 }
