@@ -25,6 +25,16 @@ MAX_IMAGE_PIXELS = 50_000_000
 # SVG is drawn by the PDF renderer, not decoded to pixels; its own references are confined
 # by the writers' resource loaders.
 _VECTOR_SUFFIXES = frozenset({".svg"})
+# The raster images every EPUB reading system must show (EPUB 3 core media types), known
+# by their first bytes; SVG, the one vector type, is known by its name and an <svg> tag.
+_IMAGE_SIGNATURES: tuple[tuple[bytes, str, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "image/png", ".png"),
+    (b"\xff\xd8\xff", "image/jpeg", ".jpg"),
+    (b"GIF87a", "image/gif", ".gif"),
+    (b"GIF89a", "image/gif", ".gif"),
+)
+# image_type reads no further than this into a file.
+_IMAGE_HEAD = 4096
 
 
 @dataclass(frozen=True)
@@ -34,6 +44,23 @@ class ImageReference:
     path: Path
     line: int | None
     source: str
+
+
+def image_type(content: bytes, suffix: str) -> tuple[str, str] | None:
+    """Return (media type, usual extension) of a PNG, JPEG, GIF, WebP or SVG image, else None.
+
+    These are the image types every EPUB reader shows. Raster formats are known by their
+    first bytes, whatever the file is called; SVG, being text, by its ``.svg`` name and an
+    ``<svg`` element in its first 4096 bytes.
+    """
+    for signature, media_type, extension in _IMAGE_SIGNATURES:
+        if content.startswith(signature):
+            return media_type, extension
+    if content[:4] == b"RIFF" and content[8:12] == b"WEBP":
+        return "image/webp", ".webp"
+    if suffix.lower() == ".svg" and b"<svg" in content[:_IMAGE_HEAD]:
+        return "image/svg+xml", ".svg"
+    return None
 
 
 def _outside_reason(source: str) -> str | None:
@@ -110,54 +137,90 @@ def check_image_file(
     return []
 
 
+def check_cover_type(file: Path, reference: ImageReference) -> list[Diagnostic]:
+    """Check that the EPUB cover, a readable image file, is one every EPUB reader shows.
+
+    Returns DB063 for any other image type (a BMP, a TIFF, a ``.svg`` that holds no SVG)
+    and for a file that cannot be read. Raises nothing.
+    """
+    try:
+        with file.open("rb") as opened:
+            found = image_type(opened.read(_IMAGE_HEAD), file.suffix)
+        problem = None if found else "is not a PNG, JPEG, GIF, WebP or SVG image"
+    except OSError as error:
+        problem = f"cannot be read ({error})"
+    if problem is None:
+        return []
+    return [
+        diagnostic(
+            "DB063",
+            f"the cover {reference.source!r} {problem}",
+            reference.path,
+            reference.line,
+            "EPUB readers need not show other types; save the cover as a PNG or JPEG file",
+        )
+    ]
+
+
+def _styles_problem(book: Book, folders: ConfinedFolders) -> list[Diagnostic]:
+    """DB060 when ``[book] styles`` leads outside the manuscript folder."""
+    if not book.config.styles:
+        return []
+    styles = book.root / book.config.styles
+    if folders.allows(styles):
+        return []
+    return [
+        diagnostic(
+            "DB060",
+            f"[book] styles {book.config.styles!r} leads outside the manuscript folder "
+            f"({os.path.realpath(styles)})",
+            book.book_toml,
+            book.config.line_of("book.styles"),
+            "keep the styles folder inside the manuscript folder; it may not be a "
+            "symbolic link to somewhere else",
+        )
+    ]
+
+
+def _reference_problems(
+    reference: ImageReference, file: Path, folders: ConfinedFolders, max_pixels: int
+) -> list[Diagnostic]:
+    """Everything wrong with one image reference: not a file of the book, or a bad file."""
+    reason = _outside_reason(reference.source)
+    if reason is None:
+        return check_image_file(file, reference, folders, max_pixels)
+    return [
+        diagnostic(
+            "DB061",
+            f"the image {reference.source!r} is not a file of the book: {reason}",
+            reference.path,
+            reference.line,
+            "copy the image into the manuscript folder and refer to it by a relative path",
+        )
+    ]
+
+
 def check_resources(book: Book, max_pixels: int = MAX_IMAGE_PIXELS) -> list[Diagnostic]:
     """Check every image of every chapter, and the EPUB cover, of ``book``.
 
     Returns DB061 for references that are not files of the book (web, ``file://``,
     ``data:`` and absolute), DB060 for paths that lead outside the manuscript folder,
-    DB062 for missing files, DB063 for files that are not readable images and DB064 for
-    images over ``max_pixels``. Raises nothing.
+    DB062 for missing files, DB063 for files that are not readable images (and for a
+    cover that is not an image every EPUB reader shows) and DB064 for images over
+    ``max_pixels``. The EPUB writer relies on this: it reports no cover problem of its
+    own. Raises nothing.
     """
     folders = ConfinedFolders([book.root])
-    diagnostics: list[Diagnostic] = []
-    references: list[tuple[ImageReference, Path]] = []
+    diagnostics = _styles_problem(book, folders)
     for chapter in book.chapters:
         for image in chapter.images:
             reference = ImageReference(chapter.path, image.line, image.src)
             folder = chapter.source_path.parent.as_posix()
             relative = PurePosixPath(folder, unquote(urlsplit(image.src).path))
-            references.append((reference, book.root / relative))
+            diagnostics += _reference_problems(reference, book.root / relative, folders, max_pixels)
     if book.config.cover:
-        reference = ImageReference(
-            book.book_toml, book.config.line_of("epub.cover"), book.config.cover
-        )
-        references.append((reference, book.root / book.config.cover))
-    if book.config.styles:
-        styles = book.root / book.config.styles
-        if not folders.allows(styles):
-            diagnostics.append(
-                diagnostic(
-                    "DB060",
-                    f"[book] styles {book.config.styles!r} leads outside the manuscript folder "
-                    f"({os.path.realpath(styles)})",
-                    book.book_toml,
-                    book.config.line_of("book.styles"),
-                    "keep the styles folder inside the manuscript folder; it may not be a "
-                    "symbolic link to somewhere else",
-                )
-            )
-    for reference, file in references:
-        reason = _outside_reason(reference.source)
-        if reason is not None:
-            diagnostics.append(
-                diagnostic(
-                    "DB061",
-                    f"the image {reference.source!r} is not a file of the book: {reason}",
-                    reference.path,
-                    reference.line,
-                    "copy the image into the manuscript folder and refer to it by a relative path",
-                )
-            )
-            continue
-        diagnostics.extend(check_image_file(file, reference, folders, max_pixels))
+        cover = ImageReference(book.book_toml, book.config.line_of("epub.cover"), book.config.cover)
+        file = book.root / book.config.cover
+        problems = _reference_problems(cover, file, folders, max_pixels)
+        diagnostics += problems or check_cover_type(file, cover)
     return diagnostics

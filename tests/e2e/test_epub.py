@@ -7,7 +7,6 @@ compare what they find with the manuscript, book.toml and the reading order.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import io
 import shutil
@@ -20,10 +19,12 @@ from urllib.parse import unquote, urlsplit
 import pytest
 from lxml import etree
 
-from dreambook.errors import BuildError
-from dreambook.export.epub import EpubResult, build_epub
+from dreambook.errors import ManuscriptError
+from dreambook.export.epub.writer import EpubResult, EpubWriter
 from dreambook.export.pagelist import PageBreak
-from dreambook.pipeline import check_manuscript
+from dreambook.export.writer import BuildContext, WriterResult
+from dreambook.identity import book_identity, identity_of
+from dreambook.pipeline import build_book, check_manuscript
 from dreambook.render import RenderedBook, render_book
 from dreambook.reproducible import source_date
 from dreambook.styles import book_styles
@@ -70,12 +71,22 @@ def build(
 ) -> tuple[RenderedBook, EpubResult]:
     """Check, render and write ``manuscript`` as an EPUB; return the book and the result.
 
-    Without ``modified``, the writer works out the build's source date itself.
+    The writer names the file after the book, so it goes into a folder named like
+    ``destination`` without its suffix. Without ``modified``, the build's source date is
+    looked up as a build does.
     """
     book = render(manuscript)
-    styles = book_styles(manuscript, book.config)
-    result = build_epub(book, styles, manuscript, destination, page_breaks, modified=modified)
-    return book, result
+    context = BuildContext(
+        book=book,
+        styles=book_styles(manuscript, book.config),
+        manuscript=manuscript,
+        output=destination.with_suffix(""),
+        identity=identity_of(book.config, modified)
+        if modified is not None
+        else book_identity(manuscript, book.config),
+    )
+    earlier = {"pdf": WriterResult(files=(), page_breaks=page_breaks)} if page_breaks else {}
+    return book, EpubWriter().write(context, earlier)
 
 
 def epubcheck_problems(path: Path) -> list[str]:
@@ -239,8 +250,6 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> SampleEpubs:
     The page breaks come from laying out the digital PDF, as a build does.
     """
     from dreambook.export.pdf.writer import PdfWriter
-    from dreambook.export.writer import BuildContext
-    from dreambook.identity import identity_of
 
     output = tmp_path_factory.mktemp("epub")
     with pytest.MonkeyPatch.context() as environment:
@@ -657,17 +666,45 @@ def test_a_book_with_a_cover_image_passes_epubcheck(write_book: WriteBook, tmp_p
 
 def test_a_cover_outside_the_manuscript_is_refused(write_book: WriteBook, tmp_path: Path) -> None:
     (tmp_path / "elsewhere.png").write_bytes(png_bytes())
-    book = render(write_book(two_chapter_files()))
-    config = dataclasses.replace(book.config, cover="../elsewhere.png")
-    outside = RenderedBook(config, book.slug, book.chapters)
-    manuscript = tmp_path / "manuscript"
-    styles = book_styles(manuscript, config)
-    with pytest.raises(BuildError) as raised:
-        build_epub(outside, styles, manuscript, tmp_path / "refused.epub")
-    (problem,) = raised.value.diagnostics
+    toml = MINIMAL_TOML + '\n[epub]\ncover = "../elsewhere.png"\n'
+    manuscript = write_book(two_chapter_files(), toml)
+    (problem,) = check_manuscript(manuscript).diagnostics
     assert problem.code == "DB004"
-    assert "outside the manuscript" in problem.message
-    assert not (tmp_path / "refused.epub").exists()
+    assert "must be a path inside the manuscript folder" in problem.message
+    with pytest.raises(ManuscriptError):
+        build_book(manuscript, tmp_path / "out", ["epub"])
+    assert not (tmp_path / "out").exists()
+
+
+def bmp_bytes() -> bytes:
+    """A small valid BMP image: Pillow reads it, EPUB readers need not show it."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (4, 4), (40, 60, 90)).save(buffer, format="BMP")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("cover", "files", "code"),
+    [
+        pytest.param("images/missing.png", {}, "DB062", id="missing"),
+        pytest.param("images", {"images/x.png": png_bytes()}, "DB062", id="a folder"),
+        pytest.param("cover.bmp", {"cover.bmp": bmp_bytes()}, "DB063", id="a BMP"),
+        pytest.param("cover.svg", {"cover.svg": "no vector here\n"}, "DB063", id="not SVG"),
+        pytest.param("linked.png", {}, "DB060", id="a link out"),
+    ],
+)
+def test_every_cover_the_epub_cannot_carry_is_refused_at_check_time(
+    write_book: WriteBook, tmp_path: Path, cover: str, files: dict[str, str | bytes], code: str
+) -> None:
+    toml = MINIMAL_TOML + f'\n[epub]\ncover = "{cover}"\n'
+    manuscript = write_book(two_chapter_files(**files), toml)
+    outside = tmp_path / "outside.png"
+    outside.write_bytes(png_bytes())
+    (manuscript / "linked.png").symlink_to(outside)
+    (problem,) = check_manuscript(manuscript).diagnostics
+    assert (problem.code, problem.line) == (code, 8)
 
 
 def test_a_book_with_footnotes_and_an_image_passes_epubcheck(
@@ -712,8 +749,6 @@ def test_a_book_with_a_page_list_from_a_small_pdf_passes_epubcheck(
     write_book: WriteBook, tmp_path: Path
 ) -> None:
     from dreambook.export.pdf.writer import PdfWriter
-    from dreambook.export.writer import BuildContext
-    from dreambook.identity import identity_of
 
     manuscript = write_book(two_chapter_files())
     book = render(manuscript)
@@ -721,18 +756,12 @@ def test_a_book_with_a_page_list_from_a_small_pdf_passes_epubcheck(
     pdf = PdfWriter().write(
         BuildContext(book, styles, manuscript, tmp_path, identity_of(book.config, None)), {}
     )
-    result = build_epub(
-        book,
-        styles,
-        manuscript,
-        tmp_path / "paged.epub",
-        pdf.page_breaks,
-        "A Small Book, paperback",
-    )
+    _, result = build(manuscript, tmp_path / "paged.epub", pdf.page_breaks)
     assert epubcheck_problems(result.path) == []
     epub = OpenedEpub.open(result.path)
-    assert epub.metadata("source") == ["A Small Book, paperback"]
-    assert epub.metadata("pageBreakSource") == ["A Small Book, paperback"]
+    # No ISBN: the print edition is named by the title.
+    assert epub.metadata("source") == ["A Small Book, print edition"]
+    assert epub.metadata("pageBreakSource") == ["A Small Book, print edition"]
     page_list = epub.nav("page-list")
     assert page_list is not None
     assert ["".join(a.itertext()) for a in links(page_list)] == [b.folio for b in pdf.page_breaks]

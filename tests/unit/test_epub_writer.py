@@ -2,32 +2,35 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import zipfile
 
 import pytest
 from lxml import etree
+from lxml import html as lxml_html
 from markupsafe import Markup
 
 from dreambook.config import BookConfig
-from dreambook.export.epub import (
-    _Document,
-    chapter_file_names,
+from dreambook.export.epub.documents import chapter_file_names
+from dreambook.export.epub.package import normalise_package
+from dreambook.export.epub.xhtml import (
+    Document,
     document_properties,
-    image_type,
     insert_page_marker,
     make_epub_notes,
-    normalise_package,
     page_marker,
     parse_xhtml,
     place_page_markers,
     point_links_at_files,
-    publication_identifier,
     xhtml_fragment,
 )
 from dreambook.export.pagelist import PageBreak
+from dreambook.export.writer import ChapterTrees
+from dreambook.identity import identity_of
 from dreambook.render import RenderedBook, RenderedChapter
+from dreambook.resources import image_type
 
 X = "{http://www.w3.org/1999/xhtml}"
 EPUB_TYPE = "{http://www.idpf.org/2007/ops}type"
@@ -138,6 +141,10 @@ def test_a_zip_without_a_container_is_refused() -> None:
         normalise_package(buffer.getvalue(), WHEN)
 
 
+def publication_identifier(config: BookConfig) -> str:
+    return identity_of(config, None).urn
+
+
 # --- dates and identifiers ------------------------------------------------------------------------
 
 
@@ -201,9 +208,18 @@ def page(body: str) -> etree._ElementTree:
     )
 
 
+def parsed(body: Markup) -> lxml_html.HtmlElement:
+    """The chapter body as the build parses it once (ChapterTrees)."""
+    return ChapterTrees().body(dataclasses.replace(_chapter("c"), body=body))
+
+
 def test_html_from_markdown_becomes_well_formed_xhtml() -> None:
     fragment, ids = xhtml_fragment(
-        Markup('<p id="a">one<br>two&nbsp;&amp; three</p>\n<hr id="b">\n<img src="x.png" alt="">')
+        parsed(
+            Markup(
+                '<p id="a">one<br>two&nbsp;&amp; three</p>\n<hr id="b">\n<img src="x.png" alt="">'
+            )
+        )
     )
     tree = page(str(fragment))
     assert ids == {"a", "b"}
@@ -215,7 +231,7 @@ def test_html_from_markdown_becomes_well_formed_xhtml() -> None:
 
 
 def test_an_empty_body_gives_an_empty_fragment() -> None:
-    assert xhtml_fragment(Markup("")) == (Markup(""), frozenset())
+    assert xhtml_fragment(parsed(Markup(""))) == (Markup(""), frozenset())
 
 
 def test_a_page_marker_goes_right_before_a_paragraph() -> None:
@@ -261,7 +277,7 @@ def test_every_page_is_listed_even_when_its_anchor_is_unknown(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     tree = page('<section id="c"><p id="c--b1">one</p><p id="c--b2">two</p></section>')
-    document = _Document("c", "c.xhtml", "C", tree)
+    document = Document("c", "c.xhtml", "C", tree)
     breaks = [PageBreak("1", "c"), PageBreak("2", "c--print-only"), PageBreak("3", "c--b2")]
     pages = place_page_markers([document], breaks)
     assert pages == [("page_1", "1"), ("page_2", "2"), ("page_3", "3")]
@@ -276,7 +292,7 @@ def test_every_page_is_listed_even_when_its_anchor_is_unknown(
 
 def test_page_marker_ids_never_repeat_an_id_of_the_book() -> None:
     tree = page('<section id="page_1"><p id="x">one</p></section>')
-    pages = place_page_markers([_Document("c", "c.xhtml", "C", tree)], [PageBreak("1", "x")])
+    pages = place_page_markers([Document("c", "c.xhtml", "C", tree)], [PageBreak("1", "x")])
     assert pages == [("page_1_2", "1")]
 
 
@@ -320,7 +336,7 @@ def test_links_are_pointed_at_the_file_holding_their_anchor(
         ' <a href="#b--gone">gone</a> <a href="#nowhere">nowhere</a>'
         ' <a class="footnote-ref" href="#a--fn-1">1</a> <a href="https://example.org/">web</a></p>'
     )
-    document = _Document("a", "a.xhtml", "A", tree)
+    document = Document("a", "a.xhtml", "A", tree)
     anchors = {"b--faq": "b.xhtml", "a--x": "a.xhtml", "a--fn-1": "a.xhtml"}
     point_links_at_files(document, anchors, {"a": "a.xhtml#a", "b": "b.xhtml#b"})
     hrefs = [a.get("href") for a in tree.iter(f"{X}a")]

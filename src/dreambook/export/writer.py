@@ -134,8 +134,8 @@ FORMATS: dict[str, FormatSpec] = {
             parallel=True,
             warm_up="dreambook.export.pdf.weasy:warm_up",
         ),
-        FormatSpec("epub", "dreambook.export.epub:EpubWriter", reads=("pdf",)),
-        FormatSpec("html", "dreambook.export.html:HtmlWriter"),
+        FormatSpec("epub", "dreambook.export.epub.writer:EpubWriter", reads=("pdf",)),
+        FormatSpec("html", "dreambook.export.html.writer:HtmlWriter"),
     )
 }
 DEFAULT_FORMATS = ("pdf", "epub")

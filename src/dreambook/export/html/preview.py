@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 
 from markupsafe import Markup
 
-from dreambook.export.writer import BuildContext, WriterResult
 from dreambook.fsutil import atomic_output
 from dreambook.render import RenderedBook
 from dreambook.styles import Styles
@@ -27,20 +25,3 @@ def build_html_preview(book: RenderedBook, styles: Styles, destination: Path) ->
     with atomic_output(destination) as output:
         output.write(page.encode("utf-8"))
     return destination
-
-
-class HtmlWriter:
-    """The HTML edition: the one-page preview and the reading site."""
-
-    def describe(self, context: BuildContext) -> str:
-        return "writing the HTML edition and preview"
-
-    def write(self, context: BuildContext, earlier: Mapping[str, WriterResult]) -> WriterResult:
-        from dreambook.export.site import build_site
-
-        book = context.book
-        preview = build_html_preview(book, context.styles, context.output / f"{book.slug}.html")
-        site = build_site(
-            book, context.styles, context.manuscript, context.output / f"{book.slug}-site"
-        )
-        return WriterResult(files=(preview, site.folder))

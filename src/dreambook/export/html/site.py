@@ -22,6 +22,7 @@ from pathlib import Path
 from lxml import html as lxml_html
 from markupsafe import Markup
 
+from dreambook.export.writer import ChapterTrees
 from dreambook.fsutil import ConfinedFolders
 from dreambook.render import RenderedBook, RenderedChapter
 from dreambook.styles import Styles
@@ -55,9 +56,11 @@ def anchor_files(book: RenderedBook) -> dict[str, str]:
     return owners
 
 
-def _link_pages(chapter: RenderedChapter, owners: dict[str, str]) -> tuple[Markup, list[str]]:
-    """Return the chapter body with in-book links pointing at pages, and the images it shows."""
-    root = lxml_html.fragment_fromstring(str(chapter.body), create_parent="div")
+def _link_pages(
+    chapter: RenderedChapter, root: lxml_html.HtmlElement, owners: dict[str, str]
+) -> tuple[Markup, list[str]]:
+    """Return the chapter body ``root`` with in-book links pointing at pages, and the images
+    it shows."""
     own = page_file(chapter)
     for link in root.iter("a"):
         href = link.get("href", "")
@@ -99,9 +102,11 @@ def _swap_into_place(staging: Path, destination: Path) -> None:
 
 
 def build_site(
-    book: RenderedBook, styles: Styles, manuscript: Path, destination: Path
+    book: RenderedBook, styles: Styles, manuscript: Path, destination: Path, trees: ChapterTrees
 ) -> SiteResult:
     """Write the HTML edition into the folder ``destination``; return what was written.
+
+    The chapter bodies come from ``trees``, the build's one parse of the rendered HTML.
 
     Raises OSError when the folder cannot be written (the previous site is then kept).
     """
@@ -122,7 +127,7 @@ def build_site(
         )  # fmt: skip
         (staging / "index.html").write_text(index, encoding="utf-8")
         for position, chapter in enumerate(book.chapters):
-            body, shown = _link_pages(chapter, owners)
+            body, shown = _link_pages(chapter, trees.body(chapter), owners)
             images.update(shown)
             before = book.chapters[position - 1] if position > 0 else None
             after = book.chapters[position + 1] if position + 1 < len(book.chapters) else None
