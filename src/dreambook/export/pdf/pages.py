@@ -9,13 +9,14 @@ point to.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from lxml import html as lxml_html
 from markupsafe import Markup
 
 from dreambook.bookmap import render_svg
 from dreambook.config import BookConfig, Length
+from dreambook.export.notes import find_footnotes
 from dreambook.export.pdf.folios import PageNumbers
 from dreambook.export.pdf.variant import Variant
 
@@ -28,14 +29,17 @@ if TYPE_CHECKING:
 def _inline_footnotes(root: lxml_html.HtmlElement) -> None:
     """Move each footnote from the list at the chapter's end to where it is called from, as
     ``<span class="footnote">``, which the stylesheet floats to the foot of the page."""
-    notes = {note.get("id"): note for note in root.xpath('//div[@class="footnotes"]//li[@id]')}
-    for call in root.xpath('//a[@class="footnote-ref"]'):
-        note = notes.get(call.get("href", "").removeprefix("#"))
-        container = call.getparent() if call.getparent().tag == "sup" else call
-        if note is None:
+    found = find_footnotes(root)
+    for found_call, found_note in found.calls:
+        if found_note is None:
             continue
+        # The tree is lxml.html's, so its elements are HtmlElements.
+        call = cast("lxml_html.HtmlElement", found_call)
+        note = cast("lxml_html.HtmlElement", found_note)
+        parent = call.getparent()
+        container = parent if parent is not None and parent.tag == "sup" else call
         footnote = lxml_html.Element("span", {"class": "footnote"})
-        for backref in note.xpath('.//a[@class="footnote-backref"]'):
+        for backref in note.find_class("footnote-backref"):
             backref.drop_tree()
         paragraphs = note.findall("p")
         footnote.text = note.text if not paragraphs else None
@@ -55,9 +59,11 @@ def _inline_footnotes(root: lxml_html.HtmlElement) -> None:
         if len(footnote) and footnote[-1].tail:
             footnote[-1].tail = footnote[-1].tail.rstrip("\u00a0 ")
         footnote.tail = container.tail
-        container.getparent().replace(container, footnote)
-    for block in root.xpath('//div[@class="footnotes"]'):
-        block.drop_tree()
+        holder = container.getparent()
+        assert holder is not None  # a call always sits inside the chapter's <div>
+        holder.replace(container, footnote)
+    for note_list in found.lists:
+        cast("lxml_html.HtmlElement", note_list.block).drop_tree()
 
 
 def _add_page_references(root: lxml_html.HtmlElement, pages: PageNumbers) -> None:
