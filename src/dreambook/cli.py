@@ -29,7 +29,7 @@ from dreambook.export.variant import Variant
 from dreambook.export.writer import DEFAULT_FORMATS, FORMATS
 from dreambook.fsutil import atomic_output
 from dreambook.graph import Placement, explain_position
-from dreambook.manuscript import ORDER_LOCK, Limits
+from dreambook.manuscript import Limits, write_order_lock
 from dreambook.pipeline import CheckedBook, Options, build_book, check_manuscript
 from dreambook.slugs import slugify
 
@@ -272,18 +272,6 @@ def _run_check(checked: CheckedBook) -> int:
     return EXIT_MANUSCRIPT if checked.has_errors else EXIT_OK
 
 
-def _write_order_lock(checked: CheckedBook) -> Path:
-    destination = checked.book.root / ORDER_LOCK
-    lines = [
-        f"# The reading order of {checked.book.config.title!r}, saved by 'dreambook order --write'.",
-        "# check and build warn (DB045) when the order the Next Stages links give differs.",
-        *checked.reading_order.slugs,
-    ]
-    with atomic_output(destination) as output:
-        output.write(("\n".join(lines) + "\n").encode("utf-8"))
-    return destination
-
-
 def _run_order(checked: CheckedBook, arguments: argparse.Namespace) -> int:
     if arguments.write:
         # The lock is being replaced, so a difference from the old one is no problem.
@@ -302,7 +290,9 @@ def _run_order(checked: CheckedBook, arguments: argparse.Namespace) -> int:
             print(sentence)
         return EXIT_OK
     if arguments.write:
-        written = _write_order_lock(checked)
+        written = write_order_lock(
+            checked.book.root, checked.book.config.title, checked.reading_order.slugs
+        )
         print(f"wrote {display_path(written)}", file=sys.stderr)
     titles = {chapter.slug: chapter.title for chapter in checked.book.chapters}
     entries = checked.reading_order.entries
