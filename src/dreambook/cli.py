@@ -15,6 +15,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TypeAlias
 
 import dreambook
 from dreambook.diagnostics import display_path, format_diagnostic, summarise
@@ -29,7 +30,7 @@ from dreambook.export.pdf.variant import Variant
 from dreambook.export.writer import DEFAULT_FORMATS, FORMATS
 from dreambook.fsutil import atomic_output
 from dreambook.graph import Placement, explain_position
-from dreambook.manuscript import ORDER_LOCK, Limits
+from dreambook.manuscript import ORDER_LOCK, Limits, write_order_lock
 from dreambook.pipeline import CheckedBook, Options, build_book, check_manuscript
 from dreambook.slugs import slugify
 
@@ -84,6 +85,10 @@ class _VersionAction(argparse.Action):
         parser.exit()
 
 
+# What add_subparsers returns: argparse names its class only privately.
+_Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dreambook",
@@ -91,6 +96,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action=_VersionAction, nargs=0, help="print the version")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add_command in (
+        _add_check,
+        _add_order,
+        _add_build,
+        _add_graph,
+        _add_preview,
+        _add_init,
+        _add_new,
+    ):
+        add_command(commands)
+    return parser
+
+
+def _add_check(commands: _Commands) -> None:
     check = commands.add_parser(
         "check",
         help="report every problem in the manuscript as path:line: CODE message",
@@ -98,6 +117,9 @@ def _parser() -> argparse.ArgumentParser:
         "every problem found. Exits 1 when there are errors (or warnings, with --strict).",
     )
     _add_common(check)
+
+
+def _add_order(commands: _Commands) -> None:
     order = commands.add_parser(
         "order",
         help="print the reading order derived from the Next Stages links",
@@ -108,12 +130,15 @@ def _parser() -> argparse.ArgumentParser:
     order.add_argument(
         "--write",
         action="store_true",
-        help="save the order to reading-order.txt in the manuscript folder; check and build "
+        help=f"save the order to {ORDER_LOCK} in the manuscript folder; check and build "
         "then warn (DB045) when a later edit changes it",
     )
     order.add_argument(
         "--explain", metavar="SLUG", help="say why the chapter SLUG sits where it does"
     )
+
+
+def _add_build(commands: _Commands) -> None:
     build = commands.add_parser(
         "build",
         help="write the book: PDF and EPUB (and the HTML preview with --format html)",
@@ -156,6 +181,9 @@ def _parser() -> argparse.ArgumentParser:
         help="PDF edition: digital (links, tagged), print (bleed and crop marks), or all; "
         "repeat for several (default: digital)",
     )
+
+
+def _add_graph(commands: _Commands) -> None:
     graph = commands.add_parser(
         "graph",
         help="draw the map of the book (chapters and their links) as SVG or DOT",
@@ -165,6 +193,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_common(graph)
     graph.add_argument("--format", dest="map_format", choices=["svg", "dot"], default="svg")
+
+
+def _add_preview(commands: _Commands) -> None:
     preview = commands.add_parser(
         "preview",
         help="serve the book on this computer and rebuild it on every change",
@@ -174,6 +205,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_common(preview)
     preview.add_argument("--port", type=int, default=0, help="port to serve on (default: any free)")
+
+
+def _add_init(commands: _Commands) -> None:
     init = commands.add_parser(
         "init",
         help="create a new book that builds at once: book.toml, a first chapter, the styles",
@@ -183,6 +217,9 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("folder", nargs="?", default="manuscript", type=Path, metavar="DIR")
     init.add_argument("--title", default="Untitled Book", help="the book's title")
     init.add_argument("--author", default="The Author", help="the book's author")
+
+
+def _add_new(commands: _Commands) -> None:
     new = commands.add_parser(
         "new",
         help="write a new chapter with the house sections",
@@ -192,7 +229,6 @@ def _parser() -> argparse.ArgumentParser:
     new.add_argument("title", metavar="TITLE", help="the new chapter's title")
     new.add_argument("manuscript", nargs="?", default="manuscript", type=Path)
     new.add_argument("--after", metavar="SLUG", help="the chapter whose Next Stages lead here")
-    return parser
 
 
 def _run_preview(arguments: argparse.Namespace) -> int:
@@ -272,18 +308,6 @@ def _run_check(checked: CheckedBook) -> int:
     return EXIT_MANUSCRIPT if checked.has_errors else EXIT_OK
 
 
-def _write_order_lock(checked: CheckedBook) -> Path:
-    destination = checked.book.root / ORDER_LOCK
-    lines = [
-        f"# The reading order of {checked.book.config.title!r}, saved by 'dreambook order --write'.",
-        "# check and build warn (DB045) when the order the Next Stages links give differs.",
-        *checked.reading_order.slugs,
-    ]
-    with atomic_output(destination) as output:
-        output.write(("\n".join(lines) + "\n").encode("utf-8"))
-    return destination
-
-
 def _run_order(checked: CheckedBook, arguments: argparse.Namespace) -> int:
     if arguments.write:
         # The lock is being replaced, so a difference from the old one is no problem.
@@ -302,7 +326,9 @@ def _run_order(checked: CheckedBook, arguments: argparse.Namespace) -> int:
             print(sentence)
         return EXIT_OK
     if arguments.write:
-        written = _write_order_lock(checked)
+        written = write_order_lock(
+            checked.book.root, checked.book.config.title, checked.reading_order.slugs
+        )
         print(f"wrote {display_path(written)}", file=sys.stderr)
     titles = {chapter.slug: chapter.title for chapter in checked.book.chapters}
     entries = checked.reading_order.entries

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -40,12 +40,6 @@ def atomic_output(destination: Path) -> Iterator[BinaryIO]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
-
-
-def write_atomically(destination: Path, write: Callable[[BinaryIO], None]) -> None:
-    """Call ``write`` with a temporary file that replaces ``destination`` once it returns."""
-    with atomic_output(destination) as output:
-        write(output)
 
 
 class ConfinedFolders:

@@ -1,4 +1,4 @@
-"""Unit tests for manuscript.py: chapter files -> Chapter, with front matter, index and diagnostics."""
+"""Unit tests for the manuscript package: chapter files -> Chapter, with front matter, index and diagnostics."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The manuscript reader's shortcuts give the same chapters as reading without them.
 
-To keep `check` quick on big books, manuscript.py skips work that cannot find anything:
+To keep `check` quick on big books, the manuscript reader skips work that cannot find anything:
 block rules whose marks a body lacks, inline parsing of text with no markup characters,
 the YAML parser for plain 'key: value' front matter, and one process for big manuscripts.
 Each test reads the same files with and without the shortcuts and wants equal results.
@@ -15,8 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dreambook import manuscript
-from dreambook.manuscript import load_book, read_chapter
+from dreambook.manuscript import frontmatter, index, load_book, loader, read_chapter
 from tests.conftest import MINIMAL_TOML
 
 # Lines that exercise every shortcut: each block rule's marks, inline markup of every kind,
@@ -83,11 +82,11 @@ FRONT_MATTERS = [
 
 
 def _without_shortcuts(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(manuscript, "_BLOCK_RULE_MARKS", ())
-    monkeypatch.setattr(manuscript, "_BLOCK_RULE_PATTERNS", ())
-    monkeypatch.setattr(manuscript, "_may_hold_markup", lambda text: True)
-    monkeypatch.setattr(manuscript, "_INLINE_MARKUP_RE", re.compile(""))
-    monkeypatch.setattr(manuscript, "_plain_entries", lambda source, first_line: None)
+    monkeypatch.setattr(index, "_BLOCK_RULE_MARKS", ())
+    monkeypatch.setattr(index, "_BLOCK_RULE_PATTERNS", ())
+    monkeypatch.setattr(index, "_may_hold_markup", lambda text: True)
+    monkeypatch.setattr(index, "_INLINE_MARKUP_RE", re.compile(""))
+    monkeypatch.setattr(frontmatter, "_plain_entries", lambda source, first_line: None)
 
 
 def _write(root: Path, front: str, body: str) -> Path:
@@ -128,7 +127,7 @@ def test_a_big_manuscript_reads_the_same_in_worker_processes(
     root = write_synthetic_manuscript(tmp_path / "book", chapters=120, words=36_000, seed=3)
     (root / "chapter-0007.md").write_text("---\ntitle: [broken\n---\n\nText.\n", "utf-8")
     alone = load_book(root, jobs=1)
-    monkeypatch.setattr(manuscript, "PARALLEL_READ_BYTES", 1)
+    monkeypatch.setattr(loader, "PARALLEL_READ_BYTES", 1)
     shared = load_book(root, jobs=2)
     assert shared == alone
     assert len(shared[0].chapters) == 120

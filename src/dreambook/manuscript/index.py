@@ -1,0 +1,323 @@
+"""The line-numbered index of a chapter body: headings, links, images, raw markup, Next Stages.
+
+The Markdown renderer keeps no line numbers, so the places every later diagnostic names are
+found here, from markdown-it-py's token line maps (a CommonMark parser that records the
+source lines of each block), not from regular expressions over the text. Checking a big book
+reads every chapter, so the parse skips what cannot find anything (see _BLOCK_RULE_MARKS and
+_may_hold_markup); tests/unit/test_manuscript_fast_paths.py holds those shortcuts to account.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+from dreambook.manuscript.model import Heading, Image, Link, NextStageItem, RawMarkup
+from dreambook.slugs import slugify, strip_blurb_lead, title_key
+
+_ATTR_LIST_RE = re.compile(r"\s*\{:?\s*([^{}]*)\}\s*$")
+_ATTR_ID_RE = re.compile(r"(?:^|\s)#([A-Za-z][\w\-:.]*)")
+
+# Lists and quotes nested deeper than this are refused (DB085): no book needs them, and the
+# Markdown renderer and the PDF layout both recurse once per level.
+MAX_NESTING = 32
+
+
+class _IndexParser(MarkdownIt):
+    """markdown-it that keeps every link and image as written, whatever its scheme.
+
+    markdown-it would drop javascript:, file: and data: targets, and check could then not
+    report them; the index only records them, it never renders them.
+    """
+
+    def validateLink(self, url: str) -> bool:
+        return True
+
+
+# markdown-it stops nesting at maxNesting levels (a list and its item count two); beyond the
+# refusal depth is enough for the index to see the depth and report it.
+_PARSER_OPTIONS = {"maxNesting": 4 * MAX_NESTING}
+# Every body is parsed for its blocks only: inline parsing costs about as much again, and
+# most paragraphs cannot hold anything the index records (see _may_hold_markup). The
+# inlines that can are parsed one by one with the same rules (_inline_children).
+#
+# A block rule that needs text the body lacks can never match there, so the body is parsed
+# without it: the same tokens, with fewer rules tried at every line.
+_BLOCK_RULE_MARKS = (
+    ("blockquote", (">",)),
+    ("fence", ("```", "~~~")),
+    ("html_block", ("<",)),
+    ("reference", ("]:",)),  # the label's ']' and the ':' after it stand together
+    ("table", ("|",)),  # the header row needs a '|'
+)
+# Rules whose need is a line of a certain shape: a thematic break is a line of three or more
+# '*', '-' or '_' (spaces between allowed) after any blockquote marks and list markers, and a
+# setext heading's underline is a line of '=' or '-' alone after any blockquote marks. Without
+# such a line anywhere, neither rule can match. (A table's delimiter row, '|---|---|', is
+# neither.)
+_BLOCK_RULE_PATTERNS = (
+    (
+        "hr",
+        re.compile(
+            r"^[ \t>]*(?:(?:[-+*]|\d{1,9}[.)])[ \t]+)*([*_-])(?:[ \t]*\1){2,}[ \t]*$",
+            re.MULTILINE,
+        ),
+    ),
+    ("lheading", re.compile(r"^[ \t>]*(?:=+|-+)[ \t]*$", re.MULTILINE)),
+)
+
+
+@functools.cache
+def _block_parser(dropped_rules: frozenset[str]) -> MarkdownIt:
+    parser = _IndexParser("commonmark", _PARSER_OPTIONS).enable("table")
+    return parser.disable(["inline", "text_join", *sorted(dropped_rules)])
+
+
+def _parse_blocks(body: str, env: dict[str, Any]) -> list[Token]:
+    """Return the block tokens of ``body``; inline tokens are left without children."""
+    dropped = frozenset(
+        [rule for rule, marks in _BLOCK_RULE_MARKS if not any(mark in body for mark in marks)]
+        + [rule for rule, pattern in _BLOCK_RULE_PATTERNS if pattern.search(body) is None]
+    )
+    return _block_parser(dropped).parse(body, env)
+
+
+_inline_parser = _IndexParser("commonmark", _PARSER_OPTIONS).enable("table")
+
+
+def _heading_text_and_id(raw: str) -> tuple[str, str | None]:
+    """Split ``"Heading {#custom-id}"`` into its text and explicit id (attribute-list syntax)."""
+    attrs = _ATTR_LIST_RE.search(raw)
+    if not attrs:
+        return raw.strip(), None
+    explicit = _ATTR_ID_RE.search(attrs.group(1))
+    return raw[: attrs.start()].strip(), explicit.group(1) if explicit else None
+
+
+def _inline_text(tokens: Sequence[Token]) -> str:
+    """Return the plain text of inline tokens (markup dropped, line breaks as spaces)."""
+    parts: list[str] = []
+    for token in tokens:
+        if token.type in {"text", "code_inline"}:
+            parts.append(token.content)
+        elif token.type in {"softbreak", "hardbreak"}:
+            parts.append(" ")
+        elif token.type == "image":
+            parts.append(token.content)
+    return " ".join("".join(parts).split())
+
+
+def _href(token: Token, name: str) -> str:
+    value = token.attrs.get(name, "")
+    return unquote(str(value))
+
+
+@dataclass
+class BodyIndex:
+    """What a chapter body holds, each with its file line; filled in as the body is walked."""
+
+    headings: list[Heading]
+    links: list[Link]
+    images: list[Image]
+    next_stages_line: int | None
+    next_stages: list[NextStageItem]
+    raw_markup: list[RawMarkup] = field(default_factory=list)
+    deepest: tuple[int, int] = (0, 0)  # (nesting depth, file line where it is reached)
+
+
+def _line_holding(source_lines: Sequence[str], start: int, target: str) -> int:
+    """Return the first line index from ``start`` whose source text holds ``target``.
+
+    Line breaks inside a code span, an image's alt text or a link destination leave no
+    break token behind, so counting break tokens alone can lag; the link's own target
+    text, found in the source, says where it really stands. Returns ``start`` when the
+    target is not written out (a reference-style link).
+    """
+    if target:
+        for index in range(start, len(source_lines)):
+            if target in source_lines[index] or unquote(target) in source_lines[index]:
+                return index
+    return start
+
+
+def _link_end(children: Sequence[Token], start: int) -> int:
+    """Return the index just past the ``link_close`` matching the ``link_open`` at ``start``."""
+    depth, end = 1, start + 1
+    while end < len(children) and depth:
+        depth += {"link_open": 1, "link_close": -1}.get(children[end].type, 0)
+        end += 1
+    return end
+
+
+def _walk_inline(inline: Token, first_line: int) -> Iterator[tuple[str, Token, int, int]]:
+    """Yield (kind, token, file line, index past its end) for each link and image of an inline token."""
+    children = inline.children or []
+    source_lines = inline.content.split("\n")
+    line = 0
+    for position, child in enumerate(children):
+        if child.type in {"softbreak", "hardbreak"}:
+            line += 1
+        elif child.type == "html_inline":
+            line += child.content.count("\n")
+        elif child.type == "image":
+            line = _line_holding(source_lines, line, str(child.attrs.get("src", "")))
+            yield "image", child, first_line + line, position + 1
+        elif child.type == "link_open":
+            line = _line_holding(source_lines, line, str(child.attrs.get("href", "")))
+            yield "link", child, first_line + line, _link_end(children, position)
+
+
+def _may_hold_markup(text: str) -> bool:
+    """Return whether inline ``text`` can hold a link, an image, raw HTML or an attribute list.
+
+    Each of them needs a '[' or a '<' written out, or a '{' (which a character reference
+    such as '&#123;' can also produce).
+    """
+    return "[" in text or "<" in text or "{" in text or "&" in text
+
+
+# The characters that can start an inline rule of CommonMark (code span, emphasis, entity,
+# escape, raw HTML, autolink, link, image); text without them parses into plain text only.
+_INLINE_MARKUP_RE = re.compile(r"[`*_&\\<!\[\]]")
+
+
+def _plain_text(inline: Token, env: dict[str, Any]) -> str:
+    """Return the text of ``inline`` as ``_inline_text`` gives it, parsing only when needed."""
+    if _INLINE_MARKUP_RE.search(inline.content) is None:
+        return " ".join(inline.content.split())
+    return _inline_text(_inline_children(inline, env))
+
+
+def _inline_children(inline: Token, env: dict[str, Any]) -> list[Token]:
+    """Return the inline tokens of ``inline``, parsing them on first use.
+
+    ``parseInline`` runs the inline rules and text joining of a whole-document parse;
+    ``env`` holds the body's reference definitions, so ``[text][label]`` still resolves.
+    """
+    if not inline.children and inline.content:
+        inline.children = _inline_parser.parseInline(inline.content, env)[0].children
+    return inline.children or []
+
+
+def index_body(body: str, body_line: int, next_stages_heading: str) -> BodyIndex:
+    """Index the headings, links, images and Next Stages items of a chapter body.
+
+    ``body_line`` is the file line the body starts on. Returns the index; raises nothing.
+    """
+    env: dict[str, Any] = {}
+    tokens = _parse_blocks(body, env)
+    index = BodyIndex([], [], [], None, [])
+    next_stages_key = title_key(next_stages_heading)
+    in_next_stages = False
+    list_depth = 0
+    container_depth = 0
+    item_line: int | None = None
+    for position, token in enumerate(tokens):
+        if token.type in {"bullet_list_open", "ordered_list_open", "blockquote_open"}:
+            container_depth += 1
+            if container_depth > index.deepest[0]:
+                index.deepest = (container_depth, body_line + (token.map[0] if token.map else 0))
+        elif token.type in {"bullet_list_close", "ordered_list_close", "blockquote_close"}:
+            container_depth -= 1
+        if token.type == "heading_open":
+            level = int(token.tag[1])
+            raw = _plain_text(tokens[position + 1], env)
+            text, explicit_id = _heading_text_and_id(raw)
+            line = body_line + (token.map[0] if token.map else 0)
+            index.headings.append(Heading(level, text, explicit_id or slugify(text), line))
+            if level <= 2:
+                in_next_stages = level == 2 and title_key(text) == next_stages_key
+                if in_next_stages:
+                    index.next_stages_line = line
+        elif token.type in {"bullet_list_open", "ordered_list_open"}:
+            list_depth += 1
+        elif token.type in {"bullet_list_close", "ordered_list_close"}:
+            list_depth -= 1
+        elif token.type == "list_item_open" and list_depth == 1 and in_next_stages:
+            item_line = body_line + (token.map[0] if token.map else 0)
+        elif token.type == "list_item_close" and list_depth == 1:
+            item_line = None  # an empty item has no paragraph to claim
+        elif token.type == "html_block" and token.map is not None:
+            line = body_line + token.map[0]
+            index.raw_markup.append(RawMarkup("html", token.content, line))
+            index.images.extend(_raw_images(token.content, line))
+        elif token.type == "inline" and token.map is not None:
+            first_line = body_line + token.map[0]
+            may_hold_markup = _may_hold_markup(token.content)
+            if may_hold_markup:
+                _inline_children(token, env)
+                _index_raw_inline(token, first_line, index.raw_markup, index.images)
+            if item_line is not None and in_next_stages:
+                index.next_stages.append(_next_stage_item(token, item_line, env))
+                item_line = None
+            elif may_hold_markup:
+                _index_links_and_images(token, first_line, index)
+    return index
+
+
+def _index_links_and_images(inline: Token, first_line: int, index: BodyIndex) -> None:
+    """Record the links and images of an inline token whose children are parsed."""
+    children = inline.children or []
+    for kind, child, line, end in _walk_inline(inline, first_line):
+        if kind == "image":
+            alt = _inline_text(child.children or [])
+            index.images.append(Image(_href(child, "src"), alt, line))
+        else:
+            text = _inline_text(children[children.index(child) + 1 : end - 1])
+            index.links.append(Link(text, _href(child, "href"), line))
+
+
+_ATTRIBUTE_LIST_RE = re.compile(r"\{:?[^{}\n]*=[^{}\n]*\}")
+
+
+_RAW_IMAGE_RE = re.compile(r"<img\b[^>]*?\bsrc\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>]+))", re.I)
+
+
+def _raw_images(html: str, first_line: int) -> list[Image]:
+    """Images written as raw HTML ``<img src=...>``: checked like Markdown images."""
+    found = []
+    for match in _RAW_IMAGE_RE.finditer(html):
+        source = next(group for group in match.groups() if group is not None)
+        found.append(Image(source, "", first_line + html.count("\n", 0, match.start())))
+    return found
+
+
+def _index_raw_inline(
+    inline: Token, first_line: int, found: list[RawMarkup], images: list[Image]
+) -> None:
+    """Record inline raw HTML (and its images) and attribute lists, with their lines."""
+    line = first_line
+    for child in inline.children or []:
+        if child.type in {"softbreak", "hardbreak"}:
+            line += 1
+        elif child.type == "html_inline":
+            found.append(RawMarkup("html", child.content, line))
+            images.extend(_raw_images(child.content, line))
+            line += child.content.count("\n")
+        elif child.type == "text":
+            found.extend(
+                RawMarkup("attributes", match.group(), line)
+                for match in _ATTRIBUTE_LIST_RE.finditer(child.content)
+            )
+
+
+def _next_stage_item(inline: Token, line: int, env: dict[str, Any]) -> NextStageItem:
+    """Return the Next Stages item that an item's first paragraph describes."""
+    text = _plain_text(inline, env)
+    if not inline.children:  # plain text, so no link: a bare title
+        return NextStageItem(text, None, None, text, line)
+    children = inline.children
+    for kind, child, _, end in _walk_inline(inline, line):
+        if kind != "link":
+            continue
+        link_text = _inline_text(children[children.index(child) + 1 : end - 1])
+        after = strip_blurb_lead(_inline_text(children[end:]))
+        return NextStageItem(text, _href(child, "href"), link_text, after, line)
+    return NextStageItem(text, None, None, text, line)
