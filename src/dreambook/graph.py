@@ -408,20 +408,35 @@ def plan_reading_order(book: Book, graph: ChapterGraph) -> tuple[ReadingOrder, l
     """Return the book's reading order, checking book.toml's ``start`` and ``appendix`` first.
 
     Diagnostics: DB005 when ``start`` is not set (the first chapter file starts the walk),
-    DB006 when it names no chapter, DB007 for an unknown appendix slug, and DB040 for each
-    chapter the walk cannot reach. Returns an empty order for a book with no chapters.
+    DB006 when it names no chapter, DB007 for an unknown appendix slug, DB008 for an appendix
+    that lists the start, and DB040 for each chapter the walk cannot reach. Returns an empty
+    order for a book with no chapters.
     """
-    config = book.config
-    diagnostics: list[Diagnostic] = []
     if not graph.chapters:
-        return ReadingOrder(()), diagnostics
+        return ReadingOrder(()), []
     by_slug = {chapter.slug: chapter for chapter in book.chapters}
     known = ", ".join(sorted(by_slug)[:5]) + (", ..." if len(by_slug) > 5 else "")
+    start, diagnostics = _choose_start(book, graph, by_slug, known)
+    diagnostics += _check_appendix(book, start, by_slug, known)
+    order = derive_reading_order(graph, start, book.config.appendix)
+    diagnostics += [
+        _unreachable(by_slug[entry.slug], start)
+        for entry in order.entries
+        if entry.placement is Placement.UNREACHABLE
+    ]
+    return order, diagnostics
+
+
+def _choose_start(
+    book: Book, graph: ChapterGraph, by_slug: Mapping[str, Chapter], known: str
+) -> tuple[str, list[Diagnostic]]:
+    """The chapter the walk starts from: ``[book] start``, else the first chapter file
+    (unless the appendix claims it), with DB005 or DB006 saying so."""
+    config = book.config
     start = config.start
     if start is None:
-        # The first chapter file, unless the appendix claims it.
         start = next((s for s in graph.chapters if s not in config.appendix), graph.chapters[0])
-        diagnostics.append(
+        return start, [
             diagnostic(
                 "DB005",
                 f"[book] start is not set; starting with the first chapter file, {start!r}",
@@ -429,9 +444,9 @@ def plan_reading_order(book: Book, graph: ChapterGraph) -> tuple[ReadingOrder, l
                 config.line_of("book"),
                 'add start = "<slug of the first chapter>" under [book]',
             )
-        )
-    elif start not in by_slug:
-        diagnostics.append(
+        ]
+    if start not in by_slug:
+        return graph.chapters[0], [
             diagnostic(
                 "DB006",
                 f"[book] start names the chapter {start!r}, but no chapter has that slug",
@@ -440,8 +455,16 @@ def plan_reading_order(book: Book, graph: ChapterGraph) -> tuple[ReadingOrder, l
                 f"a slug is the file name without '.md' (or the front matter 'slug:'); "
                 f"chapters: {known}",
             )
-        )
-        start = graph.chapters[0]
+        ]
+    return start, []
+
+
+def _check_appendix(
+    book: Book, start: str, by_slug: Mapping[str, Chapter], known: str
+) -> list[Diagnostic]:
+    """DB008 for an appendix entry that is also the start, DB007 for one no chapter has."""
+    config = book.config
+    diagnostics = []
     for slug in config.appendix:
         if slug == start and config.start is not None:
             diagnostics.append(
@@ -464,22 +487,20 @@ def plan_reading_order(book: Book, graph: ChapterGraph) -> tuple[ReadingOrder, l
                     f"chapters: {known}",
                 )
             )
-    order = derive_reading_order(graph, start, config.appendix)
-    for entry in order.entries:
-        if entry.placement is Placement.UNREACHABLE:
-            chapter = by_slug[entry.slug]
-            diagnostics.append(
-                diagnostic(
-                    "DB040",
-                    f"no chain of Next Stages leads from {start!r} to this chapter; "
-                    "it is placed after the chapters that can be reached",
-                    chapter.path,
-                    1,
-                    "list it in another chapter's Next Stages, or in [book] appendix "
-                    "to place it last on purpose",
-                )
-            )
-    return order, diagnostics
+    return diagnostics
+
+
+def _unreachable(chapter: Chapter, start: str) -> Diagnostic:
+    """DB040 for a chapter no chain of Next Stages reaches from ``start``."""
+    return diagnostic(
+        "DB040",
+        f"no chain of Next Stages leads from {start!r} to this chapter; "
+        "it is placed after the chapters that can be reached",
+        chapter.path,
+        1,
+        "list it in another chapter's Next Stages, or in [book] appendix "
+        "to place it last on purpose",
+    )
 
 
 # --- the order lock and explanations --------------------------------------------------------------
