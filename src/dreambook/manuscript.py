@@ -25,6 +25,7 @@ from markdown_it.token import Token
 from dreambook.config import BookConfig, load_book_toml
 from dreambook.diagnostics import Diagnostic, diagnostic, line_of_byte
 from dreambook.fsutil import ConfinedFolders
+from dreambook.misreadings import Misreading, find_misreadings
 from dreambook.slugs import SLUG_PATTERN, slugify, strip_blurb_lead, title_key
 from dreambook.workers import usable_cpus
 
@@ -177,7 +178,8 @@ class Book:
 # --- reading one chapter file ---------------------------------------------------------------------
 
 _FENCE_RE = re.compile(r"^(---|\.\.\.)\s*$")
-_ATTR_LIST_RE = re.compile(r"\s*\{:?\s*([^{}]*)\}\s*$")
+_ATTR_LIST_RE = re.compile(r"[ \t]+\{:?[ \t]*([^{}\s][^{}]*)\}[ \t]*$")
+_ATTR_OPENING_RE = re.compile(r"[ \t]\{[^}\s]")
 _ATTR_ID_RE = re.compile(r"(?:^|\s)#([A-Za-z][\w\-:.]*)")
 
 # Lists and quotes nested deeper than this are refused (DB085): no book needs them, and the
@@ -496,10 +498,16 @@ def _read_front_matter(source: str, path: Path) -> tuple[_FrontMatter, list[Diag
     )
 
 
-def _heading_text_and_id(raw: str) -> tuple[str, str | None]:
-    """Split ``"Heading {#custom-id}"`` into its text and explicit id (attribute-list syntax)."""
+def _heading_text_and_id(raw: str, source: str) -> tuple[str, str | None]:
+    """Split ``"Heading {#custom-id}"`` into its text and explicit id (attribute-list syntax).
+
+    ``raw`` is the heading's text, ``source`` the Markdown it was read from: the renderer
+    reads an attribute list only where one is written out at the end, after a space (not in
+    a code span, nor as character references), and none at all after an earlier ' {'.
+    """
     attrs = _ATTR_LIST_RE.search(raw)
-    if not attrs:
+    written = _ATTR_LIST_RE.search(source)
+    if not attrs or not written or _ATTR_OPENING_RE.search(source, 0, written.start()):
         return raw.strip(), None
     explicit = _ATTR_ID_RE.search(attrs.group(1))
     return raw[: attrs.start()].strip(), explicit.group(1) if explicit else None
@@ -532,6 +540,7 @@ class _Index:
     next_stages: list[NextStageItem]
     raw_markup: list[RawMarkup] = field(default_factory=list)
     deepest: tuple[int, int] = (0, 0)  # (nesting depth, file line where it is reached)
+    misreadings: tuple[Misreading, ...] = ()
 
 
 def _line_holding(source_lines: Sequence[str], start: int, target: str) -> int:
@@ -612,7 +621,10 @@ def _index_body(body: str, body_line: int, next_stages_heading: str) -> _Index:
     """Index the headings, links, images and Next Stages items of a chapter body."""
     env: dict[str, Any] = {}
     tokens = _parse_blocks(body, env)
-    index = _Index([], [], [], None, [])
+    # What the renderer will not render as Markdown is left out, so the index holds what
+    # the book shows.
+    misread = find_misreadings(tokens, body, body_line)
+    index = _Index([], [], [], None, [], misreadings=misread.found)
     next_stages_key = title_key(next_stages_heading)
     in_next_stages = False
     list_depth = 0
@@ -625,13 +637,16 @@ def _index_body(body: str, body_line: int, next_stages_heading: str) -> _Index:
                 index.deepest = (container_depth, body_line + (token.map[0] if token.map else 0))
         elif token.type in {"bullet_list_close", "ordered_list_close", "blockquote_close"}:
             container_depth -= 1
+        if position in misread.hidden:
+            continue
         if token.type == "heading_open":
             level = int(token.tag[1])
-            raw = _plain_text(tokens[position + 1], env)
-            text, explicit_id = _heading_text_and_id(raw)
+            inline = tokens[position + 1]
+            text, explicit_id = _heading_text_and_id(_plain_text(inline, env), inline.content)
             line = body_line + (token.map[0] if token.map else 0)
             index.headings.append(Heading(level, text, explicit_id or slugify(text), line))
-            if level <= 2:
+            # Only a heading outside lists and quotes starts or ends a section.
+            if level <= 2 and token.level == 0:
                 in_next_stages = level == 2 and title_key(text) == next_stages_key
                 if in_next_stages:
                     index.next_stages_line = line
@@ -774,6 +789,10 @@ def read_chapter(
                 "write the chapter below the front matter",
             )
         )
+    diagnostics += [
+        diagnostic("DB022", found.message, path, found.line, found.hint)
+        for found in index.misreadings
+    ]
     seen: dict[str, Heading] = {}
     for heading in index.headings:
         earlier = seen.setdefault(heading.id, heading)
