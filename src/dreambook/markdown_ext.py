@@ -42,6 +42,7 @@ _FOOTNOTE_ID_PREFIXES = ("fn-", "fnref-", "fnref2-", "fnref3-")
 # Ids dreambook makes up (blocks, cross-references, notes) start with "_" after the chapter
 # slug: slugs of heading text never contain "_", so they can never collide with a heading.
 _TAG_RE = re.compile(r"<[^>]*>")
+_ESCAPED_RE = re.compile(f"{util.STX}([0-9]+){util.ETX}")
 
 
 def _pair_headings(
@@ -258,6 +259,9 @@ def _written_href(element: etree.Element) -> str:
     (``<me@example.com>``) as references behind a placeholder for '&', against harvesters.
     """
     href = element.get("href", "").replace(util.AMP_SUBSTITUTE, "&")
+    # Backslash escapes (``\#sec``) are still placeholders here: Python-Markdown puts
+    # their characters back after every other tree processor has run.
+    href = _ESCAPED_RE.sub(lambda match: chr(int(match.group(1))), href)
     return unquote(html.unescape(href) if "&" in href else href)
 
 
