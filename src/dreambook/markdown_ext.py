@@ -43,6 +43,7 @@ _FOOTNOTE_ID_PREFIXES = ("fn-", "fnref-", "fnref2-", "fnref3-")
 # slug: slugs of heading text never contain "_", so they can never collide with a heading.
 _TAG_RE = re.compile(r"<[^>]*>")
 _ESCAPED_RE = re.compile(f"{util.STX}([0-9]+){util.ETX}")
+_BACKSLASH_ESCAPE_RE = re.compile(r"\\([!-/:-@\[-`{-~])")
 
 
 def _pair_headings(
@@ -260,8 +261,10 @@ def _written_href(element: etree.Element) -> str:
     """
     href = element.get("href", "").replace(util.AMP_SUBSTITUTE, "&")
     # Backslash escapes (``\#sec``) are still placeholders here: Python-Markdown puts
-    # their characters back after every other tree processor has run.
+    # their characters back after every other tree processor has run. In a reference
+    # definition (``[ref]: \#sec``) it leaves them as written; CommonMark drops the '\'.
     href = _ESCAPED_RE.sub(lambda match: chr(int(match.group(1))), href)
+    href = _BACKSLASH_ESCAPE_RE.sub(r"\1", href)
     return unquote(html.unescape(href) if "&" in href else href)
 
 
