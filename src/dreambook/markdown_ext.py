@@ -43,6 +43,7 @@ _FOOTNOTE_ID_PREFIXES = ("fn-", "fnref-", "fnref2-", "fnref3-")
 # slug: slugs of heading text never contain "_", so they can never collide with a heading.
 _TAG_RE = re.compile(r"<[^>]*>")
 _ESCAPED_RE = re.compile(f"{util.STX}([0-9]+){util.ETX}")
+_REFERENCE_LABEL_RE = re.compile(r"\[([^\]]*)\]", re.DOTALL)
 _BACKSLASH_ESCAPE_RE = re.compile(r"\\([!-/:-@\[-`{-~])")
 
 
@@ -279,6 +280,10 @@ class DreambookExtension(Extension):
         # Priority 1: after attr_list (8), footnotes (50) and inline patterns (20).
         md.treeprocessors.register(_DreambookTreeprocessor(md, self), "dreambook", 1)
         md.references = _FirstDefinitionWins()
+        # CommonMark allows no space between a link's text and its label: '[a] [b]' is two
+        # shortcut references to check, and was one link '[a][b]' to Python-Markdown.
+        for name in ("reference", "image_reference"):
+            md.inlinePatterns[name].RE_LINK = _REFERENCE_LABEL_RE  # type: ignore[attr-defined]
         md.parser.blockprocessors.register(
             _CommonMarkHashHeaderProcessor(md.parser), "hashheader", 70
         )

@@ -345,6 +345,7 @@ AGREED = [
     "[entity](other&#46;md) and [another](other.md#s&#101;c)\n",  # references not decoded
     "[escaped](\\#sec)\n\n## Sec\n",  # the escape was still a placeholder when resolved
     "[escaped][r]\n\n## Sec\n\n[r]: \\#sec\n",  # and a definition's escape was kept
+    "[ref] [ref] and ![icon] [ref]\n\n[ref]: other.md\n",  # one link '[text] [label]'
     "## Foo{#bar}\n\n## Foo `{#x}`\n\n## Running {braces} {#custom-id}\n",  # id from no list
     "## Next Stages\n\n- Other Place\n\n## Next Stages {#more}\n\n- Third Room\n",  # one left
     "> ## Next Stages\n>\n> - [Other Place](other.md)\n",  # a quote's heading took the items
