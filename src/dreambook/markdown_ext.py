@@ -41,7 +41,9 @@ _BLOCKS = frozenset(
 _FOOTNOTE_ID_PREFIXES = ("fn-", "fnref-", "fnref2-", "fnref3-")
 # Ids dreambook makes up (blocks, cross-references, notes) start with "_" after the chapter
 # slug: slugs of heading text never contain "_", so they can never collide with a heading.
+
 _TAG_RE = re.compile(r"<[^>]*>")
+# Python-Markdown's placeholder for a backslash-escaped character, until its last pass.
 _ESCAPED_RE = re.compile(f"{util.STX}([0-9]+){util.ETX}")
 _REFERENCE_LABEL_RE = re.compile(r"\[([^\]]*)\]", re.DOTALL)
 _BACKSLASH_ESCAPE_RE = re.compile(r"\\([!-/:-@\[-`{-~])")
