@@ -56,6 +56,7 @@ _TABLE: tuple[Code, ...] = (
     # identity
     Code("DB020", "duplicate-slug", Severity.ERROR, "Two chapters have the same slug."),
     Code("DB021", "duplicate-section-id", Severity.ERROR, "Two headings would get the same section id."),
+    Code("DB022", "markup-misread", Severity.WARNING, "The book would show a heading, code fence or HTML block otherwise than check reads it."),
     # links and the graph
     Code("DB030", "dangling-next-stage", Severity.WARNING, "A Next Stages item names no chapter of the book."),
     Code("DB031", "dangling-cross-reference", Severity.WARNING, "A link points to a chapter or section that does not exist."),

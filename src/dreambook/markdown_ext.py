@@ -17,17 +17,22 @@ elements, never on HTML text:
 
 from __future__ import annotations
 
+import difflib
+import html
 import posixpath
+import re
 import xml.etree.ElementTree as etree
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
-from markdown import Markdown
+from markdown import Markdown, util
+from markdown.blockprocessors import HashHeaderProcessor
 from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
 
 from dreambook.graph import LinkKind, LinkResolver
-from dreambook.manuscript import Chapter
+from dreambook.manuscript import Chapter, Heading
+from dreambook.slugs import title_key
 
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 _BLOCKS = frozenset(
@@ -37,18 +42,69 @@ _FOOTNOTE_ID_PREFIXES = ("fn-", "fnref-", "fnref2-", "fnref3-")
 # Ids dreambook makes up (blocks, cross-references, notes) start with "_" after the chapter
 # slug: slugs of heading text never contain "_", so they can never collide with a heading.
 
+_TAG_RE = re.compile(r"<[^>]*>")
+# Python-Markdown's placeholder for a backslash-escaped character, until its last pass.
+_ESCAPED_RE = re.compile(f"{util.STX}([0-9]+){util.ETX}")
+_REFERENCE_LABEL_RE = re.compile(r"\[([^\]]*)\]", re.DOTALL)
+_BACKSLASH_ESCAPE_RE = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
+def _pair_headings(
+    rendered: list[tuple[int, str]], known: tuple[Heading, ...]
+) -> list[Heading | None]:
+    """Return the manuscript heading for each rendered (level, title key), or None.
+
+    Both readings see the same headings in the same order whenever check found no DB022,
+    and then they pair by position. Otherwise the longest runs of equal level and text
+    are paired, so one heading read differently leaves every other heading its id.
+    """
+    if len(rendered) == len(known):
+        return list(known)
+    paired: list[Heading | None] = [None] * len(rendered)
+    keys = [(heading.level, title_key(heading.text)) for heading in known]
+    matcher = difflib.SequenceMatcher(None, rendered, keys, autojunk=False)
+    for block in matcher.get_matching_blocks():
+        for offset in range(block.size):
+            paired[block.a + offset] = known[block.b + offset]
+    return paired
+
+
+class _FirstDefinitionWins(dict[str, tuple[str, str]]):
+    """Link reference definitions where, as in CommonMark (and so in check), the first
+    definition of a label counts; Python-Markdown's own dict would keep the last."""
+
+    def __setitem__(self, label: str, target: tuple[str, str]) -> None:
+        if label not in self:
+            super().__setitem__(label, target)
+
+
+class _CommonMarkHashHeaderProcessor(HashHeaderProcessor):
+    """``#`` headings as CommonMark (and so check) reads them.
+
+    Python-Markdown's own rule takes ``#hashtag`` at the start of a line for a heading, no
+    heading indented by one to three spaces, and drops ``#`` from the end of ``## C#``;
+    markdown-it, which indexes the chapter for check, does none of these.
+    """
+
+    RE = re.compile(
+        r"(?:^|\n)[ ]{0,3}(?P<level>#{1,6})(?P<header>(?:[ \t][^\n]*?)??)(?:[ \t]+#+)?[ \t]*(?:\n|$)"
+    )
+
 
 @dataclass
 class ChapterContext:
     """What the tree processor needs to know about the chapter being converted.
 
-    ``heading_anchors`` is filled in by the processor: the anchors it gave the headings,
-    in document order, so the render stage can pair them with the manuscript's headings.
+    ``heading_anchors`` and ``headings`` are filled in by the processor: the anchors it
+    gave the rendered headings, in document order, and the manuscript heading of each.
     """
 
     chapter: Chapter
     resolver: LinkResolver
     heading_anchors: list[str] = field(default_factory=list)
+    # The manuscript heading each rendered heading stands for, in document order (None for
+    # one the index does not have: check has reported it, DB022).
+    headings: list[Heading | None] = field(default_factory=list)
     # Every id the chapter's HTML ends up with (headings, blocks, notes, cross-references).
     ids: list[str] = field(default_factory=list)
 
@@ -71,38 +127,53 @@ class _DreambookTreeprocessor(Treeprocessor):
         self._number_blocks(root, context.chapter)
         context.ids.extend(str(e.get("id")) for e in root.iter() if e.get("id"))
 
-    @staticmethod
-    def _assign_heading_ids(root: etree.Element, context: ChapterContext) -> None:
-        headings = [element for element in root.iter() if element.tag in _HEADINGS]
-        known = context.chapter.headings
-        for position, element in enumerate(headings):
-            # Both parsers see the same headings in the same order; should a construct
-            # make them disagree, the heading still gets a unique, stable anchor.
-            if len(headings) == len(known):
-                local_id = known[position].id
-            else:
-                local_id = f"heading-{position + 1}"
+    def _assign_heading_ids(self, root: etree.Element, context: ChapterContext) -> None:
+        rendered = [element for element in root.iter() if element.tag in _HEADINGS]
+        paired = _pair_headings(
+            [(int(e.tag[1]), title_key(self._text(e))) for e in rendered],
+            context.chapter.headings,
+        )
+        for position, (element, heading) in enumerate(zip(rendered, paired, strict=True)):
+            # A heading the index does not have (check warned, DB022) gets an id of
+            # dreambook's own, so every other heading keeps the id check validated.
+            local_id = heading.id if heading is not None else f"_heading-{position + 1}"
             anchor = context.chapter.anchor(local_id)
             element.set("id", anchor)
             context.heading_anchors.append(anchor)
+            context.headings.append(heading)
+
+    def _text(self, element: etree.Element) -> str:
+        """The text of a heading element, with the characters smarty stashed put back."""
+        stash = self.md.htmlStash.rawHtmlBlocks
+
+        def unstash(match: re.Match[str]) -> str:
+            index = int(match.group(1))
+            return _TAG_RE.sub("", str(stash[index])) if index < len(stash) else ""
+
+        return util.HTML_PLACEHOLDER_RE.sub(unstash, "".join(element.itertext()))
 
     @staticmethod
     def _drop_next_stages(root: etree.Element, context: ChapterContext) -> None:
         chapter = context.chapter
-        wanted = next((h.id for h in chapter.headings if h.line == chapter.next_stages_line), None)
+        wanted = next((h for h in chapter.headings if h.line == chapter.next_stages_line), None)
         if wanted is None:
             return
-        anchor = chapter.anchor(wanted)
-        children = list(root)
-        for index, element in enumerate(children):
-            if element.tag == "h2" and element.get("id") == anchor:
-                for following in children[index:]:
-                    if following is not element and following.tag in {"h1", "h2"}:
-                        break
-                    if following.tag == "div" and "footnote" in following.get("class", ""):
-                        break  # the chapter's footnotes come after Next Stages: keep them
-                    root.remove(following)
-                return
+        # The graph takes the items of every Next Stages section of the chapter, so every
+        # one of them leaves the body.
+        key = title_key(wanted.text)
+        anchors = {
+            anchor
+            for anchor, heading in zip(context.heading_anchors, context.headings, strict=True)
+            if heading is not None and heading.level == 2 and title_key(heading.text) == key
+        }
+        dropping = False
+        for element in list(root):
+            if element.tag in {"h1", "h2"}:
+                dropping = element.tag == "h2" and element.get("id") in anchors
+            elif element.tag == "div" and "footnote" in element.get("class", ""):
+                dropping = False  # the chapter's footnotes come after Next Stages: keep them
+            if dropping:
+                root.remove(element)
 
     @staticmethod
     def _wrap_sections(root: etree.Element, chapter: Chapter) -> None:
@@ -144,7 +215,7 @@ class _DreambookTreeprocessor(Treeprocessor):
         for element in root.iter("a"):
             if element.get("class") in {"footnote-ref", "footnote-backref"}:
                 continue
-            found = context.resolver.resolve(context.chapter, unquote(element.get("href", "")))
+            found = context.resolver.resolve(context.chapter, _written_href(element))
             if found.kind is LinkKind.CHAPTER:
                 references += 1
                 element.set("href", "#" + found.anchor)
@@ -184,6 +255,22 @@ class _DreambookTreeprocessor(Treeprocessor):
                 element.set("src", posixpath.normpath(posixpath.join(folder, unquote(source))))
 
 
+def _written_href(element: etree.Element) -> str:
+    """Return a link's href as check read it: references and percent-escapes decoded.
+
+    CommonMark decodes character references in a link destination and Python-Markdown
+    leaves them be (``other&#46;md``); it also writes the href of an e-mail autolink
+    (``<me@example.com>``) as references behind a placeholder for '&', against harvesters.
+    """
+    href = element.get("href", "").replace(util.AMP_SUBSTITUTE, "&")
+    # Backslash escapes (``\#sec``) are still placeholders here: Python-Markdown puts
+    # their characters back after every other tree processor has run. In a reference
+    # definition (``[ref]: \#sec``) it leaves them as written; CommonMark drops the '\'.
+    href = _ESCAPED_RE.sub(lambda match: chr(int(match.group(1))), href)
+    href = _BACKSLASH_ESCAPE_RE.sub(r"\1", href)
+    return unquote(html.unescape(href) if "&" in href else href)
+
+
 class DreambookExtension(Extension):
     """Registers the dreambook tree processor; set ``context`` before each ``convert``."""
 
@@ -194,3 +281,11 @@ class DreambookExtension(Extension):
     def extendMarkdown(self, md: Markdown) -> None:
         # Priority 1: after attr_list (8), footnotes (50) and inline patterns (20).
         md.treeprocessors.register(_DreambookTreeprocessor(md, self), "dreambook", 1)
+        md.references = _FirstDefinitionWins()
+        # CommonMark allows no space between a link's text and its label: '[a] [b]' is two
+        # shortcut references to check, and was one link '[a][b]' to Python-Markdown.
+        for name in ("reference", "image_reference"):
+            md.inlinePatterns[name].RE_LINK = _REFERENCE_LABEL_RE  # type: ignore[attr-defined]
+        md.parser.blockprocessors.register(
+            _CommonMarkHashHeaderProcessor(md.parser), "hashheader", 70
+        )

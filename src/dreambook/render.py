@@ -158,12 +158,15 @@ class ChapterRenderer:
         if not self.trust_html:
             converted = sanitize_html(converted)
         body = Markup(converted)
+        ids = frozenset(context.ids)
+        # Headings of the Next Stages section left the body with it; a heading the index
+        # does not know (DB022) has no text check validated.
         sections = tuple(
             SectionEntry(anchor, typeset_inline(heading.text), heading.level)
-            for anchor, heading in zip(context.heading_anchors, chapter.headings, strict=False)
-            if heading.level in (2, 3) and heading.line != chapter.next_stages_line
+            for anchor, heading in zip(context.heading_anchors, context.headings, strict=True)
+            if heading is not None and heading.level in (2, 3) and anchor in ids
         )
-        return body, sections, frozenset(context.ids)
+        return body, sections, ids
 
 
 def _labels(reading_order: ReadingOrder) -> dict[str, tuple[str, str]]:

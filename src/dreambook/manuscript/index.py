@@ -19,10 +19,12 @@ from urllib.parse import unquote
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from dreambook.manuscript.misreadings import Misreading, find_misreadings
 from dreambook.manuscript.model import Heading, Image, Link, NextStageItem, RawMarkup
 from dreambook.slugs import slugify, strip_blurb_lead, title_key
 
-_ATTR_LIST_RE = re.compile(r"\s*\{:?\s*([^{}]*)\}\s*$")
+_ATTR_LIST_RE = re.compile(r"[ \t]+\{:?[ \t]*([^{}\s][^{}]*)\}[ \t]*$")
+_ATTR_OPENING_RE = re.compile(r"[ \t]\{[^}\s]")
 _ATTR_ID_RE = re.compile(r"(?:^|\s)#([A-Za-z][\w\-:.]*)")
 
 # Lists and quotes nested deeper than this are refused (DB085): no book needs them, and the
@@ -92,10 +94,16 @@ def _parse_blocks(body: str, env: dict[str, Any]) -> list[Token]:
 _inline_parser = _IndexParser("commonmark", _PARSER_OPTIONS).enable("table")
 
 
-def _heading_text_and_id(raw: str) -> tuple[str, str | None]:
-    """Split ``"Heading {#custom-id}"`` into its text and explicit id (attribute-list syntax)."""
+def _heading_text_and_id(raw: str, source: str) -> tuple[str, str | None]:
+    """Split ``"Heading {#custom-id}"`` into its text and explicit id (attribute-list syntax).
+
+    ``raw`` is the heading's text, ``source`` the Markdown it was read from: the renderer
+    reads an attribute list only where one is written out at the end, after a space (not in
+    a code span, nor as character references), and none at all after an earlier ' {'.
+    """
     attrs = _ATTR_LIST_RE.search(raw)
-    if not attrs:
+    written = _ATTR_LIST_RE.search(source)
+    if not attrs or not written or _ATTR_OPENING_RE.search(source, 0, written.start()):
         return raw.strip(), None
     explicit = _ATTR_ID_RE.search(attrs.group(1))
     return raw[: attrs.start()].strip(), explicit.group(1) if explicit else None
@@ -130,6 +138,7 @@ class BodyIndex:
     next_stages: list[NextStageItem]
     raw_markup: list[RawMarkup] = field(default_factory=list)
     deepest: tuple[int, int] = (0, 0)  # (nesting depth, file line where it is reached)
+    misreadings: tuple[Misreading, ...] = ()
 
 
 def _line_holding(source_lines: Sequence[str], start: int, target: str) -> int:
@@ -213,7 +222,10 @@ def index_body(body: str, body_line: int, next_stages_heading: str) -> BodyIndex
     """
     env: dict[str, Any] = {}
     tokens = _parse_blocks(body, env)
-    index = BodyIndex([], [], [], None, [])
+    # What the renderer will not render as Markdown is left out, so the index holds what
+    # the book shows.
+    misread = find_misreadings(tokens, body, body_line)
+    index = BodyIndex([], [], [], None, [], misreadings=misread.found)
     next_stages_key = title_key(next_stages_heading)
     in_next_stages = False
     list_depth = 0
@@ -226,13 +238,16 @@ def index_body(body: str, body_line: int, next_stages_heading: str) -> BodyIndex
                 index.deepest = (container_depth, body_line + (token.map[0] if token.map else 0))
         elif token.type in {"bullet_list_close", "ordered_list_close", "blockquote_close"}:
             container_depth -= 1
+        if position in misread.hidden:
+            continue
         if token.type == "heading_open":
             level = int(token.tag[1])
-            raw = _plain_text(tokens[position + 1], env)
-            text, explicit_id = _heading_text_and_id(raw)
+            inline = tokens[position + 1]
+            text, explicit_id = _heading_text_and_id(_plain_text(inline, env), inline.content)
             line = body_line + (token.map[0] if token.map else 0)
             index.headings.append(Heading(level, text, explicit_id or slugify(text), line))
-            if level <= 2:
+            # Only a heading outside lists and quotes starts or ends a section.
+            if level <= 2 and token.level == 0:
                 in_next_stages = level == 2 and title_key(text) == next_stages_key
                 if in_next_stages:
                     index.next_stages_line = line

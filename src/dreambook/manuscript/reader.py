@@ -51,6 +51,10 @@ def read_chapter(
         return fallback, [*diagnostics, _too_deep(path, deep_line)]
     if not body.strip():
         diagnostics.append(_no_text(path, body_line))
+    diagnostics += [
+        diagnostic("DB022", found.message, path, found.line, found.hint)
+        for found in index.misreadings
+    ]
     diagnostics += _duplicate_section_ids(index.headings, path)
     chapter = _indexed_chapter(path, source_path, stem_slug, front, body, body_line, index)
     if chapter.next_stages_line is not None and not chapter.next_stages:
