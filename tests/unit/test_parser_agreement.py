@@ -1,6 +1,6 @@
 """The two Markdown readings of a chapter agree: the index check uses and the HTML a build renders.
 
-manuscript.py indexes each chapter with markdown-it-py (headings, links, Next Stages items,
+manuscript/index.py indexes each chapter with markdown-it-py (headings, links, Next Stages items,
 with their lines); render.py renders it with Python-Markdown, giving each rendered heading
 the id the index made for it and resolving each rendered link with the same LinkResolver.
 Random chapters (headings of every kind of text, in lists, quotes and code, links of every
