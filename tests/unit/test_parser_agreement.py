@@ -20,7 +20,7 @@ from pathlib import Path
 
 import lxml.html
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from markdown import Markdown
 
@@ -320,6 +320,12 @@ def _assert_stable(readings: Readings) -> None:
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(chapters())
+# Found in CI: the renderer ends a list at a further block indented by fewer than four
+# spaces, and reads what follows indented by four as code (DB022 since).
+@example(
+    body="# Running\n\n# Running\n\n- item\n\n  ## Two-space heading\n\n"
+    "    ## Not a heading\n    [not a link](other.md)\n"
+)
 def test_index_and_render_agree_on_headings_links_and_next_stages(body: str) -> None:
     readings = _read_and_render(body)
     if any(d.code == "DB022" for d in readings.diagnostics):

@@ -12,7 +12,10 @@ here from markdown-it's block tokens and the source lines:
 * a code fence inside a list or block quote, one whose info string or closing fence the
   renderer does not accept, or one never closed: the renderer reads its lines as Markdown;
 * an HTML block with blank lines before its closing tag: the renderer keeps everything up
-  to the closing tag as raw HTML, so the index leaves out the headings and links between.
+  to the closing tag as raw HTML, so the index leaves out the headings and links between;
+* a further block of a list item, after a blank line, indented by fewer than four spaces:
+  the renderer continues a list item only with lines indented by four, so it ends the list
+  there, and what follows indented by four or more becomes a code block.
 
 Each becomes a DB022 warning with the line and a way to write it that both read alike.
 """
@@ -44,7 +47,17 @@ _QUOTE_MARKS_RE = re.compile(r"^(?: {0,3}> ?)*")
 _UNDERLINE_RE = re.compile(r"(?:=+|-+) *")
 _OPENING_TAG_RE = re.compile(r" {0,3}<([A-Za-z][A-Za-z0-9-]*)")
 # What can start one of the constructs above; a body without any is not walked at all.
-_SUSPECT_RE = re.compile(r"```|~~~|<|^[ \t>]*(?:=+|-+)[ \t]*$", re.MULTILINE)
+_SUSPECT_RE = re.compile(
+    r"```|~~~|<|^[ \t>]*(?:=+|-+)[ \t]*$|\n[ \t]*\n {1,3}[^ \t\n]", re.MULTILINE
+)
+# Blocks that can stand in a list item after its first one (a fence in a list has its own
+# finding, whatever its indentation).
+_ITEM_BLOCKS = frozenset(
+    {
+        "paragraph_open", "heading_open", "code_block", "html_block", "hr",
+        "bullet_list_open", "ordered_list_open", "blockquote_open", "table_open",
+    }
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -83,7 +96,20 @@ def find_misreadings(tokens: Sequence[Token], body: str, body_line: int) -> Misr
     found: list[Misreading] = []
     hidden: set[int] = set()
     raw_until = -1  # the last line of an HTML block found to run on
+    item_levels: list[int] = []  # the levels of the list items the walk is inside
     for position, token in enumerate(tokens):
+        if token.type == "list_item_open":
+            item_levels.append(token.level)
+        elif token.type == "list_item_close":
+            item_levels.pop()
+        elif (
+            item_levels
+            and token.level == item_levels[-1] + 1
+            and token.type in _ITEM_BLOCKS
+            and tokens[position - 1].type != "list_item_open"
+            and _ends_the_list(token, lines)
+        ):
+            found.append(_list_misreading(token, body_line))
         if token.map is None or token.map[0] <= raw_until:
             continue
         if token.type == "heading_open" and token.markup in {"=", "-"}:
@@ -181,4 +207,24 @@ def _raw_block_misreading(token: Token, body_line: int, end: int) -> Misreading:
         f"this HTML block runs on to line {body_line + end}, past a blank line: the book "
         "shows the Markdown inside it as raw text, so its headings and links are left out",
         "close the HTML element before the blank line, or put no Markdown inside it",
+    )
+
+
+def _ends_the_list(token: Token, lines: Sequence[str]) -> bool:
+    """Whether the renderer ends the list before this further block of a list item: it
+    follows a blank line and is indented by fewer than four spaces."""
+    start = (token.map or (0, 0))[0]
+    if start == 0 or lines[start - 1].strip(" \t>"):
+        return False
+    line = lines[start]
+    line = line[_QUOTE_MARKS_RE.match(line).end() :]  # type: ignore[union-attr]
+    return len(line) - len(line.lstrip(" ")) < 4
+
+
+def _list_misreading(token: Token, body_line: int) -> Misreading:
+    return Misreading(
+        body_line + (token.map or (0, 0))[0],
+        "this part of a list item is indented by fewer than four spaces after a blank line: "
+        "the book ends the list here, and shows what follows indented by four or more as code",
+        "indent every further paragraph of a list item by four spaces",
     )
