@@ -4,11 +4,6 @@ Output is written to a temporary file beside its destination and renamed into pl
 only when complete, so a failed build never leaves a half-written file where the good
 one was. Resources (fonts, stylesheets, images) are read only from the folders a build
 is allowed to read: the manuscript folder and the styles folders.
-
-Every file and folder a build writes gets the permissions the user's umask gives a new
-file or folder (``0666 & ~umask``, ``0777 & ~umask``), whichever way it was written: a
-temporary file from ``mkstemp`` (always 0600) and a staging folder from ``mkdtemp``
-(always 0700) are given those modes before they are renamed into place.
 """
 
 from __future__ import annotations
@@ -19,6 +14,39 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
+
+
+@contextlib.contextmanager
+def atomic_output(destination: Path) -> Iterator[BinaryIO]:
+    """Yield a binary file that becomes ``destination`` only if the block finishes.
+
+    The file is created in the destination's folder (so the final rename cannot cross
+    file systems), flushed to disk, then renamed over the destination with ``os.replace``.
+    If the block raises, the temporary file is removed and the destination is untouched.
+    The file gets the mode the umask gives a new file (``FILE_MODE``).
+    Raises OSError when the folder cannot be written.
+    """
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(
+        prefix=f".{destination.name}.", suffix=".tmp", dir=destination.parent
+    )
+    try:
+        with os.fdopen(handle, "wb") as output:
+            yield output
+            output.flush()
+            os.fsync(output.fileno())
+        os.chmod(temporary, FILE_MODE)
+        os.replace(temporary, destination)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+
+
+# Every file and folder a build writes gets the permissions the user's umask gives a new
+# file or folder (0666 & ~umask, 0777 & ~umask), whichever way it was written: a temporary
+# file from mkstemp (always 0600) and a staging folder from mkdtemp (always 0700) are given
+# those modes before they are renamed into place.
 
 
 def _read_umask() -> int:
@@ -48,32 +76,6 @@ def apply_output_modes(folder: Path) -> None:
             if not os.path.islink(path):
                 os.chmod(path, FOLDER_MODE if name in folders else FILE_MODE)
     os.chmod(folder, FOLDER_MODE)
-
-
-@contextlib.contextmanager
-def atomic_output(destination: Path) -> Iterator[BinaryIO]:
-    """Yield a binary file that becomes ``destination`` only if the block finishes.
-
-    The file is created in the destination's folder (so the final rename cannot cross
-    file systems), flushed to disk, then renamed over the destination with ``os.replace``.
-    If the block raises, the temporary file is removed and the destination is untouched.
-    The file gets the mode the umask gives a new file (``FILE_MODE``). Raises OSError when the folder cannot be written.
-    """
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(
-        prefix=f".{destination.name}.", suffix=".tmp", dir=destination.parent
-    )
-    try:
-        with os.fdopen(handle, "wb") as output:
-            yield output
-            output.flush()
-            os.fsync(output.fileno())
-        os.chmod(temporary, FILE_MODE)
-        os.replace(temporary, destination)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
 
 
 class ConfinedFolders:
