@@ -391,6 +391,8 @@ class _PreviewHTTPServer(http.server.ThreadingHTTPServer):
         self.allowed_hosts = _allowed_hosts(address[0], port)
 
     def process_request(self, request: Any, client_address: Any) -> None:
+        """Start a thread for the connection once a request slot is free (or drop it when
+        the server is stopping)."""
         while not self.request_slots.acquire(timeout=0.25):
             if self.closing.is_set():  # stopping: do not wait for a slot
                 self.shutdown_request(request)
@@ -402,6 +404,7 @@ class _PreviewHTTPServer(http.server.ThreadingHTTPServer):
             raise
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
+        """Handle the connection, then give back the slot this thread holds."""
         self.held.slot = self.request_slots
         try:
             super().process_request_thread(request, client_address)
@@ -421,6 +424,7 @@ class _PreviewHTTPServer(http.server.ThreadingHTTPServer):
         log.debug("error while serving %s", client_address, exc_info=True)
 
     def shutdown(self) -> None:
+        """Stop serving; a connection waiting for a slot is closed rather than awaited."""
         self.closing.set()
         super().shutdown()
 
