@@ -23,6 +23,7 @@ def atomic_output(destination: Path) -> Iterator[BinaryIO]:
     The file is created in the destination's folder (so the final rename cannot cross
     file systems), flushed to disk, then renamed over the destination with ``os.replace``.
     If the block raises, the temporary file is removed and the destination is untouched.
+    The file gets the mode the umask gives a new file (``FILE_MODE``).
     Raises OSError when the folder cannot be written.
     """
     destination.parent.mkdir(parents=True, exist_ok=True)
@@ -34,12 +35,47 @@ def atomic_output(destination: Path) -> Iterator[BinaryIO]:
             yield output
             output.flush()
             os.fsync(output.fileno())
-        os.chmod(temporary, 0o644)
+        os.chmod(temporary, FILE_MODE)
         os.replace(temporary, destination)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
+
+
+# Every file and folder a build writes gets the permissions the user's umask gives a new
+# file or folder (0666 & ~umask, 0777 & ~umask), whichever way it was written: a temporary
+# file from mkstemp (always 0600) and a staging folder from mkdtemp (always 0700) are given
+# those modes before they are renamed into place.
+
+
+def _read_umask() -> int:
+    """Return the process's umask. ``os.umask`` can only be read by setting it, so this is
+    done once, when the module is imported at start-up, not while worker threads create
+    files (between the two calls a new file would get the wrong mode)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+UMASK = _read_umask()
+FILE_MODE = 0o666 & ~UMASK
+FOLDER_MODE = 0o777 & ~UMASK
+
+
+def apply_output_modes(folder: Path) -> None:
+    """Give ``folder`` and everything under it the modes the umask gives new files and folders.
+
+    Symbolic links are left alone (their own mode means nothing, and following them could
+    change a file outside the folder). Raises OSError when a mode cannot be set.
+    """
+    # Bottom up, so that a folder is given its mode after everything inside it.
+    for parent, folders, files in os.walk(folder, topdown=False):
+        for name in files + folders:
+            path = os.path.join(parent, name)
+            if not os.path.islink(path):
+                os.chmod(path, FOLDER_MODE if name in folders else FILE_MODE)
+    os.chmod(folder, FOLDER_MODE)
 
 
 class ConfinedFolders:

@@ -6,6 +6,14 @@ rebuilds the HTML edition first and tells open pages to reload (server-sent even
 ``/__dreambook__/events``), then lays out the PDF and tells the spreads page. When a
 build fails, pages keep showing the last good book and lay an overlay over it with each
 ``path:line: CODE message`` and its hint; the overlay goes when the book builds again.
+
+The server answers only this machine's browser: a request whose ``Host`` is not the address
+it listens on (``127.0.0.1``, ``localhost`` or ``[::1]`` with its port) is refused with 403,
+so a web page that re-points its own name at 127.0.0.1 (DNS rebinding) cannot read the
+book. Request paths are decoded and must name a file inside the built book; a path too long
+(414) or not a path at all (400) is answered with an error, never with a traceback. Each
+connection has a time limit and at most ``MAX_CLIENTS`` are served at once, so a client that
+connects and sends nothing holds one slot for a while, not the server.
 """
 
 from __future__ import annotations
@@ -15,6 +23,8 @@ import json
 import logging
 import queue
 import threading
+import time
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +40,21 @@ log = logging.getLogger(__name__)
 _PREFIX = "/__dreambook__/"
 _LIVE_SCRIPT = "preview-live.js"
 _SPREADS = "preview-spreads.html"
+
+CLIENT_TIMEOUT = 30.0  # seconds a connection may sit idle or half-sent before it is closed
+MAX_CLIENTS = 16  # requests handled at once; more wait to be accepted
+MAX_EVENT_STREAMS = 32  # open pages listening for reloads, each holding a connection
+MAX_PATH_BYTES = 2048  # longer request paths are answered with 414
+_KEEP_ALIVE = 15.0  # seconds between comments on a quiet event stream (finds closed pages)
+_LOCAL_NAMES = ("127.0.0.1", "localhost", "[::1]")
+_CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8", ".css": "text/css", ".ttf": "font/ttf",
+    ".otf": "font/otf", ".woff": "font/woff", ".woff2": "font/woff2", ".png": "image/png",
+    ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif", ".webp": "image/webp",
+    ".svg": "image/svg+xml",
+}  # fmt: skip
+# An image (an SVG above all) opened on its own runs nothing and loads nothing.
+_IMAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'"
 
 
 @dataclass
@@ -165,17 +190,25 @@ class Preview:
     # --- serving --------------------------------------------------------------------------------
 
     def file_for(self, path: str) -> Path | None:
-        """The file that answers a request path, inside the built site or the page images."""
+        """Return the file that answers the decoded request ``path``, or None.
+
+        The file must lie inside the built site or the page images once every ``..`` and
+        symbolic link is resolved; anything else, and any path the file system cannot take
+        (too long, a NUL byte), is None.
+        """
         if self.site is None:
             return None
         relative = path.lstrip("/") or "index.html"
         if relative.startswith("pages/"):
-            base = (self.output / "pages").resolve()
-            candidate = (self.output / relative).resolve()
+            folder, relative = self.output / "pages", relative.removeprefix("pages/")
         else:
-            base = self.site.resolve()
-            candidate = (self.site / relative).resolve()
-        if not candidate.is_relative_to(base) or not candidate.is_file():
+            folder = self.site
+        try:
+            base = folder.resolve()
+            candidate = (folder / relative).resolve()
+            if not candidate.is_relative_to(base) or not candidate.is_file():
+                return None
+        except (OSError, ValueError):
             return None
         return candidate
 
@@ -184,25 +217,85 @@ def _live_script() -> bytes:
     return (default_styles_folder() / _LIVE_SCRIPT).read_bytes()
 
 
-def _handler(preview: Preview) -> type[http.server.BaseHTTPRequestHandler]:
+def _allowed_hosts(host: str, port: int) -> frozenset[str]:
+    """The ``Host`` headers the server answers: the local names and ``host``, with ``port``."""
+    names = {*_LOCAL_NAMES, f"[{host}]" if ":" in host else host}
+    allowed = {f"{name}:{port}" for name in names}
+    if port == 80:  # browsers leave the default port out
+        allowed |= names
+    return frozenset(name.lower() for name in allowed)
+
+
+class _PathError(Exception):
+    """A request path the server will not look up: its HTTP status and a short reason."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def _request_path(target: str) -> str:
+    """Return the decoded path of a request target (query and fragment dropped).
+
+    ``target`` is the request line's target as http.server read it (each byte one
+    character). Raises _PathError: 414 when it is longer than MAX_PATH_BYTES, 400 when
+    its escapes do not decode as UTF-8 or it holds a NUL.
+    """
+    raw = target.encode("latin-1", errors="replace")
+    if len(raw) > MAX_PATH_BYTES:
+        raise _PathError(414, "request path too long")
+    raw = raw.split(b"?", 1)[0].split(b"#", 1)[0]
+    try:
+        path = urllib.parse.unquote_to_bytes(raw).decode("utf-8")
+    except UnicodeDecodeError:
+        raise _PathError(400, "request path is not UTF-8") from None
+    if "\0" in path:
+        raise _PathError(400, "request path holds a NUL byte")
+    return path
+
+
+def _handler(preview: Preview, client_timeout: float) -> type[http.server.BaseHTTPRequestHandler]:
     class Handler(http.server.BaseHTTPRequestHandler):
         server_version = "dreambook-preview"
+        # A socket time limit for every connection: reading the request, and each write
+        # (an event stream only writes, and only blocks when the page stops reading).
+        timeout = client_timeout
 
         def log_message(self, format: str, *args: Any) -> None:
+            # Errors too (send_error, timeouts): the preview's terminal is the author's.
             log.debug("%s %s", self.address_string(), format % args)
 
-        def _send(self, status: int, content_type: str, body: bytes) -> None:
+        def _send(
+            self, status: int, content_type: str, body: bytes, policy: str | None = None
+        ) -> None:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.send_header("Cache-Control", "no-store")
+            self.send_header("X-Content-Type-Options", "nosniff")
+            if policy is not None:
+                self.send_header("Content-Security-Policy", policy)
             self.end_headers()
             self.wfile.write(body)
 
+        def _refuse(self, status: int, reason: str) -> None:
+            self.close_connection = True
+            self._send(status, "text/plain; charset=utf-8", reason.encode("utf-8") + b"\n")
+
         def do_GET(self) -> None:
-            path = self.path.split("?", 1)[0].split("#", 1)[0]
+            server = self.server
+            assert isinstance(server, _PreviewHTTPServer)
+            if self.headers.get("Host", "").strip().lower() not in server.allowed_hosts:
+                self._refuse(403, "this server answers only requests for its own address")
+                return
+            try:
+                path = _request_path(self.path)
+            except _PathError as error:
+                self._refuse(error.status, error.reason)
+                return
             if path == _PREFIX + "events":
-                self._events()
+                self._events(server)
             elif path == _PREFIX + "live.js":
                 self._send(200, "text/javascript; charset=utf-8", _live_script())
             elif path == _PREFIX + "spreads":
@@ -218,13 +311,13 @@ def _handler(preview: Preview) -> type[http.server.BaseHTTPRequestHandler]:
                 self._send(404, "text/plain; charset=utf-8", b"not found")
                 return
             body = file.read_bytes()
-            types = {".html": "text/html; charset=utf-8", ".css": "text/css", ".png": "image/png",
-                     ".ttf": "font/ttf", ".jpg": "image/jpeg", ".svg": "image/svg+xml"}  # fmt: skip
-            content_type = types.get(file.suffix, "application/octet-stream")
-            if file.suffix == ".html":
+            suffix = file.suffix.lower()
+            content_type = _CONTENT_TYPES.get(suffix, "application/octet-stream")
+            if suffix == ".html":
                 tag = f'<script src="{_PREFIX}live.js"></script></body>'.encode()
                 body = body.replace(b"</body>", tag, 1)
-            self._send(200, content_type, body)
+            policy = _IMAGE_POLICY if content_type.startswith("image/") else None
+            self._send(200, content_type, body, policy)
 
         def _spreads(self) -> None:
             template = (default_styles_folder() / _SPREADS).read_text(encoding="utf-8")
@@ -235,23 +328,34 @@ def _handler(preview: Preview) -> type[http.server.BaseHTTPRequestHandler]:
             )
             self._send(200, "text/html; charset=utf-8", body)
 
-        def _events(self) -> None:
+        def _events(self, server: _PreviewHTTPServer) -> None:
+            if not server.become_event_stream():
+                self._refuse(503, "too many open pages")
+                return
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Cache-Control", "no-store")
+            self.send_header("X-Content-Type-Options", "nosniff")
             self.end_headers()
+            self.close_connection = True
             listener = preview.events.subscribe()
             try:
                 self.wfile.write(b": connected\n\n")
                 self.wfile.flush()
+                quiet_since = time.monotonic()
                 while not preview.stopping.is_set():
                     try:
                         message = listener.get(timeout=0.5)
                     except queue.Empty:
-                        continue
+                        # A comment now and then: writing to a closed page fails, which
+                        # ends this stream and frees its slot.
+                        if time.monotonic() - quiet_since < _KEEP_ALIVE:
+                            continue
+                        message = ": keep-alive\n\n"
                     self.wfile.write(message.encode("utf-8"))
                     self.wfile.flush()
-            except (BrokenPipeError, ConnectionResetError):
+                    quiet_since = time.monotonic()
+            except OSError:  # the page went away (reset, broken pipe, a write timed out)
                 pass
             finally:
                 preview.events.unsubscribe(listener)
@@ -259,13 +363,87 @@ def _handler(preview: Preview) -> type[http.server.BaseHTTPRequestHandler]:
     return Handler
 
 
+class _PreviewHTTPServer(http.server.ThreadingHTTPServer):
+    """A threading HTTP server that handles at most ``max_clients`` requests at once.
+
+    Each connection takes a slot before its thread starts and gives it back when done;
+    while every slot is taken, the accepting loop waits (new connections queue in the
+    listen backlog). An event stream trades its slot for one of ``max_streams`` others,
+    so open pages do not starve ordinary requests.
+    """
+
+    daemon_threads = True
+    request_queue_size = 64
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        handler: type[http.server.BaseHTTPRequestHandler],
+        max_clients: int,
+        max_streams: int,
+    ) -> None:
+        super().__init__(address, handler)
+        self.request_slots = threading.BoundedSemaphore(max_clients)
+        self.stream_slots = threading.BoundedSemaphore(max_streams)
+        self.closing = threading.Event()
+        self.held = threading.local()
+        port = self.server_address[1]
+        self.allowed_hosts = _allowed_hosts(address[0], port)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Start a thread for the connection once a request slot is free (or drop it when
+        the server is stopping)."""
+        while not self.request_slots.acquire(timeout=0.25):
+            if self.closing.is_set():  # stopping: do not wait for a slot
+                self.shutdown_request(request)
+                return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.request_slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        """Handle the connection, then give back the slot this thread holds."""
+        self.held.slot = self.request_slots
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.held.slot.release()
+
+    def become_event_stream(self) -> bool:
+        """Move this thread from a request slot to an event stream slot; False if none is free."""
+        if not self.stream_slots.acquire(blocking=False):
+            return False
+        self.held.slot.release()
+        self.held.slot = self.stream_slots
+        return True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # socketserver prints a traceback to stderr; the preview logs it instead.
+        log.debug("error while serving %s", client_address, exc_info=True)
+
+    def shutdown(self) -> None:
+        """Stop serving; a connection waiting for a slot is closed rather than awaited."""
+        self.closing.set()
+        super().shutdown()
+
+
 class PreviewServer:
     """The HTTP server and the watcher thread of one preview, started and stopped together."""
 
-    def __init__(self, preview: Preview, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        preview: Preview,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        client_timeout: float = CLIENT_TIMEOUT,
+        max_clients: int = MAX_CLIENTS,
+    ) -> None:
         self.preview = preview
-        self.httpd = http.server.ThreadingHTTPServer((host, port), _handler(preview))
-        self.httpd.daemon_threads = True
+        handler = _handler(preview, client_timeout)
+        self.httpd = _PreviewHTTPServer((host, port), handler, max_clients, MAX_EVENT_STREAMS)
         self.threads: list[threading.Thread] = []
 
     @property

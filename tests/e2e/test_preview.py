@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import queue
+import socket
 import threading
 import urllib.request
 from collections.abc import Iterator
@@ -13,7 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from dreambook.preview import Preview, PreviewServer
-from tests.conftest import WriteBook, chapter
+from tests.conftest import MINIMAL_TOML, WriteBook, chapter
 
 pytestmark = pytest.mark.slow
 
@@ -174,3 +176,140 @@ def test_in_a_real_browser_the_page_shows_the_build_errors_over_the_last_good_bo
     assert "The first words." in dom, completed.stderr[-2000:]  # the last good page
     assert 'id="dreambook-build-errors"' in dom, completed.stderr[-2000:]
     assert "two.md:1: DB014 error: the front matter has no title" in dom
+
+
+# --- hardening: only this machine's pages, only the book's files, bounded work ------------------
+
+
+@pytest.fixture(scope="module")
+def hardened(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PreviewServer]:
+    """A preview (not watching) of a book with an image whose name has a space, served with a
+    short client time limit and two request slots, so that slow clients show quickly."""
+    from PIL import Image
+
+    root = tmp_path_factory.mktemp("hardened") / "manuscript"
+    (root / "img").mkdir(parents=True)
+    (root / "book.toml").write_text(MINIMAL_TOML, encoding="utf-8")
+    (root / "one.md").write_text(chapter("One", "Words.\n\n![A dot](<img/my dot.png>)\n"), "utf-8")
+    Image.new("RGB", (8, 8), (200, 30, 30)).save(root / "img" / "my dot.png")
+    server = PreviewServer(
+        Preview(root, root.parent / "preview"), "127.0.0.1", 0, client_timeout=1.0, max_clients=2
+    )
+    server.start(watch=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def request(
+    server: PreviewServer, path: str, host: str | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    """GET ``path`` (sent as written) with ``host`` as the Host header (default: the server's
+    own); return the status, the headers and the body."""
+    port = urlsplit(server.url).port
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request("GET", path, headers={"Host": host or f"127.0.0.1:{port}"})
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
+def test_preview_refuses_requests_for_another_host_name(hardened: PreviewServer) -> None:
+    port = urlsplit(hardened.url).port
+    for host in ("evil.example", f"evil.example:{port}", f"127.0.0.1.evil.example:{port}"):
+        status, _, body = request(hardened, "/one.html", host)
+        assert status == 403, host
+        assert b"Words." not in body
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"LOCALHOST:{port}"):
+        assert request(hardened, "/one.html", host)[0] == 200, host
+
+
+def test_over_long_paths_are_414_without_a_traceback_and_the_server_keeps_answering(
+    hardened: PreviewServer, capfd: pytest.CaptureFixture[str]
+) -> None:
+    for length in (8 * 1024, 65_000):
+        status, _, _ = request(hardened, "/" + "a" * length)
+        assert status == 414, length
+        assert request(hardened, "/one.html")[0] == 200
+    status, _, _ = request(hardened, "/pages/" + "b" * 3000)
+    assert status == 414
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_a_nul_byte_or_a_path_that_is_not_utf8_is_400(
+    hardened: PreviewServer, capfd: pytest.CaptureFixture[str]
+) -> None:
+    for path in ("/one.html%00", "/%00", "/pages/%00x.png", "/%ff%fe.html"):
+        assert request(hardened, path)[0] == 400, path
+    assert request(hardened, "/one.html")[0] == 200
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_request_paths_are_url_decoded(hardened: PreviewServer) -> None:
+    status, page = get(hardened.url + "one.html")
+    assert 'src="img/my%20dot.png"' in page  # the page asks for the image this way
+    status, headers, image = request(hardened, "/img/my%20dot.png")
+    assert status == 200
+    assert image.startswith(b"\x89PNG")
+    assert headers["Content-Type"] == "image/png"
+
+
+def test_paths_that_escape_the_book_are_404(hardened: PreviewServer, tmp_path: Path) -> None:
+    site = hardened.preview.site
+    assert site is not None
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for the browser", encoding="utf-8")
+    (site / "link-out.txt").symlink_to(secret)
+    for path in (
+        "/../../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "/%2E%2E%2F%2E%2E%2Fetc/passwd",
+        "/pages/../../manuscript/one.md", "/pages/%2e%2e/%2e%2e/manuscript/book.toml",
+        "/img/..%2f..%2f..%2fmanuscript/one.md", "/link-out.txt", "//etc/passwd",
+    ):  # fmt: skip
+        status, _, body = request(hardened, path)
+        assert status == 404, path
+        assert b"not for the browser" not in body
+
+
+def test_images_are_served_with_a_policy_that_runs_nothing_and_pages_with_nosniff(
+    hardened: PreviewServer,
+) -> None:
+    _, headers, _ = request(hardened, "/img/my%20dot.png")
+    assert headers["Content-Security-Policy"] == "default-src 'none'; style-src 'unsafe-inline'"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    status, headers, page = request(hardened, "/one.html")
+    assert status == 200
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert b"/__dreambook__/live.js" in page  # the reload script is still injected and served
+    status, headers, _ = request(hardened, "/__dreambook__/live.js")
+    assert status == 200
+    assert headers["Content-Type"].startswith("text/javascript")
+
+
+def test_a_slow_client_is_closed_after_the_time_limit_and_threads_are_bounded(
+    hardened: PreviewServer,
+) -> None:
+    port = urlsplit(hardened.url).port
+    assert port is not None
+    # More silent clients than request slots (two): they connect and send nothing.
+    silent = [socket.create_connection(("127.0.0.1", port), timeout=60) for _ in range(5)]
+    try:
+        # An ordinary request is still answered (once slots free up, within a bound).
+        status, _, body = request(hardened, "/one.html")
+        assert status == 200
+        assert b"Words." in body
+        handlers = [
+            thread for thread in threading.enumerate() if "process_request_thread" in thread.name
+        ]
+        assert len(handlers) < len(silent)  # at most two at work (and any just ending)
+        # The server closes each silent connection after its time limit: the read ends
+        # (with nothing, or a reset), well before the client's own 60 seconds.
+        for client in silent:
+            with contextlib.suppress(ConnectionResetError):
+                assert client.recv(1024) == b""
+    finally:
+        for client in silent:
+            client.close()
+    assert request(hardened, "/one.html")[0] == 200

@@ -23,7 +23,7 @@ from lxml import html as lxml_html
 from markupsafe import Markup
 
 from dreambook.export.writer import ChapterTrees
-from dreambook.fsutil import ConfinedFolders
+from dreambook.fsutil import ConfinedFolders, apply_output_modes
 from dreambook.render import RenderedBook, RenderedChapter
 from dreambook.styles import Styles
 
@@ -141,7 +141,9 @@ def build_site(
             (staging / page_file(chapter)).write_text(page, encoding="utf-8")
             pages.append(destination / page_file(chapter))
         _copy_assets(styles, manuscript, images, staging)
-        os.chmod(staging, 0o755)
+        # mkdtemp made the folder 0700 and copytree copied the installed fonts' modes: the
+        # site gets the modes the umask gives, like every other output.
+        apply_output_modes(staging)
         _swap_into_place(staging, destination)
     except BaseException:
         with contextlib.suppress(OSError):
