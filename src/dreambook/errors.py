@@ -56,8 +56,7 @@ class ResourceOutsideError(BuildError):
                     "folders; it is not read",
                     path,
                     line,
-                    "copy the file into the manuscript or styles folder instead of linking "
-                    "to it",
+                    "copy the file into the manuscript or styles folder instead of linking to it",
                 )
             ]
         )

@@ -59,7 +59,9 @@ def font_files(styles: Styles, stylesheet: str) -> list[Resource]:
                 if path.suffix.lower() in _FONT_TYPES and path.is_file():
                     found[path.name] = path
     resources = [
-        Resource(f"{_FONT_FOLDER}/{name}", _FONT_TYPES[path.suffix.lower()], reader.read_bytes(path))
+        Resource(
+            f"{_FONT_FOLDER}/{name}", _FONT_TYPES[path.suffix.lower()], reader.read_bytes(path)
+        )
         for name, path in sorted(found.items())
         if f"{_FONT_FOLDER}/{name}" in stylesheet
     ]
