@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path, PurePosixPath
 
 from dreambook.diagnostics import Diagnostic, diagnostic, line_of_byte
+from dreambook.errors import ResourceOutsideError
+from dreambook.fsutil import ConfinedReader
 from dreambook.isbn import parse_isbn
 from dreambook.toml_schema import (
     DATE,
@@ -350,11 +352,14 @@ def load_book_toml(manuscript: Path) -> tuple[BookConfig, list[Diagnostic]]:
     """Read ``manuscript/book.toml`` and return its config and diagnostics.
 
     A missing file gives the DB001 diagnostic and a default config; a file that is not
-    UTF-8 gives DB002. Raises nothing for manuscript content.
+    UTF-8 gives DB002, and a book.toml that links out of the manuscript folder DB060 (it
+    is not read). Raises nothing for manuscript content.
     """
     path = manuscript / BOOK_TOML
     try:
-        raw = path.read_bytes()
+        raw = ConfinedReader([manuscript]).read_bytes(path)
+    except ResourceOutsideError as refused:
+        return BookConfig(), list(refused.diagnostics)
     except FileNotFoundError:
         return BookConfig(), [
             diagnostic(

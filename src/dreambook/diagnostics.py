@@ -67,7 +67,7 @@ _TABLE: tuple[Code, ...] = (
     Code("DB040", "unreachable-chapter", Severity.WARNING, "No chain of Next Stages leads from the start to a chapter."),
     Code("DB045", "order-changed", Severity.WARNING, "The reading order differs from reading-order.txt."),
     Code("DB050", "layout-lost-chapter", Severity.ERROR, "The laid-out PDF is missing a chapter."),
-    Code("DB060", "resource-outside", Severity.ERROR, "An image path leads outside the manuscript folder."),
+    Code("DB060", "resource-outside", Severity.ERROR, "A file the build would read leads outside the manuscript folder."),
     Code("DB061", "resource-not-a-file", Severity.ERROR, "An image is a web address, file:// or data: URL, or absolute path."),
     Code("DB062", "resource-missing", Severity.ERROR, "An image file does not exist."),
     Code("DB063", "resource-not-an-image", Severity.ERROR, "An image file is not an image dreambook can read."),

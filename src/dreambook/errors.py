@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from pathlib import Path
 
-from dreambook.diagnostics import Diagnostic
+from dreambook.diagnostics import Diagnostic, diagnostic
 
 
 class DreambookError(Exception):
@@ -33,6 +35,31 @@ class BuildError(DreambookError):
     def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
         self.diagnostics = tuple(diagnostics)
         super().__init__("; ".join(d.message for d in self.diagnostics) or "the build failed")
+
+
+class ResourceOutsideError(BuildError):
+    """A file a build was to read resolves outside the folders it may read (DB060, exit 1).
+
+    Raised by the confined opener (fsutil.ConfinedReader) before anything is read: ``path``
+    is the file as named, ``target`` where its symbolic links (or ``..``) lead.
+    """
+
+    def __init__(self, path: Path, target: Path, line: int | None = None) -> None:
+        self.path = path
+        self.target = target
+        what = "a symbolic link" if os.path.islink(path) else "a path"
+        super().__init__(
+            [
+                diagnostic(
+                    "DB060",
+                    f"{path.name} is {what} to {target}, outside the manuscript and styles "
+                    "folders; it is not read",
+                    path,
+                    line,
+                    "copy the file into the manuscript or styles folder instead of linking to it",
+                )
+            ]
+        )
 
 
 class MissingDependencyError(DreambookError):

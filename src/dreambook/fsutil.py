@@ -3,7 +3,10 @@
 Output is written to a temporary file beside its destination and renamed into place
 only when complete, so a failed build never leaves a half-written file where the good
 one was. Resources (fonts, stylesheets, images) are read only from the folders a build
-is allowed to read: the manuscript folder and the styles folders.
+is allowed to read: the manuscript folder and the styles folders. Every file a build
+reads from those folders (book.toml, chapters, the order lock, stylesheets, templates,
+fonts) goes through one opener, ``ConfinedReader``, which refuses a file whose symbolic
+links or ``..`` lead out of them.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
+
+from dreambook.errors import ResourceOutsideError
 
 
 @contextlib.contextmanager
@@ -92,3 +97,66 @@ class ConfinedFolders:
         """Return True when ``path`` (after resolving links) is inside an allowed folder."""
         real = Path(os.path.realpath(path))
         return any(real == folder or real.is_relative_to(folder) for folder in self.folders)
+
+
+# Refuse to follow a link swapped in between resolving a path and opening it.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+
+
+class ConfinedReader:
+    """The one opener for files a build reads: it reads a file only if it lies inside the
+    allowed folders once every symbolic link and ``..`` is resolved."""
+
+    def __init__(self, folders: Sequence[Path]) -> None:
+        self.folders = ConfinedFolders(folders)
+
+    def resolve(self, path: Path, line: int | None = None) -> Path:
+        """Return the real path of ``path`` (links followed) when it lies inside the folders.
+
+        Raises ResourceOutsideError (DB060, naming ``path`` and ``line``) otherwise; nothing
+        is read then.
+        """
+        real = Path(os.path.realpath(path))
+        if not self.folders.allows(real):
+            raise ResourceOutsideError(path, real, line)
+        return real
+
+    def read_bytes(self, path: Path, line: int | None = None) -> bytes:
+        """Return the bytes of ``path``.
+
+        Raises ResourceOutsideError when it resolves outside the folders, OSError when it
+        cannot be read.
+        """
+        handle = os.open(self.resolve(path, line), _OPEN_FLAGS)
+        with os.fdopen(handle, "rb") as opened:
+            return opened.read()
+
+    def read_text(self, path: Path, line: int | None = None) -> str:
+        """Return the text of the UTF-8 file ``path``.
+
+        Raises ResourceOutsideError when it resolves outside the folders, OSError when it
+        cannot be read and UnicodeDecodeError when it is not UTF-8.
+        """
+        return self.read_bytes(path, line).decode("utf-8")
+
+    def copy_tree(self, source: Path, destination: Path) -> None:
+        """Copy every file under the folder ``source`` into ``destination``, each one read
+        through this opener, so that no link (to a file or a folder) carries anything from
+        outside. A folder reached twice through links is copied once.
+
+        Raises ResourceOutsideError for the first entry that resolves outside the folders,
+        OSError when a file cannot be read or written.
+        """
+        self._copy_tree(source, destination, set())
+
+    def _copy_tree(self, source: Path, destination: Path, seen: set[Path]) -> None:
+        real = self.resolve(source)
+        if real in seen:
+            return
+        seen.add(real)
+        destination.mkdir(parents=True, exist_ok=True)
+        for entry in sorted(source.iterdir()):
+            if self.resolve(entry).is_dir():
+                self._copy_tree(entry, destination / entry.name, seen)
+            else:
+                (destination / entry.name).write_bytes(self.read_bytes(entry))

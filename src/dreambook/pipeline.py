@@ -30,7 +30,7 @@ from dreambook.graph import (
 )
 from dreambook.identity import book_identity
 from dreambook.manuscript import Book, Limits, load_book
-from dreambook.resources import check_resources
+from dreambook.resources import check_resources, check_styles_folder
 from dreambook.sanitize import check_raw_html
 from dreambook.workers import usable_cpus, worker_pool
 
@@ -81,6 +81,7 @@ def check_manuscript(manuscript: Path, options: Options | None = None) -> Checke
         # Without a readable book.toml, "start is not set" says nothing new.
         order_diagnostics = [d for d in order_diagnostics if d.code != "DB005"]
     found = diagnostics + graph_diagnostics + order_diagnostics + check_resources(book)
+    found += check_styles_folder(book)
     if not options.trust_html:
         for chapter in book.chapters:
             found += check_raw_html(chapter)

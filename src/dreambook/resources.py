@@ -182,6 +182,54 @@ def _styles_problem(book: Book, folders: ConfinedFolders) -> list[Diagnostic]:
     ]
 
 
+def check_styles_folder(book: Book) -> list[Diagnostic]:
+    """Check that every file of the book's own styles folder (``[book] styles``) is a file
+    a build may read.
+
+    Returns DB060 for each file or folder in it that resolves (through symbolic links)
+    outside the manuscript folder and dreambook's own styles; the writers would refuse it
+    (styles.Styles reads through the confined opener), so check finds it first. A folder
+    reached twice through links is looked at once. A styles folder that itself leads
+    outside is reported by check_resources. Raises nothing for manuscript content.
+    """
+    if not book.config.styles:
+        return []
+    own = book.root / book.config.styles
+    if not ConfinedFolders([book.root]).allows(own) or not own.is_dir():
+        return []
+    # Imported here: styles.py is cheap for check (it loads Jinja2 only when a build asks).
+    from dreambook.styles import default_styles_folder
+
+    allowed = ConfinedFolders([book.root, default_styles_folder()])
+    diagnostics: list[Diagnostic] = []
+    seen: set[str] = set()
+    folders = [own]
+    while folders:
+        folder = folders.pop()
+        if os.path.realpath(folder) in seen:
+            continue
+        seen.add(os.path.realpath(folder))
+        for entry in sorted(folder.iterdir()):
+            if not allowed.allows(entry):
+                diagnostics.append(_styles_file_outside(book, entry))
+            elif entry.is_dir():
+                folders.append(entry)
+    return diagnostics
+
+
+def _styles_file_outside(book: Book, entry: Path) -> Diagnostic:
+    """DB060 for one file (line 1) or folder of the styles folder that leads outside."""
+    what = "folder" if entry.is_dir() else "file"
+    return diagnostic(
+        "DB060",
+        f"the styles {what} {entry.relative_to(book.root).as_posix()!r} leads to "
+        f"{os.path.realpath(entry)}, outside the manuscript folder; a build will not read it",
+        entry,
+        None if what == "folder" else 1,
+        f"copy the {what} into the styles folder instead of linking to it",
+    )
+
+
 def _reference_problems(
     reference: ImageReference, file: Path, folders: ConfinedFolders, max_pixels: int
 ) -> list[Diagnostic]:

@@ -3,6 +3,11 @@
 A book may name its own styles folder in book.toml (``[book] styles``). Any file found
 there wins; every other file comes from dreambook's default styles, so a designer can
 restyle the book by copying just ``print.css`` and editing it.
+
+Every stylesheet, template, font and licence is read through the confined opener
+(fsutil.ConfinedReader): a file of the styles folders that links outside the manuscript
+folder, the book's styles folder and dreambook's own styles is refused (DB060), and
+``check`` reports every such file beforehand (resources.check_styles_folder).
 """
 
 from __future__ import annotations
@@ -10,10 +15,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-
-import jinja2
+from typing import TYPE_CHECKING
 
 from dreambook.config import BookConfig
+from dreambook.fsutil import ConfinedReader
+
+if TYPE_CHECKING:  # check imports this module and loads no renderer; Jinja2 comes with a build
+    import jinja2
 
 
 def default_styles_folder() -> Path:
@@ -27,21 +35,47 @@ def default_styles_folder() -> Path:
 
 @dataclass(frozen=True)
 class Styles:
-    """The styles folders of one book, searched in order: the book's own, then the defaults."""
+    """The styles folders of one book, searched in order: the book's own, then the defaults.
+
+    ``readable`` are further folders their files may link into (the manuscript folder).
+    """
 
     folders: tuple[Path, ...]
+    readable: tuple[Path, ...] = ()
+
+    @property
+    def reader(self) -> ConfinedReader:
+        """The confined opener over the styles folders and ``readable``."""
+        return ConfinedReader((*self.folders, *self.readable))
 
     def path(self, name: str) -> Path:
         """Return the first ``name`` found in the styles folders.
 
-        Raises FileNotFoundError naming the folders searched when no folder has it.
+        Raises FileNotFoundError naming the folders searched when no folder has it, and
+        ResourceOutsideError (DB060) when the one found resolves outside the allowed folders.
         """
         for folder in self.folders:
             candidate = folder / name
             if candidate.is_file():
+                self.reader.resolve(candidate)
                 return candidate
         searched = ", ".join(str(folder) for folder in self.folders)
         raise FileNotFoundError(f"no {name} in the styles folders ({searched})")
+
+    def read_bytes(self, name: str) -> bytes:
+        """Return the bytes of the first ``name`` found in the styles folders.
+
+        Raises FileNotFoundError when no folder has it, ResourceOutsideError (DB060) when it
+        resolves outside the allowed folders and OSError when it cannot be read.
+        """
+        return self.reader.read_bytes(self.path(name))
+
+    def read_text(self, name: str) -> str:
+        """Return the text of the first ``name`` found in the styles folders (UTF-8).
+
+        Raises as ``read_bytes`` does, and UnicodeDecodeError when it is not UTF-8.
+        """
+        return self.read_bytes(name).decode("utf-8")
 
     def environment(self) -> jinja2.Environment:
         """Return a Jinja2 environment over the styles folders: autoescaping, strict undefined.
@@ -50,8 +84,12 @@ class Styles:
         TOML and CSS are not, and quote their values with the ``yaml_string`` and
         ``toml_string`` filters instead.
         """
+        import jinja2
+
+        from dreambook.templates import ConfinedLoader
+
         environment = jinja2.Environment(
-            loader=jinja2.FileSystemLoader([str(folder) for folder in self.folders]),
+            loader=ConfinedLoader(self.folders, self.reader),
             autoescape=_escapes_html,
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
@@ -76,4 +114,4 @@ def book_styles(manuscript: Path, config: BookConfig) -> Styles:
         # check reports a styles folder outside the manuscript (DB060); never read from one.
         if own.is_relative_to(manuscript.resolve()):
             folders.insert(0, own)
-    return Styles(tuple(folders))
+    return Styles(tuple(folders), (manuscript,))

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from dreambook.config import load_book_toml
 from dreambook.diagnostics import Diagnostic, diagnostic
+from dreambook.errors import ResourceOutsideError
 from dreambook.fsutil import ConfinedFolders
 from dreambook.manuscript.lock import read_order_lock
 from dreambook.manuscript.model import Book, Chapter
@@ -201,4 +202,9 @@ def load_book(
             chapters.append(chapter)
         diagnostics.extend(found)
     diagnostics.extend(_duplicate_slugs(chapters))
-    return Book(root, config, tuple(chapters), read_order_lock(root)), diagnostics
+    try:
+        lock = read_order_lock(root)
+    except ResourceOutsideError as refused:
+        lock = None
+        diagnostics.extend(refused.diagnostics)
+    return Book(root, config, tuple(chapters), lock), diagnostics

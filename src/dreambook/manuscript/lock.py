@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from dreambook.fsutil import atomic_output
+from dreambook.fsutil import ConfinedReader, atomic_output
 
 ORDER_LOCK = "reading-order.txt"
 
@@ -30,12 +30,14 @@ def read_order_lock(root: Path) -> OrderLock | None:
 
     One slug a line; blank lines and lines starting with ``#`` are ignored. A file that
     is not UTF-8 is read with replacement characters (its slugs then simply differ).
-    Returns None when the folder holds no lock; raises OSError when it cannot be read.
+    Returns None when the folder holds no lock. Raises ResourceOutsideError (DB060) when
+    the lock is a link out of the manuscript folder (nothing is read, so no line of that
+    file is ever quoted) and OSError when it cannot be read.
     """
     path = root / ORDER_LOCK
     if not path.is_file():
         return None
-    text = path.read_bytes().decode("utf-8", errors="replace")
+    text = ConfinedReader([root]).read_bytes(path, 1).decode("utf-8", errors="replace")
     entries = []
     for number, line in enumerate(text.splitlines(), start=1):
         slug = line.strip()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path, PurePosixPath
 
 from dreambook.diagnostics import Diagnostic, diagnostic
+from dreambook.fsutil import ConfinedReader
 from dreambook.manuscript.frontmatter import (
     FrontMatter,
     decode,
@@ -28,14 +29,17 @@ def read_chapter(
 
     A chapter whose file is broken is still returned (titled after its file name, with no
     text) so that links to it do not also turn into dangling-link diagnostics; the
-    diagnostics say what is wrong. Raises OSError only when the file cannot be read at all.
+    diagnostics say what is wrong. The file is read through the confined opener (the
+    loader has already refused a link out of ``root`` with its own DB060). Raises
+    ResourceOutsideError when it resolves outside ``root`` and OSError when it cannot be
+    read at all.
     """
     source_path = PurePosixPath(path.relative_to(root).as_posix())
     stem_slug = slugify(path.stem) or "chapter"
     fallback = Chapter(
         path, source_path, stem_slug, 1, path.stem, None, False, "", 1, (), (), (), None, ()
     )
-    text, diagnostics = decode(path.read_bytes(), path)
+    text, diagnostics = decode(ConfinedReader([root]).read_bytes(path), path)
     if text is None:
         return fallback, diagnostics
     if not text.strip():

@@ -45,32 +45,34 @@ def font_files(styles: Styles, stylesheet: str) -> list[Resource]:
     """The fonts the EPUB stylesheet names (``fonts/NAME``), and their licence text.
 
     A font file of the styles' ``fonts`` folders is embedded only when the stylesheet
-    mentions it, so a book whose own epub.css uses no font file carries none. Raises
-    OSError when a font cannot be read.
+    mentions it, so a book whose own epub.css uses no font file carries none. Fonts and
+    licence are read through the styles' confined opener. Raises ResourceOutsideError
+    (DB060) when one resolves outside the manuscript and styles folders, OSError when one
+    cannot be read.
     """
-    allowed = ConfinedFolders(styles.folders)
+    reader = styles.reader
     found: dict[str, Path] = {}
     for folder in reversed(styles.folders):  # a book's own styles folder wins
         fonts = folder / _FONT_FOLDER
         if fonts.is_dir():
             for path in fonts.iterdir():
-                if path.suffix.lower() in _FONT_TYPES and path.is_file() and allowed.allows(path):
+                if path.suffix.lower() in _FONT_TYPES and path.is_file():
                     found[path.name] = path
     resources = [
-        Resource(f"{_FONT_FOLDER}/{name}", _FONT_TYPES[path.suffix.lower()], path.read_bytes())
+        Resource(
+            f"{_FONT_FOLDER}/{name}", _FONT_TYPES[path.suffix.lower()], reader.read_bytes(path)
+        )
         for name, path in sorted(found.items())
         if f"{_FONT_FOLDER}/{name}" in stylesheet
     ]
     if resources:
         # The SIL Open Font License asks that the licence travel with the fonts.
         try:
-            licence = styles.path(f"{_FONT_FOLDER}/{_FONT_LICENCE}")
+            licence = styles.read_bytes(f"{_FONT_FOLDER}/{_FONT_LICENCE}")
         except FileNotFoundError:
             log.warning("embedding fonts without %s: none in the styles folders", _FONT_LICENCE)
         else:
-            resources.append(
-                Resource(f"{_FONT_FOLDER}/{_FONT_LICENCE}", "text/plain", licence.read_bytes())
-            )
+            resources.append(Resource(f"{_FONT_FOLDER}/{_FONT_LICENCE}", "text/plain", licence))
     return resources
 
 

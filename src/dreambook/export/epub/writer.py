@@ -74,7 +74,7 @@ class EpubWriter:
         pdf = earlier.get("pdf")
         page_breaks = pdf.page_breaks if pdf is not None else ()
         book, styles = context.book, context.styles
-        stylesheet = styles.path(STYLESHEET).read_bytes()
+        stylesheet = styles.read_bytes(STYLESHEET)
         fonts = font_files(styles, stylesheet.decode("utf-8"))
         cover = cover_image(book.config.cover, context.manuscript)
         print_edition = print_edition_name(context) if page_breaks else None

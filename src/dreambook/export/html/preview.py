@@ -19,7 +19,7 @@ def build_html_preview(book: RenderedBook, styles: Styles, destination: Path) ->
     """
     template = styles.environment().get_template("preview.html.j2")
     # The stylesheet goes into a <style> element as it is; only "</" could end it early.
-    css = styles.path("site.css").read_text(encoding="utf-8").replace("</", "<\\/")
+    css = styles.read_text("site.css").replace("</", "<\\/")
     stylesheet = Markup(css)
     page = template.render(book=book, stylesheet=stylesheet)
     with atomic_output(destination) as output:

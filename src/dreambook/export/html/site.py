@@ -75,10 +75,11 @@ def _link_pages(
 
 def _copy_assets(styles: Styles, manuscript: Path, images: set[str], folder: Path) -> None:
     stylesheet = styles.path(STYLESHEET)
-    shutil.copyfile(stylesheet, folder / STYLESHEET)
+    (folder / STYLESHEET).write_bytes(styles.reader.read_bytes(stylesheet))
     fonts = stylesheet.parent / "fonts"
     if fonts.is_dir():
-        shutil.copytree(fonts, folder / "fonts")
+        # File by file through the confined opener: copytree would follow links out.
+        styles.reader.copy_tree(fonts, folder / "fonts")
     inside = ConfinedFolders([manuscript])
     for source in sorted(images):
         file = manuscript / source
