@@ -9,14 +9,18 @@ half-written is cleared by the next build into that folder.
 from __future__ import annotations
 
 import shutil
+import subprocess
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pikepdf
 import pytest
 
 from dreambook.export.pdf.folios import read_page_map
+from dreambook.output_folder import OutputFolder
 from tests.conftest import SAMPLE_MANUSCRIPT
-from tests.e2e.test_cli import run
+from tests.e2e.test_cli import _dreambook_command, run
 
 SAMPLE_PDF = "what-the-night-rehearses.pdf"
 
@@ -116,3 +120,77 @@ def test_a_damaged_page_map_is_no_guess(tmp_path: Path, text: str) -> None:
     path = tmp_path / "book.pdf.pages.json"
     path.write_text(text, "utf-8")
     assert read_page_map(path) is None
+
+
+# --- two builds into one folder ----------------------------------------------------------------
+
+
+def _dreambook(*arguments: str | Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*_dreambook_command(), *map(str, arguments)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _leftovers(output: Path) -> list[str]:
+    return sorted(
+        p.relative_to(output).as_posix()
+        for p in output.rglob("*")
+        if p.name.endswith(".tmp") or ".old." in p.name or ".staging." in p.name
+    )
+
+
+@pytest.mark.slow
+def test_builds_into_one_folder_take_turns_and_all_succeed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+    # Three builds: two of the book, one of an edition a sentence longer, which has chunks
+    # the others do not use, and would delete without the lock.
+    first, second = tmp_path / "first", tmp_path / "second"
+    shutil.copytree(SAMPLE_MANUSCRIPT, first)
+    shutil.copytree(SAMPLE_MANUSCRIPT, second)
+    last = sorted(p for p in second.rglob("*.md") if not p.name.startswith("_"))[-1]
+    last.write_text(last.read_text("utf-8") + "\nOne more sentence at the end.\n", "utf-8")
+    output = tmp_path / "out"
+    builds = [
+        _dreambook("build", manuscript, "-o", output, "--format", "pdf", "--format", "html",
+                   "--jobs", "2")
+        for manuscript in (first, second, first)
+    ]  # fmt: skip
+    finished = [build.communicate(timeout=600) for build in builds]
+    for build, (_, errors) in zip(builds, finished, strict=True):
+        assert build.returncode == 0, errors
+        assert "Traceback" not in errors
+    with pikepdf.open(output / SAMPLE_PDF) as pdf:
+        assert len(pdf.pages) > 50
+    assert (output / "what-the-night-rehearses-site" / "index.html").is_file()
+    assert _leftovers(output) == []
+
+
+def test_a_build_waits_for_the_folder_and_says_so(tmp_path: Path) -> None:
+    said: list[str] = []
+    waiting = threading.Event()
+
+    def progress(message: str) -> None:
+        said.append(message)
+        waiting.set()
+
+    second_claimed = threading.Event()
+
+    def second_build() -> None:
+        with OutputFolder(tmp_path, progress) as folder:
+            folder.claim()
+            second_claimed.set()
+
+    with OutputFolder(tmp_path, progress) as first:
+        first.claim()
+        thread = threading.Thread(target=second_build)
+        thread.start()
+        assert waiting.wait(timeout=30)
+        assert not second_claimed.is_set()
+    thread.join(timeout=30)
+    assert second_claimed.is_set()
+    assert said == [f"another build is writing to {tmp_path}; waiting"]
