@@ -9,8 +9,10 @@ half-written is cleared by the next build into that folder.
 from __future__ import annotations
 
 import shutil
+import signal
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -194,3 +196,130 @@ def test_a_build_waits_for_the_folder_and_says_so(tmp_path: Path) -> None:
     thread.join(timeout=30)
     assert second_claimed.is_set()
     assert said == [f"another build is writing to {tmp_path}; waiting"]
+
+
+# --- stopped and killed builds -----------------------------------------------------------------
+
+SITE = "what-the-night-rehearses-site"
+
+
+def _proc_stat(pid: int) -> tuple[int, str] | None:
+    """A process's parent and state letter, or None when it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    state, parent = stat.rsplit(")", 1)[1].split()[:2]
+    return int(parent), state
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def _helpers_of(pid: int) -> set[int]:
+    """The multiprocessing processes (workers, resource tracker) ``pid`` started."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        stat = _proc_stat(int(entry.name)) if entry.name.isdigit() else None
+        if stat is not None and stat[0] == pid and "multiprocessing" in _cmdline(int(entry.name)):
+            found.add(int(entry.name))
+    return found
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is still a live multiprocessing process (a zombie has ended)."""
+    stat = _proc_stat(pid)
+    return stat is not None and stat[1] != "Z" and "multiprocessing" in _cmdline(pid)
+
+
+def _until(condition: Callable[[], bool], seconds: float = 120.0) -> bool:
+    """Poll ``condition`` until it holds (True) or ``seconds`` have passed (False)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def _build_caught_mid_layout(output: Path) -> tuple[subprocess.Popen[str], set[int]]:
+    """Start a build of the sample book and return it, with the worker processes it
+    started, once its workers are writing laid-out chunks."""
+    build = _dreambook(
+        "build", SAMPLE_MANUSCRIPT, "-o", output, "--format", "pdf", "--format", "html",
+        "--jobs", "2",
+    )  # fmt: skip
+    helpers: set[int] = set()
+    chunks = output / ".cache" / f"{SAMPLE_PDF}.chunks"
+
+    def mid_layout() -> bool:
+        helpers.update(_helpers_of(build.pid))
+        return build.poll() is not None or (len(helpers) >= 2 and chunks.is_dir())
+
+    assert _until(mid_layout)
+    assert build.poll() is None, "the build finished before it could be stopped"
+    return build, helpers
+
+
+def _no_helper_left(helpers: set[int]) -> bool:
+    return _until(lambda: not any(_running(pid) for pid in helpers), 30.0)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
+def test_a_killed_build_leaves_no_process_and_the_next_build_clears_its_leftovers(
+    tmp_path: Path,
+) -> None:
+    output = tmp_path / "out"
+    build, helpers = _build_caught_mid_layout(output)
+    build.kill()
+    build.communicate(timeout=60)
+    assert _no_helper_left(helpers), [_cmdline(pid) for pid in helpers if _running(pid)]
+    # What a build killed mid-write leaves (as well as whatever this one left).
+    planted = [
+        output / f".{SAMPLE_PDF}.k1ll3d_x.tmp",
+        output / ".cache" / f"{SAMPLE_PDF}.chunks" / ".0123abcd.pdf.abcdefgh.tmp",
+        output / f".{SITE}.old.zyx98765" / SITE / "index.html",
+        output / f".{SITE}.staging.a1b2c3d4" / "index.html",
+    ]
+    for path in planted:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"")
+    kept = [output / "notes.tmp", output / ".notes.tmp", output / "readme.old.txt"]
+    for path in kept:
+        path.write_text("the publisher's own file\n", "utf-8")
+    again = run("build", SAMPLE_MANUSCRIPT, "-o", output, "--format", "pdf", "--format", "html")
+    assert again.returncode == 0, again.stderr
+    assert not any(path.exists() or path.parent.exists() for path in planted[2:])
+    assert not any(path.exists() for path in planted[:2])
+    assert _leftovers(output) == sorted(p.relative_to(output).as_posix() for p in kept)
+    assert all(path.read_text("utf-8") == "the publisher's own file\n" for path in kept)
+    with pikepdf.open(output / SAMPLE_PDF) as pdf:
+        assert len(pdf.pages) > 50
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
+@pytest.mark.parametrize(
+    ("stop", "status", "name"),
+    [
+        pytest.param(signal.SIGTERM, 143, "SIGTERM", id="SIGTERM"),
+        pytest.param(signal.SIGINT, 130, "SIGINT", id="SIGINT"),
+    ],
+)
+def test_a_stopped_build_says_so_in_one_line_and_leaves_nothing_behind(
+    tmp_path: Path, stop: signal.Signals, status: int, name: str
+) -> None:
+    output = tmp_path / "out"
+    build, helpers = _build_caught_mid_layout(output)
+    build.send_signal(stop)
+    _, errors = build.communicate(timeout=60)
+    assert build.returncode == status, errors
+    assert errors.splitlines() == [f"dreambook: stopped ({name})"]
+    assert _no_helper_left(helpers), [_cmdline(pid) for pid in helpers if _running(pid)]
+    assert _leftovers(output) == []
+    assert not (output / SAMPLE_PDF).exists()
