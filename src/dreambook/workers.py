@@ -28,7 +28,7 @@ def usable_cpus() -> int:
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent(parent: int) -> None:
+def die_with_parent(parent: int) -> None:
     """Make this worker end when the build that started it ends, however it ends.
 
     On Linux the kernel kills the worker (``PR_SET_PDEATHSIG``) when the thread that
@@ -80,7 +80,7 @@ def worker_pool(
     """
     context = multiprocessing.get_context("spawn")
     pool = concurrent.futures.ProcessPoolExecutor(
-        jobs, mp_context=context, initializer=_die_with_parent, initargs=(os.getpid(),)
+        jobs, mp_context=context, initializer=die_with_parent, initargs=(os.getpid(),)
     )
     finished = False
     try:
