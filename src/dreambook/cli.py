@@ -1,20 +1,25 @@
 """The ``dreambook`` command: argument parsing and exit codes only.
 
 Exit status: 0 when all went well, 1 when the manuscript has errors (or warnings under
-``--strict``), 2 for a usage problem such as a manuscript folder that does not exist.
+``--strict``), 2 for a usage problem such as a manuscript folder that does not exist,
+130 when stopped by Ctrl-C (SIGINT) and 143 by SIGTERM.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import logging
+import signal
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
+from types import FrameType
 from typing import TypeAlias
 
 import dreambook
@@ -37,6 +42,34 @@ from dreambook.slugs import slugify
 EXIT_OK = 0
 EXIT_MANUSCRIPT = 1
 EXIT_USAGE = 2
+# The shell's convention: 128 + the number of the signal that stopped the command.
+EXIT_SIGINT = 128 + signal.SIGINT
+EXIT_SIGTERM = 128 + signal.SIGTERM
+
+
+class _Stopped(BaseException):
+    """SIGTERM arrived: unwinds the command like Ctrl-C does (a BaseException, so that no
+    handler of errors takes it for one), stopping the workers and removing temporary files
+    on the way out."""
+
+
+@contextlib.contextmanager
+def _stopped_by_sigterm() -> Iterator[None]:
+    """Turn SIGTERM into ``_Stopped`` while the command runs (once: a second SIGTERM while
+    the first is being handled is ignored, so the clean-up is not cut short)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may handle signals (main() called from a test's thread)
+        return
+
+    def stop(number: int, frame: FrameType | None) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise _Stopped
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -428,7 +461,20 @@ def _silent(message: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line and return the exit status (0 ok, 1 manuscript errors, 2 usage)."""
+    """Run the command line and return the exit status (0 ok, 1 manuscript errors, 2 usage,
+    130 Ctrl-C, 143 SIGTERM)."""
+    try:
+        with _stopped_by_sigterm():
+            return _main(argv)
+    except KeyboardInterrupt:
+        print("dreambook: stopped (SIGINT)", file=sys.stderr)
+        return EXIT_SIGINT
+    except _Stopped:
+        print("dreambook: stopped (SIGTERM)", file=sys.stderr)
+        return EXIT_SIGTERM
+
+
+def _main(argv: Sequence[str] | None) -> int:
     try:
         arguments = _parser().parse_args(argv)
     except SystemExit as stop:  # argparse exits 2 on usage errors and 0 for --help/--version

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -81,6 +82,23 @@ def apply_output_modes(folder: Path) -> None:
             if not os.path.islink(path):
                 os.chmod(path, FOLDER_MODE if name in folders else FILE_MODE)
     os.chmod(folder, FOLDER_MODE)
+
+
+def staging_folder(destination: Path, purpose: str) -> Path:
+    """Make and return an empty folder beside ``destination`` for a folder being written
+    (``purpose`` "staging") or one being replaced (``purpose`` "old").
+
+    Its name, ``.<name>.<purpose>.<random>``, is what ``LEFTOVER_FOLDER`` matches, so a
+    build killed before it removed the folder has it removed by the next build. Raises
+    OSError when the folder cannot be made.
+    """
+    return Path(tempfile.mkdtemp(prefix=f".{destination.name}.{purpose}.", dir=destination.parent))
+
+
+# The names of what a build killed mid-write leaves: the temporary files of atomic_output
+# (mkstemp's eight random letters) and the folders of staging_folder.
+LEFTOVER_FILE = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
+LEFTOVER_FOLDER = re.compile(r"\..+\.(?:staging|old)\.[a-z0-9_]{8}")
 
 
 class ConfinedFolders:

@@ -30,6 +30,7 @@ from dreambook.graph import (
 )
 from dreambook.identity import book_identity
 from dreambook.manuscript import Book, Limits, load_book
+from dreambook.output_folder import OutputFolder
 from dreambook.resources import check_resources, check_styles_folder
 from dreambook.sanitize import check_raw_html
 from dreambook.workers import usable_cpus, worker_pool
@@ -143,7 +144,9 @@ def build_book(
     called with a short message as each stage starts. With ``jobs`` 1 every writer works in
     this process; with more (default: the number of CPUs), a format that lays out in
     parallel gets a pool of that many worker processes, started before the check so that
-    the workers load their libraries meanwhile. Raises ManuscriptError when the check finds
+    the workers load their libraries meanwhile. Writing waits while another build writes
+    into ``output`` (saying so through ``progress``), and first removes what killed builds
+    left there (output_folder.py). Raises ManuscriptError when the check finds
     errors (nothing is written then), UsageError for a manuscript folder that does not exist
     or a format that is not registered, MissingDependencyError when an output needs a
     missing system library, BuildError when a writer fails, and OSError when output cannot
@@ -155,6 +158,9 @@ def build_book(
         raise UsageError(f"no output format {unknown}; known: {', '.join(FORMATS)}") from None
     workers = jobs or usable_cpus()
     with contextlib.ExitStack() as stack:
+        # Entered before the pool, so left after it: a failed build's workers are gone
+        # before its leftovers are cleared and the folder is given up.
+        folder = stack.enter_context(OutputFolder(output, progress))
         executor = None
         parallel = [spec for spec in specs if spec.parallel]
         if parallel and workers > 1:
@@ -164,7 +170,7 @@ def build_book(
             )
         return _build_book(
             manuscript, output, specs, tuple(dict.fromkeys(variants)), options or Options(),
-            progress, workers, executor,
+            progress, workers, executor, folder,
         )  # fmt: skip
 
 
@@ -177,6 +183,7 @@ def _build_book(
     progress: Progress,
     workers: int,
     executor: concurrent.futures.Executor | None,
+    folder: OutputFolder,
 ) -> BuildResult:
     # Rendering is imported when a build runs: check and order never load it.
     from dreambook.render import render_book
@@ -201,6 +208,9 @@ def _build_book(
         jobs=workers,
         executor=executor,
     )
+    # One build writes a folder at a time: another build's cache clean-up would delete
+    # this build's chunks. Waits (and says so) while another build holds it.
+    folder.claim()
     results: dict[str, WriterResult] = {}
     for spec in specs:
         writer = load_writer(spec)

@@ -5,8 +5,14 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import ctypes
 import multiprocessing
+import multiprocessing.process
 import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 
 
@@ -18,6 +24,48 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
+# prctl(2): ask the kernel to send a signal to this process when its parent ends.
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent: int) -> None:
+    """Make this worker end when the build that started it ends, however it ends.
+
+    On Linux the kernel kills the worker (``PR_SET_PDEATHSIG``) when the thread that
+    spawned it exits, which is the build's; elsewhere a thread watches for the worker being
+    handed to another parent. Ctrl-C reaches every process of the terminal's group: the
+    worker ignores it, and the build stops its workers itself.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
+                # The build may have died before the request was made: nothing would come.
+                if os.getppid() != parent:
+                    os._exit(1)
+                return
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    """End this process once its parent is gone (it is then handed to another process)."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
+
+
+def _stop(processes: Sequence[multiprocessing.process.BaseProcess]) -> None:
+    """Kill the worker processes and wait for them: a stopped build's workers must not go
+    on writing into its output folder after the build has cleared it."""
+    for process in processes:
+        with contextlib.suppress(OSError, ValueError):
+            process.kill()
+    for process in processes:
+        with contextlib.suppress(OSError, ValueError, AssertionError):
+            process.join(timeout=10)
+
+
 @contextlib.contextmanager
 def worker_pool(
     jobs: int, warm_ups: Sequence[Callable[[], None]] = ()
@@ -25,11 +73,15 @@ def worker_pool(
     """A pool of ``jobs`` spawned worker processes (spawned: forking a threaded process is unsafe).
 
     Every function of ``warm_ups`` is submitted once per worker at once, so the workers load
-    their libraries while the caller does other work. Leaving early (a manuscript error)
-    does not wait for the workers to finish that.
+    their libraries while the caller does other work. Leaving early (a manuscript error, a
+    failed layout, Ctrl-C or SIGTERM) kills the workers and waits for them, but not for
+    their work. Each worker dies with the thread that made the pool, even when that
+    thread's process is killed (SIGKILL), so no worker outlives its build.
     """
     context = multiprocessing.get_context("spawn")
-    pool = concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context)
+    pool = concurrent.futures.ProcessPoolExecutor(
+        jobs, mp_context=context, initializer=die_with_parent, initargs=(os.getpid(),)
+    )
     finished = False
     try:
         for warm_up in warm_ups:
@@ -38,4 +90,13 @@ def worker_pool(
         yield pool
         finished = True
     finally:
+        # Taken before shutdown, which forgets them.
+        processes = list((pool._processes or {}).values())
+        manager = getattr(pool, "_executor_manager_thread", None)
         pool.shutdown(wait=finished, cancel_futures=True)
+        if not finished:
+            _stop(processes)
+            # The pool's manager thread sees its workers gone and closes its pipe; waiting
+            # for it keeps the interpreter's exit from writing to the pipe as it closes.
+            if isinstance(manager, threading.Thread):
+                manager.join(timeout=10)

@@ -18,7 +18,7 @@ from dreambook.fsutil import ConfinedFolders
 from dreambook.manuscript.lock import read_order_lock
 from dreambook.manuscript.model import Book, Chapter
 from dreambook.manuscript.reader import read_chapter
-from dreambook.workers import usable_cpus
+from dreambook.workers import die_with_parent, usable_cpus
 
 CHAPTER_SUFFIX = ".md"
 
@@ -140,7 +140,11 @@ def _read_chapters_in_workers(
     # that runs threads (the preview server), so only a single-threaded one forks.
     forkable = threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if forkable else "spawn")
-    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+    # The workers die with this process, even when it is killed (see workers.py).
+    pool_of_readers = concurrent.futures.ProcessPoolExecutor(
+        workers, mp_context=context, initializer=die_with_parent, initargs=(os.getpid(),)
+    )
+    with pool_of_readers as pool:
         futures = [
             pool.submit(_read_chapters, chunk, root, inside, next_stages_heading)
             for chunk in chunks

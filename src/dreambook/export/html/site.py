@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from lxml import html as lxml_html
 from markupsafe import Markup
 
 from dreambook.export.writer import ChapterTrees
-from dreambook.fsutil import ConfinedFolders, apply_output_modes
+from dreambook.fsutil import ConfinedFolders, apply_output_modes, staging_folder
 from dreambook.render import RenderedBook, RenderedChapter
 from dreambook.styles import Styles
 
@@ -95,7 +94,7 @@ def _swap_into_place(staging: Path, destination: Path) -> None:
     """Put the finished ``staging`` folder where ``destination`` is, replacing it."""
     retired = None
     if destination.exists():
-        retired = Path(tempfile.mkdtemp(prefix=f".{destination.name}.old.", dir=destination.parent))
+        retired = staging_folder(destination, "old")
         os.replace(destination, retired / destination.name)
     os.replace(staging, destination)
     if retired is not None:
@@ -116,7 +115,7 @@ def build_site(
     owners = anchor_files(book)
     files = {chapter.slug: page_file(chapter) for chapter in book.chapters}
     contents = [{"href": page_file(c), "label": c.label, "title": c.title} for c in book.chapters]
-    staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
+    staging = staging_folder(destination, "staging")
     try:
         images: set[str] = set()
         pages: list[Path] = []

@@ -11,7 +11,8 @@ The work for one chunk (``lay_out_chunk``) runs in a worker process and returns 
 data; WeasyPrint objects never cross a process boundary. A laid-out chunk is cached on
 disk under a key made of everything that shapes it (its HTML, the stylesheets, dreambook's
 and WeasyPrint's versions), and an entry is used only while every file the layout read
-(fonts, images) still has the content it had.
+(fonts, images) still has the content it had, and while its PDF is the very file its
+worker wrote: a damaged entry is a miss, never a failed build.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
+import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -33,6 +36,8 @@ from dreambook.fsutil import atomic_output
 
 if TYPE_CHECKING:
     from dreambook.render import RenderedBook
+
+log = logging.getLogger(__name__)
 
 # About 6,500 words of chapter HTML, some 20 pages at 6 x 9 in. Measured on the benchmark
 # book (405 pages, 2 cores): chunks of 45,000, 90,000 and 150,000 characters gave the same
@@ -104,19 +109,25 @@ class ChunkLayout:
     # Files the layout read, with the SHA-256 of their content when read.
     read_files: dict[str, str] = field(default_factory=dict)
     pdf_path: Path | None = None
+    # The SHA-256 of the PDF as the worker wrote it ("" when none was written).
+    pdf_sha256: str = ""
 
-    def to_json(self) -> str:
-        """The layout as JSON for the cache (its PDF's path is not kept: the cache knows it)."""
+    def to_json(self, key: str) -> str:
+        """The layout as the JSON of cache entry ``key`` (its PDF's path is not kept: the
+        cache knows it; the key is, so that an entry copied under another name is refused)."""
         data = asdict(self)
         data["page_tops"] = {str(k): v for k, v in self.page_tops.items()}
         data["pdf_path"] = None
+        data["key"] = key
         return json.dumps(data, sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str, pdf_path: Path) -> ChunkLayout:
-        """The layout ``to_json`` wrote, its PDF at ``pdf_path``; raises ValueError,
-        KeyError, TypeError or AttributeError for malformed JSON."""
+    def from_json(cls, text: str, key: str, pdf_path: Path) -> ChunkLayout:
+        """The layout ``to_json(key)`` wrote, its PDF at ``pdf_path``; raises ValueError,
+        KeyError, TypeError or AttributeError for malformed JSON or JSON of another key."""
         data = json.loads(text)
+        if data["key"] != key:
+            raise ValueError(f"the entry describes the chunk {str(data['key'])[:12]}")
         return cls(
             int(data["pages"]),
             {str(k): int(v) for k, v in data["anchor_pages"].items()},
@@ -124,6 +135,7 @@ class ChunkLayout:
             tuple(str(u) for u in data["refused"]),
             {str(k): str(v) for k, v in data["read_files"].items()},
             pdf_path,
+            str(data["pdf_sha256"]),
         )
 
 
@@ -167,6 +179,7 @@ def lay_out_chunk(job: ChunkJob) -> ChunkLayout:
     document = typesetter.render(job.html, job.base_url, traits, job.chunk_css)
     kept = len(document.pages) - 1  # the last page holds only the sentinel
     anchor_pages, page_tops = anchor_positions(document.pages[:kept])
+    written = ""
     if job.pdf_path is not None:
         # Links to other chunks' anchors would be dropped by WeasyPrint; a stand-in anchor
         # on the sentinel page keeps them, and the merge points them at the real place.
@@ -174,8 +187,10 @@ def lay_out_chunk(job: ChunkJob) -> ChunkLayout:
         for target in job.outside_targets:
             if target not in anchor_pages:
                 sentinel.anchors.setdefault(target, (0, 0, 0, 0))
+        data = pdf_bytes(document, job.identifier, traits)
         with atomic_output(job.pdf_path) as output:
-            output.write(pdf_bytes(document, job.identifier, traits))
+            output.write(data)
+        written = hashlib.sha256(data).hexdigest()
     read = dict.fromkeys([*typesetter.read_by_stylesheets, *fetcher.read])
     return ChunkLayout(
         kept,
@@ -184,6 +199,7 @@ def lay_out_chunk(job: ChunkJob) -> ChunkLayout:
         tuple(dict.fromkeys(fetcher.refused)),
         {path: file_digest(Path(path)) for path in read},
         job.pdf_path,
+        written,
     )
 
 
@@ -255,8 +271,27 @@ def chunk_key(job: ChunkJob, environment: str) -> str:
     return digest.hexdigest()
 
 
+def _looks_like_pdf(path: Path) -> bool:
+    """Whether the file begins as a PDF does and has an end-of-file marker near its end:
+    what a reader needs to find its trailer. False when it cannot be read."""
+    try:
+        with path.open("rb") as stream:
+            head = stream.read(5)
+            stream.seek(max(0, path.stat().st_size - 1024))
+            tail = stream.read()
+    except OSError:
+        return False
+    return head == b"%PDF-" and b"%%EOF" in tail
+
+
 class ChunkCache:
-    """Laid-out chunks on disk: ``<key>.pdf`` with ``<key>.json`` describing its pages."""
+    """Laid-out chunks on disk: ``<key>.pdf`` with ``<key>.json`` describing its pages.
+
+    An entry is checked before it is used: its JSON must describe its own key, and its PDF
+    must have the SHA-256 the JSON recorded and look like a whole PDF. A damaged entry (a
+    truncated or replaced PDF, a PDF swapped with another entry's, malformed JSON) is a miss:
+    it is deleted, the chunk is laid out again, and the repair is logged at INFO.
+    """
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -273,25 +308,49 @@ class ChunkCache:
         return self._digests[path]
 
     def get(self, key: str) -> ChunkLayout | None:
-        """The cached layout for ``key``, or None when it is missing, damaged or stale."""
+        """The cached layout for ``key``, or None when it is missing, damaged or stale
+        (a damaged entry is deleted)."""
         pdf = self.pdf_path(key)
+        description = self.folder / f"{key}.json"
         try:
-            layout = ChunkLayout.from_json(
-                (self.folder / f"{key}.json").read_text(encoding="utf-8"), pdf
-            )
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            text = description.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None  # never written, or its worker was stopped before the entry was
+        except (OSError, ValueError) as error:
+            self._discard(key, f"its description cannot be read ({error})")
             return None
-        if not pdf.is_file():
+        try:
+            layout = ChunkLayout.from_json(text, key, pdf)
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            self._discard(key, f"its description is malformed ({error!r})")
+            return None
+        if not layout.pdf_sha256 or file_digest(pdf) != layout.pdf_sha256:
+            self._discard(key, "its PDF is missing or is not the PDF that was laid out")
+            return None
+        if not _looks_like_pdf(pdf):
+            self._discard(key, "its PDF is not a whole PDF")
             return None
         if any(self._digest(path) != digest for path, digest in layout.read_files.items()):
-            return None
+            return None  # stale, not damaged: laid out again and replaced under the same key
         self.used.add(key)
         return layout
+
+    def _discard(self, key: str, reason: str) -> None:
+        """Delete the damaged entry ``key`` (its PDF and its description) and say why."""
+        log.info(
+            "chunk cache entry %s is damaged: %s; laying the chunk out again", key[:12], reason
+        )
+        for path in (self.pdf_path(key), self.folder / f"{key}.json"):
+            with contextlib.suppress(OSError):
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path)
+                else:
+                    path.unlink(missing_ok=True)
 
     def put(self, key: str, layout: ChunkLayout) -> None:
         """Record a written chunk (its PDF is already at ``pdf_path(key)``)."""
         with atomic_output(self.folder / f"{key}.json") as output:
-            output.write(layout.to_json().encode("utf-8"))
+            output.write(layout.to_json(key).encode("utf-8"))
         self.used.add(key)
 
     def prune(self) -> None:

@@ -8,6 +8,7 @@ Nothing here lays anything out; a laid-out document is read only through its pag
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,9 +20,14 @@ from dreambook.fsutil import atomic_output
 if TYPE_CHECKING:
     from dreambook.render import NextStageEntry
 
+log = logging.getLogger(__name__)
+
 # Printed in the first layout, before any page is known: about as wide as a real number,
 # so that the real numbers rarely move a line break.
 _PLACEHOLDER_FOLIO = "88"
+
+# More pages than any book has: a page map that claims more is damaged.
+_MOST_PAGES = 1_000_000
 
 
 def roman(number: int) -> str:
@@ -151,16 +157,31 @@ def page_map_path(destination: Path) -> Path:
 
 
 def read_page_map(path: Path) -> PageMap | None:
-    """The page map a previous build left, or None (missing, unreadable or malformed)."""
+    """The page map a previous build left, or None (missing, unreadable or malformed).
+
+    It is only the first layout's guess at the page numbers, so a damaged one costs a
+    layout, never the build; the damage is logged at INFO.
+    """
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return PageMap(
+        page_map = PageMap(
             {str(k): int(v) for k, v in data["anchor_pages"].items()},
             int(data["body_start"]),
             int(data["page_count"]),
             {int(k): str(v) for k, v in data["page_tops"].items()},
         )
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        # Numbers outside the book would be printed as given: a page count of 10**12
+        # would make roman numerals of a million letters.
+        pages = range(page_map.page_count + 1)
+        if page_map.page_count > _MOST_PAGES or not all(
+            page in pages for page in (page_map.body_start, *page_map.anchor_pages.values())
+        ):
+            raise ValueError("page numbers outside the book")
+        return page_map
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        log.info("the page map %s is damaged (%r); laying out without it", path.name, error)
         return None
 
 

@@ -24,6 +24,7 @@ import contextlib
 import hashlib
 import io
 import logging
+import shutil
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -364,13 +365,26 @@ def _font_descriptors(pdf: pikepdf.Pdf) -> list[pikepdf.Dictionary]:
 
 
 def _read_kept_program(path: Path) -> bytes | None:
-    """A united program kept by an earlier merge, or None when it is missing or damaged."""
+    """A united program kept by an earlier merge, or None when it is missing or damaged
+    (a damaged one is deleted, and united again by the caller)."""
     try:
         stored = path.read_bytes()
-    except OSError:
+    except FileNotFoundError:
         return None
+    except OSError as error:
+        stored, damage = b"", str(error)
+    else:
+        damage = "its content does not match its hash"
     data, digest = stored[:-32], stored[-32:]
-    return data if data and hashlib.sha256(data).digest() == digest else None
+    if data and hashlib.sha256(data).digest() == digest:
+        return data
+    log.info("united font %s in the cache is damaged: %s; uniting it again", path.name, damage)
+    with contextlib.suppress(OSError):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+    return None
 
 
 def share_font_programs(pdf: pikepdf.Pdf, cache: Path | None = None) -> None:
