@@ -19,6 +19,7 @@ from lxml import html as lxml_html
 
 from dreambook.pipeline import check_manuscript
 from dreambook.render import RenderedBook, render_book
+from dreambook.styles import default_styles_folder
 from tests.conftest import SAMPLE_MANUSCRIPT, WriteBook, chapter
 from tests.e2e.test_cli import diagnostics_in, run
 
@@ -372,7 +373,8 @@ def test_a_book_can_restyle_itself_with_its_own_styles_folder(write_book: WriteB
     # own: here, the defaults copied in beside it under another name.
     default_css = (SAMPLE_MANUSCRIPT.parent / "styles" / "print.css").read_text("utf-8")
     (root / "house-style" / "default-print.css").write_text(default_css, "utf-8")
-    (root / "house-style" / "fonts").symlink_to(SAMPLE_MANUSCRIPT.parent / "styles" / "fonts")
+    # A link to dreambook's own fonts (as installed) is a link a build may follow.
+    (root / "house-style" / "fonts").symlink_to(default_styles_folder() / "fonts")
     output = root.parent / "out"
     result = run("build", root, "-o", output)
     assert result.returncode == 0, result.stderr
