@@ -108,6 +108,13 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
         metavar="MB",
         help="refuse a manuscript whose chapter files total more than this (default: %(default)s)",
     )
+    parser.add_argument(
+        "--max-chapter-megabytes",
+        type=float,
+        default=Limits().max_chapter_bytes / (1024 * 1024),
+        metavar="MB",
+        help="refuse a chapter file larger than this (default: %(default)g)",
+    )
 
 
 class _VersionAction(argparse.Action):
@@ -391,7 +398,11 @@ def _options(arguments: argparse.Namespace) -> Options:
     return Options(
         strict=arguments.strict,
         trust_html=arguments.trust_html,
-        limits=Limits(arguments.max_chapters, arguments.max_megabytes * 1024 * 1024),
+        limits=Limits(
+            arguments.max_chapters,
+            arguments.max_megabytes * 1024 * 1024,
+            int(arguments.max_chapter_megabytes * 1024 * 1024),
+        ),
     )
 
 

@@ -67,14 +67,18 @@ _TABLE: tuple[Code, ...] = (
     Code("DB040", "unreachable-chapter", Severity.WARNING, "No chain of Next Stages leads from the start to a chapter."),
     Code("DB045", "order-changed", Severity.WARNING, "The reading order differs from reading-order.txt."),
     Code("DB050", "layout-lost-chapter", Severity.ERROR, "The laid-out PDF is missing a chapter."),
+    Code("DB051", "chapter-not-xhtml", Severity.ERROR, "A chapter's HTML (raw HTML kept with --trust-html) is not well-formed XHTML."),
     Code("DB060", "resource-outside", Severity.ERROR, "A file the build would read leads outside the manuscript folder."),
     Code("DB061", "resource-not-a-file", Severity.ERROR, "An image is a web address, file:// or data: URL, or absolute path."),
     Code("DB062", "resource-missing", Severity.ERROR, "An image file does not exist."),
     Code("DB063", "resource-not-an-image", Severity.ERROR, "An image file is not an image dreambook can read."),
     Code("DB064", "image-too-large", Severity.ERROR, "An image has too many pixels to decode safely."),
+    Code("DB065", "stylesheet-reference-removed", Severity.WARNING, "A book stylesheet's @import or url() leads out of the book; it is left out."),
+    Code("DB066", "svg-content-removed", Severity.WARNING, "An SVG image holds a script, handler or outside reference; it is left out."),
     Code("DB070", "unsafe-html-removed", Severity.WARNING, "Raw HTML that the sanitiser removes."),
     Code("DB080", "manuscript-too-large", Severity.ERROR, "The manuscript is over the size or chapter limit."),
-    Code("DB085", "nesting-too-deep", Severity.ERROR, "Lists or block quotes are nested too deeply."),
+    Code("DB081", "chapter-too-large", Severity.ERROR, "One chapter file is over the per-chapter size limit."),
+    Code("DB085", "nesting-too-deep", Severity.ERROR, "Lists, quotes, raw HTML, emphasis or links are nested too deeply."),
 )
 # fmt: on
 

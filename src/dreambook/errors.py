@@ -62,5 +62,19 @@ class ResourceOutsideError(BuildError):
         )
 
 
+class OutputError(DreambookError):
+    """An output could not be written (exit status 1). ``path`` is the file or folder the
+    build was writing (as it would have been published), ``reason`` the system's words.
+    Nothing of the failed build was put in place."""
+
+    def __init__(self, path: Path, reason: str, output: Path) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(
+            f"cannot write {path}: {reason}; nothing in {output} was replaced "
+            "(the files there are those of the last build that finished)"
+        )
+
+
 class MissingDependencyError(DreambookError):
     """A program or system library that the asked-for output needs is not installed (exit 2)."""

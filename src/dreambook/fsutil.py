@@ -30,7 +30,8 @@ def atomic_output(destination: Path) -> Iterator[BinaryIO]:
     file systems), flushed to disk, then renamed over the destination with ``os.replace``.
     If the block raises, the temporary file is removed and the destination is untouched.
     The file gets the mode the umask gives a new file (``FILE_MODE``).
-    Raises OSError when the folder cannot be written.
+    Raises OSError when the folder cannot be written, naming ``destination`` when the
+    system's error names no file (a write to a full disk).
     """
     destination.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(
@@ -43,10 +44,18 @@ def atomic_output(destination: Path) -> Iterator[BinaryIO]:
             os.fsync(output.fileno())
         os.chmod(temporary, FILE_MODE)
         os.replace(temporary, destination)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
+        if isinstance(error, OSError) and not _names_a_path(error.filename):
+            raise OSError(error.errno, error.strerror, str(destination)) from error
         raise
+
+
+def _names_a_path(filename: object) -> bool:
+    """Whether an OSError's ``filename`` is a path (a failed write to an open file gives
+    None or the file object's description instead)."""
+    return isinstance(filename, str) and os.sep in filename and not filename.startswith("<")
 
 
 # Every file and folder a build writes gets the permissions the user's umask gives a new

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dreambook.diagnostics import Diagnostic, escalate, sort_key
-from dreambook.errors import ManuscriptError, UsageError
+from dreambook.errors import ManuscriptError, OutputError, UsageError
 from dreambook.export.writer import (
     DEFAULT_FORMATS,
     FORMATS,
@@ -30,7 +30,7 @@ from dreambook.graph import (
 )
 from dreambook.identity import book_identity
 from dreambook.manuscript import Book, Limits, load_book
-from dreambook.output_folder import OutputFolder
+from dreambook.output_folder import CACHE_FOLDER, OutputFolder, StagedOutputs
 from dreambook.resources import check_resources, check_styles_folder
 from dreambook.sanitize import check_raw_html
 from dreambook.workers import usable_cpus, worker_pool
@@ -149,8 +149,9 @@ def build_book(
     left there (output_folder.py). Raises ManuscriptError when the check finds
     errors (nothing is written then), UsageError for a manuscript folder that does not exist
     or a format that is not registered, MissingDependencyError when an output needs a
-    missing system library, BuildError when a writer fails, and OSError when output cannot
-    be written.
+    missing system library, BuildError when a writer fails, and OutputError (naming the file)
+    when output cannot be written. Every format is written into a staging folder first and
+    moved into place only when all are complete, so a failed build replaces nothing.
     """
     try:
         specs = writing_order(formats)
@@ -198,26 +199,48 @@ def _build_book(
         rendered = render_book(
             checked.book, checked.graph, checked.reading_order, trust_html=options.trust_html
         )
-    context = BuildContext(
-        book=rendered,
-        styles=book_styles(manuscript, checked.book.config),
-        manuscript=manuscript,
-        output=output,
-        identity=book_identity(manuscript, checked.book.config),
-        variants=variants,
-        jobs=workers,
-        executor=executor,
-    )
+    styles = book_styles(manuscript, checked.book.config)
+    identity = book_identity(manuscript, checked.book.config)
     # One build writes a folder at a time: another build's cache clean-up would delete
     # this build's chunks. Waits (and says so) while another build holds it.
     folder.claim()
-    results: dict[str, WriterResult] = {}
-    for spec in specs:
-        writer = load_writer(spec)
-        with watch.stage(spec.name, writer.describe(context)):
-            earlier = {name: results[name] for name in spec.reads if name in results}
-            results[spec.name] = writer.write(context, earlier)
-    written = [path for result in results.values() for path in result.files]
-    pages = {path: count for result in results.values() for path, count in result.pages.items()}
+    # Every format is written into one staging folder and published together: a build
+    # that fails part-way leaves the previous set of files, never a mix.
+    staged = StagedOutputs(output)
+    try:
+        context = BuildContext(
+            book=rendered,
+            styles=styles,
+            manuscript=manuscript,
+            output=staged.folder,
+            identity=identity,
+            variants=variants,
+            jobs=workers,
+            executor=executor,
+            cache=output / CACHE_FOLDER,
+        )
+        results: dict[str, WriterResult] = {}
+        try:
+            for spec in specs:
+                writer = load_writer(spec)
+                with watch.stage(spec.name, writer.describe(context)):
+                    earlier = {name: results[name] for name in spec.reads if name in results}
+                    results[spec.name] = writer.write(context, earlier)
+            written = staged.publish([path for r in results.values() for path in r.files])
+        except OSError as error:
+            raise _output_error(error, staged, output) from error
+    finally:
+        staged.discard()
+    pages = {
+        staged.final_path(path): count
+        for result in results.values()
+        for path, count in result.pages.items()
+    }
     found = [d for result in results.values() for d in result.diagnostics]
-    return BuildResult(checked, tuple(written), tuple(dict.fromkeys(found)), watch.timings, pages)
+    return BuildResult(checked, written, tuple(dict.fromkeys(found)), watch.timings, pages)
+
+
+def _output_error(error: OSError, staged: StagedOutputs, output: Path) -> OutputError:
+    """The OSError of a failed write as an error naming the output it was writing."""
+    path = Path(error.filename) if error.filename else output
+    return OutputError(staged.final_path(path), error.strerror or str(error), output)

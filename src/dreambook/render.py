@@ -77,6 +77,8 @@ class RenderedChapter:
     next_stages: tuple[NextStageEntry, ...]
     reached_from: tuple[ChapterLink, ...]
     source_path: str
+    # The file line the chapter's text starts on (for a writer's diagnostics).
+    source_line: int = 1
     # Every id in ``body``, so writers can tell which chapter holds an anchor without
     # parsing the HTML again.
     ids: frozenset[str] = frozenset()
@@ -233,6 +235,7 @@ def render_book(
                 next_stages=next_stages,
                 reached_from=reached_from,
                 source_path=chapter.source_path.as_posix(),
+                source_line=chapter.body_line,
                 ids=ids,
             )
         )

@@ -25,6 +25,8 @@ MAX_IMAGE_PIXELS = 50_000_000
 # SVG is drawn by the PDF renderer, not decoded to pixels; its own references are confined
 # by the writers' resource loaders.
 _VECTOR_SUFFIXES = frozenset({".svg"})
+# The stylesheets of a styles folder that the writers copy or lay out with.
+STYLESHEETS = ("print.css", "epub.css", "site.css")
 # The raster images every EPUB reading system must show (EPUB 3 core media types), known
 # by their first bytes; SVG, the one vector type, is known by its name and an <svg> tag.
 _IMAGE_SIGNATURES: tuple[tuple[bytes, str, str], ...] = (
@@ -105,7 +107,7 @@ def check_image_file(
             )
         ]
     if file.suffix.lower() in _VECTOR_SUFFIXES:
-        return []
+        return _svg_problems(file, reference)
     from PIL import Image  # imported here: only books with images need Pillow
 
     try:
@@ -135,6 +137,69 @@ def check_image_file(
             )
         ]
     return []
+
+
+def _svg_problems(file: Path, reference: ImageReference) -> list[Diagnostic]:
+    """DB063 for an SVG file that is no SVG image; DB066 for each thing in it that no
+    output will carry (a script, an event handler, a reference out of the image)."""
+    # Imported here: only books with SVG images parse XML during check.
+    from dreambook.safe_assets import NotAnSvgError, clean_svg
+
+    try:
+        _, removed = clean_svg(file.read_bytes())
+    except NotAnSvgError as error:
+        return [
+            diagnostic(
+                "DB063",
+                f"the file {reference.source!r} is not an SVG image dreambook can read "
+                f"({error.reason})",
+                reference.path,
+                reference.line,
+                "save the drawing again as plain SVG from the drawing program",
+            )
+        ]
+    return [
+        diagnostic(
+            "DB066",
+            f"the SVG image {reference.source!r} holds {removal.what}; it is left out of "
+            "every output",
+            file,
+            removal.line,
+            "an image in a book runs nothing and loads nothing from elsewhere: remove it "
+            "from the drawing (a linked picture can be embedded in the SVG instead)",
+        )
+        for removal in removed
+    ]
+
+
+def _stylesheet_problems(book: Book, folder: Path, allowed: ConfinedFolders) -> list[Diagnostic]:
+    """DB065 for each @import or url() of the book's own stylesheets that leads out of the
+    book: every output leaves it out."""
+    from dreambook.safe_assets import clean_stylesheet
+
+    diagnostics: list[Diagnostic] = []
+    for name in STYLESHEETS:
+        path = folder / name
+        if not path.is_file() or not allowed.allows(path):
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue  # the writer reports a stylesheet it cannot read
+        for removal in clean_stylesheet(text)[1]:
+            diagnostics.append(
+                diagnostic(
+                    "DB065",
+                    f"{removal.what} in {name} leads out of the book; it is left out of "
+                    "every output",
+                    path,
+                    removal.line,
+                    "a book's stylesheet may only use files of its styles folder: copy the "
+                    "file (a font, an image, a stylesheet) there and refer to it by a "
+                    "relative path",
+                )
+            )
+    return diagnostics
 
 
 def check_cover_type(file: Path, reference: ImageReference) -> list[Diagnostic]:
@@ -214,7 +279,7 @@ def check_styles_folder(book: Book) -> list[Diagnostic]:
                 diagnostics.append(_styles_file_outside(book, entry))
             elif entry.is_dir():
                 folders.append(entry)
-    return diagnostics
+    return diagnostics + _stylesheet_problems(book, own, allowed)
 
 
 def _styles_file_outside(book: Book, entry: Path) -> Diagnostic:
@@ -271,4 +336,5 @@ def check_resources(book: Book, max_pixels: int = MAX_IMAGE_PIXELS) -> list[Diag
         file = book.root / book.config.cover
         problems = _reference_problems(cover, file, folders, max_pixels)
         diagnostics += problems or check_cover_type(file, cover)
-    return diagnostics
+    # An image shown twice is reported once.
+    return list(dict.fromkeys(diagnostics))

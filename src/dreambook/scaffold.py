@@ -17,7 +17,7 @@ from pathlib import Path
 from dreambook.config import BOOK_KEYS
 from dreambook.config import BOOK_TOML as BOOK_TOML_NAME
 from dreambook.errors import UsageError
-from dreambook.fsutil import atomic_output
+from dreambook.fsutil import apply_output_modes, atomic_output
 from dreambook.manuscript import Chapter, load_book
 from dreambook.slugs import slugify
 from dreambook.styles import Styles, book_styles, default_styles_folder
@@ -91,7 +91,11 @@ def init_book(folder: Path, title: str, author: str, today: dt.date) -> list[Pat
     slug = slugify(title) or "opening"
     chapter_slug = "opening"
     written: list[Path] = []
+    fresh = not (folder / "styles").exists()
     shutil.copytree(default_styles_folder(), folder / "styles", dirs_exist_ok=True)
+    if fresh:
+        # copytree keeps the installed package's modes; the author's copy gets the umask's.
+        apply_output_modes(folder / "styles")
     written.append(folder / "styles")
     identifier = f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'dreambook:{slug}:{today}')}"
     tables = new_book_tables(

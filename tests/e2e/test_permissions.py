@@ -74,3 +74,29 @@ def test_every_output_file_and_folder_has_the_modes_the_umask_gives(
         name: oct(mode) for name, (kind, mode) in found.items() if (kind, mode) != expected[name]
     }
     assert not wrong, wrong
+
+
+@pytest.mark.parametrize(
+    ("umask", "file_mode", "folder_mode"), [(0o077, 0o600, 0o700), (0o022, 0o644, 0o755)]
+)
+def test_a_new_books_files_and_styles_have_the_modes_the_umask_gives(
+    tmp_path: Path, umask: int, file_mode: int, folder_mode: int
+) -> None:
+    """`dreambook init` copies dreambook's styles: the copy gets the author's umask, not the
+    modes of the installed package's files."""
+    folder = tmp_path / "new-book"
+    completed = subprocess.run(
+        [*_dreambook_command(), "init", str(folder), "--title", "Modes"],
+        capture_output=True, text=True, check=False, timeout=120,
+        preexec_fn=lambda: os.umask(umask),
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    found = modes_under(folder)
+    assert "styles/print.css" in found, found
+    assert "book.toml" in found, found
+    wrong = {
+        name: oct(mode)
+        for name, (kind, mode) in found.items()
+        if mode != (folder_mode if kind == "folder" else file_mode)
+    }
+    assert not wrong, wrong

@@ -70,7 +70,12 @@ def test_a_registered_toy_writer_runs_with_the_build_context(
     assert result.pages == {toy_file: 2}
     assert "toy" in result.timings
     [(context, earlier)] = SEEN
-    assert context.output == output
+    # Writers write into a staging folder inside the output folder; the pipeline moves
+    # what they wrote into place when every writer has finished, and removes the folder.
+    assert context.output.parent == output
+    assert context.output.name.startswith(".dreambook.staging.")
+    assert not context.output.exists()
+    assert context.cache_folder == output / ".cache"
     assert context.manuscript == small_book
     assert context.identity.title == "A Small Book"
     assert context.identity.authors == ("Test Author",)

@@ -64,6 +64,9 @@ class BuildContext:
     ``variants`` names the PDF editions asked for (``digital``, ``print``); ``jobs`` is how
     many processes a writer may keep busy, and ``executor`` a pool of worker processes the
     pipeline started for writers that lay out in parallel (None: work in this process).
+    ``output`` is where the writers write: the pipeline's staging folder, whose entries are
+    moved into the output folder only when every writer has finished. ``cache`` is the
+    folder a writer keeps data in between builds (default: ``output/.cache``).
     """
 
     book: RenderedBook
@@ -75,6 +78,12 @@ class BuildContext:
     jobs: int = 1
     executor: concurrent.futures.Executor | None = None
     trees: ChapterTrees = field(default_factory=ChapterTrees, compare=False, repr=False)
+    cache: Path | None = None
+
+    @property
+    def cache_folder(self) -> Path:
+        """The folder a writer keeps data in between builds."""
+        return self.cache if self.cache is not None else self.output / ".cache"
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,52 @@ _ATTR_ID_RE = re.compile(r"(?:^|\s)#([A-Za-z][\w\-:.]*)")
 # Lists and quotes nested deeper than this are refused (DB085): no book needs them, and the
 # Markdown renderer and the PDF layout both recurse once per level.
 MAX_NESTING = 32
+# Elements of any kind (raw HTML, emphasis, links, lists) nested deeper than this are
+# refused too (DB085). WeasyPrint's layout runs out of Python's recursion limit at about
+# 200 nested elements and the EPUB's XML parser stops at 256; 100 were measured to build
+# every format, and no book needs more than a handful.
+MAX_ELEMENT_DEPTH = 64
+
+# Raw HTML opens and closes elements; void elements and those whose end tag may be left
+# out (a run of <p> or <li> nests nothing) are not counted.
+_TAG_RE = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)\b[^<>]*?(/?)>")
+_NOT_NESTING = frozenset(
+    [
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "source",
+        "track",
+        "wbr",
+        "p",
+        "li",
+        "dt",
+        "dd",
+        "tr",
+        "td",
+        "th",
+        "option",
+        "thead",
+        "tbody",
+        "tfoot",
+        "colgroup",
+        "rb",
+        "rt",
+        "rtc",
+        "rp",
+        "optgroup",
+    ]
+)
+# An inline run needs at least two characters per level of emphasis or link: one with
+# fewer than this many cannot reach the element limit, and is not parsed for its depth.
+_DEEP_INLINE_MARKS = re.compile(r"[*_\[<]")
 
 
 class _IndexParser(MarkdownIt):
@@ -138,6 +184,8 @@ class BodyIndex:
     next_stages: list[NextStageItem]
     raw_markup: list[RawMarkup] = field(default_factory=list)
     deepest: tuple[int, int] = (0, 0)  # (nesting depth, file line where it is reached)
+    # (elements nested, counting raw HTML, emphasis and links, and the file line)
+    deepest_elements: tuple[int, int] = (0, 0)
     misreadings: tuple[Misreading, ...] = ()
 
 
@@ -230,8 +278,14 @@ def index_body(body: str, body_line: int, next_stages_heading: str) -> BodyIndex
     in_next_stages = False
     list_depth = 0
     container_depth = 0
+    raw_depth = 0  # elements left open by raw HTML so far
     item_line: int | None = None
     for position, token in enumerate(tokens):
+        if token.type in {"html_block", "inline"} and token.map is not None:
+            line = body_line + token.map[0]
+            rise, raw_depth = _element_depth(token, raw_depth, env)
+            if container_depth + rise > index.deepest_elements[0]:
+                index.deepest_elements = (container_depth + rise, line)
         if token.type in {"bullet_list_open", "ordered_list_open", "blockquote_open"}:
             container_depth += 1
             if container_depth > index.deepest[0]:
@@ -275,6 +329,40 @@ def index_body(body: str, body_line: int, next_stages_heading: str) -> BodyIndex
             elif may_hold_markup:
                 _index_links_and_images(token, first_line, index)
     return index
+
+
+def _tag_depths(html: str, depth: int) -> tuple[int, int]:
+    """Walk the tags of raw ``html`` starting ``depth`` elements deep; return the deepest
+    point reached and the depth at its end."""
+    deepest = depth
+    for match in _TAG_RE.finditer(html):
+        closing, name, self_closing = match.groups()
+        if name.lower() in _NOT_NESTING or self_closing:
+            continue
+        depth = max(0, depth - 1) if closing else depth + 1
+        deepest = max(deepest, depth)
+    return deepest, depth
+
+
+def _element_depth(token: Token, depth: int, env: dict[str, Any]) -> tuple[int, int]:
+    """How deep elements nest in a block token that starts ``depth`` raw-HTML elements
+    deep: the deepest point (raw HTML, emphasis and links counted) and the raw-HTML depth
+    it leaves open for the blocks after it."""
+    if token.type == "html_block":
+        return _tag_depths(token.content, depth)
+    if len(_DEEP_INLINE_MARKS.findall(token.content)) < MAX_ELEMENT_DEPTH // 2:
+        return depth + 1, depth
+    # Inside a paragraph, raw HTML left open is closed at its end (as a browser does).
+    deepest = raw = depth
+    level = 0  # emphasis and links open at this point
+    for child in _inline_children(token, env):
+        if child.type == "html_inline":
+            reached, raw = _tag_depths(child.content, raw)
+            deepest = max(deepest, reached + level)
+        else:
+            level += child.nesting
+            deepest = max(deepest, raw + level)
+    return deepest + 1, depth  # the paragraph itself is one element more
 
 
 def _index_links_and_images(inline: Token, first_line: int, index: BodyIndex) -> None:

@@ -17,7 +17,7 @@ from dreambook.errors import ResourceOutsideError
 from dreambook.fsutil import ConfinedFolders
 from dreambook.manuscript.lock import read_order_lock
 from dreambook.manuscript.model import Book, Chapter
-from dreambook.manuscript.reader import read_chapter
+from dreambook.manuscript.reader import placeholder_chapter, read_chapter
 from dreambook.workers import die_with_parent, usable_cpus
 
 CHAPTER_SUFFIX = ".md"
@@ -70,6 +70,9 @@ def _duplicate_slugs(chapters: Sequence[Chapter]) -> list[Diagnostic]:
     return diagnostics
 
 
+MAX_CHAPTER_MEGABYTES = 2
+
+
 @dataclass(frozen=True)
 class Limits:
     """How much manuscript a build accepts. Set by whoever runs dreambook, never by book.toml,
@@ -77,23 +80,38 @@ class Limits:
 
     max_chapters: int = 5_000
     max_bytes: int = 200 * 1024 * 1024
+    # One chapter file larger than this is not read (DB081): laid out as one flow, its
+    # time and memory grow faster than its length (README, "Limits", for the figures).
+    max_chapter_bytes: int = MAX_CHAPTER_MEGABYTES * 1024 * 1024
 
 
 _ReadResult = tuple[Chapter | None, list[Diagnostic]]
 
 
 def _read_chapters(
-    paths: Sequence[Path], root: Path, inside: ConfinedFolders, next_stages_heading: str
+    paths: Sequence[Path],
+    root: Path,
+    inside: ConfinedFolders,
+    next_stages_heading: str,
+    max_chapter_bytes: int,
 ) -> list[_ReadResult]:
     """Read each of ``paths`` in order: its chapter (None when it is not read) and diagnostics.
 
-    A chapter file that is a symbolic link out of the manuscript folder is not read (DB060).
+    A chapter file that is a symbolic link out of the manuscript folder is not read (DB060);
+    one larger than ``max_chapter_bytes`` is not read either (DB081), and stands in the book
+    as an empty chapter, so that links to it are not reported too.
     Raises OSError for a file that cannot be read.
     """
     results: list[_ReadResult] = []
     for path in paths:
         if inside.allows(path):
-            results.append(read_chapter(path, root, next_stages_heading))
+            size = path.stat().st_size
+            if size > max_chapter_bytes:
+                results.append(
+                    (placeholder_chapter(path, root), [_too_large(path, size, max_chapter_bytes)])
+                )
+            else:
+                results.append(read_chapter(path, root, next_stages_heading))
             continue
         refusal = diagnostic(
             "DB060",
@@ -105,6 +123,18 @@ def _read_chapters(
         )
         results.append((None, [refusal]))
     return results
+
+
+def _too_large(path: Path, size: int, limit: int) -> Diagnostic:
+    return diagnostic(
+        "DB081",
+        f"the chapter file is {size / 1_048_576:.1f} MiB; one chapter may be at most "
+        f"{limit / 1_048_576:g} MiB, so it is not read",
+        path,
+        None,
+        "split it into several chapters linked by Next Stages, or raise the limit with "
+        "--max-chapter-megabytes if it really is one chapter",
+    )
 
 
 # Reading in worker processes pays only when reading in this one takes well over the time a
@@ -122,6 +152,7 @@ def _read_chapters_in_workers(
     inside: ConfinedFolders,
     next_stages_heading: str,
     workers: int,
+    max_chapter_bytes: int,
 ) -> list[_ReadResult]:
     """``_read_chapters`` shared between this process and ``workers`` worker processes."""
     # Imported here: only large manuscripts are read in worker processes.
@@ -146,7 +177,7 @@ def _read_chapters_in_workers(
     )
     with pool_of_readers as pool:
         futures = [
-            pool.submit(_read_chapters, chunk, root, inside, next_stages_heading)
+            pool.submit(_read_chapters, chunk, root, inside, next_stages_heading, max_chapter_bytes)
             for chunk in chunks
         ]
         # The workers take chunks from the front while this process reads them from the
@@ -155,7 +186,9 @@ def _read_chapters_in_workers(
         for index in reversed(range(len(chunks))):
             if not futures[index].cancel():
                 break
-            read_here[index] = _read_chapters(chunks[index], root, inside, next_stages_heading)
+            read_here[index] = _read_chapters(
+                chunks[index], root, inside, next_stages_heading, max_chapter_bytes
+            )
         for index, future in enumerate(futures):
             results += read_here[index] if index in read_here else future.result()
     return results
@@ -196,10 +229,13 @@ def load_book(
     processes = min(jobs or usable_cpus(), 4, len(files) // _CHAPTERS_PER_CHUNK)
     if processes > 1 and total > PARALLEL_READ_BYTES:
         results = _read_chapters_in_workers(
-            files, root, inside, config.next_stages_heading, processes - 1
-        )
+            files, root, inside, config.next_stages_heading, processes - 1,
+            limits.max_chapter_bytes,
+        )  # fmt: skip
     else:
-        results = _read_chapters(files, root, inside, config.next_stages_heading)
+        results = _read_chapters(
+            files, root, inside, config.next_stages_heading, limits.max_chapter_bytes
+        )
     chapters: list[Chapter] = []
     for chapter, found in results:
         if chapter is not None:

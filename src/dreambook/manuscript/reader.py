@@ -17,9 +17,19 @@ from dreambook.manuscript.frontmatter import (
     read_front_matter,
     split_front_matter,
 )
-from dreambook.manuscript.index import MAX_NESTING, BodyIndex, index_body
+from dreambook.manuscript.index import MAX_ELEMENT_DEPTH, MAX_NESTING, BodyIndex, index_body
 from dreambook.manuscript.model import Chapter, Heading
 from dreambook.slugs import slugify
+
+
+def placeholder_chapter(path: Path, root: Path) -> Chapter:
+    """The chapter that stands for a file that could not be read: titled after its file
+    name, with no text, so that links to it are not reported as dangling as well."""
+    source_path = PurePosixPath(path.relative_to(root).as_posix())
+    stem_slug = slugify(path.stem) or "chapter"
+    return Chapter(
+        path, source_path, stem_slug, 1, path.stem, None, False, "", 1, (), (), (), None, ()
+    )
 
 
 def read_chapter(
@@ -36,9 +46,7 @@ def read_chapter(
     """
     source_path = PurePosixPath(path.relative_to(root).as_posix())
     stem_slug = slugify(path.stem) or "chapter"
-    fallback = Chapter(
-        path, source_path, stem_slug, 1, path.stem, None, False, "", 1, (), (), (), None, ()
-    )
+    fallback = placeholder_chapter(path, root)
     text, diagnostics = decode(ConfinedReader([root]).read_bytes(path), path)
     if text is None:
         return fallback, diagnostics
@@ -53,6 +61,9 @@ def read_chapter(
     if depth > MAX_NESTING:
         # Refused before anything else looks at it: renderers recurse once per level.
         return fallback, [*diagnostics, _too_deep(path, deep_line)]
+    elements, element_line = index.deepest_elements
+    if elements > MAX_ELEMENT_DEPTH:
+        return fallback, [*diagnostics, _elements_too_deep(path, element_line)]
     if not body.strip():
         diagnostics.append(_no_text(path, body_line))
     diagnostics += [
@@ -112,6 +123,18 @@ def _too_deep(path: Path, line: int) -> Diagnostic:
         path,
         line,
         "flatten the nesting; no printed book needs more than a few levels",
+    )
+
+
+def _elements_too_deep(path: Path, line: int) -> Diagnostic:
+    return diagnostic(
+        "DB085",
+        f"raw HTML elements, emphasis or links are nested more than {MAX_ELEMENT_DEPTH} "
+        "levels deep here",
+        path,
+        line,
+        "close the HTML elements you open, or flatten the nesting; no printed book needs "
+        "more than a few levels",
     )
 
 

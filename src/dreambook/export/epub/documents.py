@@ -14,14 +14,18 @@ from dataclasses import dataclass
 from markupsafe import Markup
 
 from dreambook.bookmap import render_svg
+from dreambook.diagnostics import Diagnostic, diagnostic
+from dreambook.errors import BuildError, DreambookError
 from dreambook.export.epub.resources import Resource
 from dreambook.export.epub.xhtml import (
     Document,
     DocumentTemplates,
+    NotXhtmlError,
     make_epub_notes,
     xhtml_fragment,
 )
 from dreambook.export.writer import BuildContext
+from dreambook.fsutil import ConfinedReader
 from dreambook.render import RenderedBook, RenderedChapter
 from dreambook.slugs import slugify
 
@@ -124,7 +128,9 @@ def chapter_documents(
     """Render every chapter, its footnotes made EPUB notes; return them and the note count.
 
     ``files`` maps chapter slugs to file names (:func:`chapter_file_names`). Raises
-    DreambookError when the template gives no well-formed XHTML.
+    BuildError (DB051, at the chapter's file and line) when a chapter's page is not
+    well-formed XHTML: only raw HTML kept with --trust-html can do that, since the
+    templates' own markup is checked by the tests.
     """
     book = context.book
     appendix = set(book.config.appendix)
@@ -132,14 +138,18 @@ def chapter_documents(
     notes = 0
     for chapter in book.chapters:
         body, ids = xhtml_fragment(context.trees.body(chapter))
-        document = templates.render(
-            "epub-chapter.xhtml.j2", f"chapter-{chapter.slug}", files[chapter.slug],
-            chapter.title.striptags(),
-            chapter=chapter,
-            body=body,
-            appendix=chapter.slug in appendix,
-            next_stages_anchor=_next_stages_anchor(book, chapter, ids),
-        )  # fmt: skip
+        try:
+            document = templates.render(
+                "epub-chapter.xhtml.j2", f"chapter-{chapter.slug}", files[chapter.slug],
+                chapter.title.striptags(),
+                chapter=chapter,
+                body=body,
+                appendix=chapter.slug in appendix,
+                next_stages_anchor=_next_stages_anchor(book, chapter, ids),
+            )  # fmt: skip
+        except NotXhtmlError as error:
+            line = _line_not_xhtml(context, chapter)
+            raise BuildError([_chapter_not_xhtml(context, chapter, line, error)]) from error
         notes += make_epub_notes(document.tree)
         documents.append(document)
     return documents, notes
@@ -162,4 +172,44 @@ def navigation_document(
         landmarks.append(("bodymatter", chapters[0].file_name, "Start of Content"))
     return templates.render(
         "epub-nav.xhtml.j2", "nav", "nav.xhtml", "Contents", landmarks=landmarks, pages=pages
+    )
+
+
+def _line_not_xhtml(context: BuildContext, chapter: RenderedChapter) -> int:
+    """The file line of the first block of ``chapter`` that is not well-formed XML, found by
+    its words in the chapter file; the line the chapter's text starts on when not found."""
+    from lxml import etree
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    for block in context.trees.body(chapter):
+        try:
+            etree.fromstring(etree.tostring(block, method="xml"), parser)
+        except etree.XMLSyntaxError:
+            words = " ".join(block.text_content().split())[:30]
+            break
+    else:
+        return chapter.source_line
+    path = context.manuscript / chapter.source_path
+    try:
+        lines = ConfinedReader([context.manuscript]).read_text(path).splitlines()
+    except (OSError, DreambookError):
+        return chapter.source_line
+    for number, text in enumerate(lines[chapter.source_line - 1 :], chapter.source_line):
+        if words and words in " ".join(text.split()):
+            return number
+    return chapter.source_line
+
+
+def _chapter_not_xhtml(
+    context: BuildContext, chapter: RenderedChapter, line: int, error: NotXhtmlError
+) -> Diagnostic:
+    return diagnostic(
+        "DB051",
+        f"the chapter cannot be written as an EPUB page: its HTML is not well-formed XHTML "
+        f"({error.reason})",
+        context.manuscript / chapter.source_path,
+        line,
+        "look for raw HTML in this chapter that a browser forgives but XML does not (an "
+        "attribute name with a character such as '@', an element left open); correct it, "
+        "or build without --trust-html",
     )

@@ -20,6 +20,7 @@ from lxml import etree
 from dreambook.export.epub.xhtml import Document, X
 from dreambook.fsutil import ConfinedFolders
 from dreambook.resources import image_type
+from dreambook.safe_assets import NotAnSvgError, clean_svg
 from dreambook.styles import Styles
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,15 @@ def _read_image(path: Path, folders: ConfinedFolders) -> tuple[bytes, str, str] 
         return None
     content = path.read_bytes()
     found = image_type(content, path.suffix)
-    return None if found is None else (content, *found)
+    if found is None:
+        return None
+    if found[0] == "image/svg+xml":
+        # Scripts, handlers and references out of the image never reach the book.
+        try:
+            content, _ = clean_svg(content)
+        except NotAnSvgError:
+            return None
+    return (content, *found)
 
 
 def cover_image(cover: str | None, manuscript: Path) -> Resource | None:

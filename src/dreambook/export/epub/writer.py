@@ -29,6 +29,7 @@ from dreambook.export.epub.resources import carry_images, cover_image, font_file
 from dreambook.export.epub.xhtml import DocumentTemplates, link_documents, place_page_markers
 from dreambook.export.writer import BuildContext, WriterResult
 from dreambook.fsutil import atomic_output
+from dreambook.safe_assets import clean_stylesheet
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -74,7 +75,8 @@ class EpubWriter:
         pdf = earlier.get("pdf")
         page_breaks = pdf.page_breaks if pdf is not None else ()
         book, styles = context.book, context.styles
-        stylesheet = styles.read_bytes(STYLESHEET)
+        # The book's stylesheet without @imports and url()s that lead out of the book.
+        stylesheet = clean_stylesheet(styles.read_text(STYLESHEET))[0].encode("utf-8")
         fonts = font_files(styles, stylesheet.decode("utf-8"))
         cover = cover_image(book.config.cover, context.manuscript)
         print_edition = print_edition_name(context) if page_breaks else None

@@ -88,17 +88,26 @@ def xhtml_fragment(root: lxml_html.HtmlElement) -> tuple[Markup, frozenset[str]]
 def parse_xhtml(text: str, file_name: str) -> etree._ElementTree:
     """Parse a rendered page as XML.
 
-    Raises DreambookError naming the page when it is not well-formed, which only a changed
-    template can cause.
+    Raises NotXhtmlError naming the page when it is not well-formed.
     """
     parser = etree.XMLParser(resolve_entities=False, no_network=True)
     try:
         return etree.ElementTree(etree.fromstring(text.encode("utf-8"), parser))
     except etree.XMLSyntaxError as error:
-        raise DreambookError(
-            f"the EPUB page {file_name} is not well-formed XHTML ({error}); "
+        raise NotXhtmlError(file_name, str(error)) from error
+
+
+class NotXhtmlError(DreambookError):
+    """A rendered EPUB page is not well-formed XML. For a chapter the writer reports it at
+    the chapter (DB051); for the other pages only a changed template can cause it."""
+
+    def __init__(self, file_name: str, reason: str) -> None:
+        self.file_name = file_name
+        self.reason = reason
+        super().__init__(
+            f"the EPUB page {file_name} is not well-formed XHTML ({reason}); "
             "check the epub-*.xhtml.j2 templates in the book's styles folder"
-        ) from error
+        )
 
 
 def serialise_xhtml(tree: etree._ElementTree) -> bytes:

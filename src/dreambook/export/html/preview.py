@@ -8,6 +8,7 @@ from markupsafe import Markup
 
 from dreambook.fsutil import atomic_output
 from dreambook.render import RenderedBook
+from dreambook.safe_assets import clean_stylesheet
 from dreambook.styles import Styles
 
 
@@ -19,7 +20,7 @@ def build_html_preview(book: RenderedBook, styles: Styles, destination: Path) ->
     """
     template = styles.environment().get_template("preview.html.j2")
     # The stylesheet goes into a <style> element as it is; only "</" could end it early.
-    css = styles.read_text("site.css").replace("</", "<\\/")
+    css = clean_stylesheet(styles.read_text("site.css"))[0].replace("</", "<\\/")
     stylesheet = Markup(css)
     page = template.render(book=book, stylesheet=stylesheet)
     with atomic_output(destination) as output:

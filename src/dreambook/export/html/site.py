@@ -24,6 +24,7 @@ from markupsafe import Markup
 from dreambook.export.writer import ChapterTrees
 from dreambook.fsutil import ConfinedFolders, apply_output_modes, staging_folder
 from dreambook.render import RenderedBook, RenderedChapter
+from dreambook.safe_assets import NotAnSvgError, clean_stylesheet, clean_svg
 from dreambook.styles import Styles
 
 STYLESHEET = "site.css"
@@ -74,7 +75,8 @@ def _link_pages(
 
 def _copy_assets(styles: Styles, manuscript: Path, images: set[str], folder: Path) -> None:
     stylesheet = styles.path(STYLESHEET)
-    (folder / STYLESHEET).write_bytes(styles.reader.read_bytes(stylesheet))
+    cleaned, _ = clean_stylesheet(styles.reader.read_text(stylesheet))
+    (folder / STYLESHEET).write_text(cleaned, encoding="utf-8")
     fonts = stylesheet.parent / "fonts"
     if fonts.is_dir():
         # File by file through the confined opener: copytree would follow links out.
@@ -87,7 +89,14 @@ def _copy_assets(styles: Styles, manuscript: Path, images: set[str], folder: Pat
             continue
         destination = folder / source
         destination.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(file, destination)
+        if file.suffix.lower() == ".svg":
+            # Scripts, handlers and references out of the image never reach the site.
+            try:
+                destination.write_bytes(clean_svg(file.read_bytes())[0])
+            except NotAnSvgError:
+                continue  # check reports it (DB063)
+        else:
+            shutil.copyfile(file, destination)
 
 
 def _swap_into_place(staging: Path, destination: Path) -> None:
@@ -145,8 +154,11 @@ def build_site(
         # site gets the modes the umask gives, like every other output.
         apply_output_modes(staging)
         _swap_into_place(staging, destination)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(OSError):
             shutil.rmtree(staging)
+        if isinstance(error, OSError) and not isinstance(error.filename, str):
+            # A failed write (a full disk) names no file: name the site being written.
+            raise OSError(error.errno, error.strerror, str(destination)) from error
         raise
     return SiteResult(destination, tuple(pages))

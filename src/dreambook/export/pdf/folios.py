@@ -151,9 +151,10 @@ class PageNumbers:
 # --- the page map a build leaves for the next -----------------------------------------------------
 
 
-def page_map_path(destination: Path) -> Path:
-    """Where the page map of the PDF at ``destination`` is kept between builds."""
-    return destination.parent / ".cache" / f"{destination.name}.pages.json"
+def page_map_path(cache: Path, destination: Path) -> Path:
+    """Where the page map of the PDF at ``destination`` is kept between builds, in the
+    build's ``cache`` folder."""
+    return cache / f"{destination.name}.pages.json"
 
 
 def read_page_map(path: Path) -> PageMap | None:

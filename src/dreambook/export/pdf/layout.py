@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from dreambook.diagnostics import Diagnostic, Severity, diagnostic
+from dreambook.diagnostics import Diagnostic, diagnostic
 from dreambook.errors import BuildError
 from dreambook.export.pagelist import PageBreak
 from dreambook.export.pdf.chunks import (
@@ -47,9 +47,10 @@ from dreambook.export.pdf.folios import (
 )
 from dreambook.export.pdf.merge import ChunkPdf, label_pages, merge_chunks
 from dreambook.export.pdf.pages import PrintPages, page_css
+from dreambook.export.pdf.refused import refused_diagnostics
 from dreambook.export.pdf.variant import Variant
 from dreambook.export.pdf.weasy import Typesetter, pdf_bytes
-from dreambook.fsutil import atomic_output
+from dreambook.fsutil import ConfinedReader, atomic_output
 from dreambook.workers import worker_pool
 
 if TYPE_CHECKING:
@@ -226,17 +227,18 @@ class ChunkedBook:
         self,
         edition: Edition,
         destination: Path,
+        cache: Path,
         pool: concurrent.futures.Executor,
         chunk_characters: int,
     ) -> None:
         self.edition = edition
         self.pool = pool
         self.chunks = plan_chunks(edition.book, chunk_characters)
-        self.cache = ChunkCache(destination.parent / ".cache" / f"{destination.name}.chunks")
+        self.cache = ChunkCache(cache / f"{destination.name}.chunks")
         self.environment = layout_environment(
             importlib.metadata.version("weasyprint"),
             system_fonts_fingerprint(),
-            edition.stylesheet.read_text(encoding="utf-8"),
+            ConfinedReader(list(edition.folders)).read_text(edition.stylesheet),
         )
         self.chapter_anchor = {chapter.slug: chapter.anchor for chapter in edition.book.chapters}
         # Each chunk's layout held, with the key of the HTML it was made from.
@@ -360,24 +362,10 @@ def check_nothing_lost(book: RenderedBook, page_map: PageMap) -> None:
         previous = page
 
 
-def _refused_diagnostics(urls: Sequence[str]) -> tuple[Diagnostic, ...]:
-    return tuple(
-        Diagnostic(
-            Severity.WARNING,
-            "DB061",
-            f"the PDF layout asked for {url}, which is not a file of the book; it was left out",
-            None,
-            None,
-            "a stylesheet or trusted raw HTML refers to it; use files inside the manuscript "
-            "or styles folder",
-        )
-        for url in dict.fromkeys(urls)
-    )
-
-
-def _finish(layouts: Layouts[Any], edition: Edition, destination: Path) -> PdfEdition:
-    """Settle ``layouts``, check that no chapter was lost, write the PDF and its page map."""
-    map_path = page_map_path(destination)
+def _finish(layouts: Layouts[Any], edition: Edition, destination: Path, cache: Path) -> PdfEdition:
+    """Settle ``layouts``, check that no chapter was lost, write the PDF, and keep its page
+    map in ``cache``."""
+    map_path = page_map_path(cache, destination)
     page_map, passes = settle(layouts, read_page_map(map_path))
     check_nothing_lost(edition.book, page_map)
     written = layouts.write(destination, page_map)
@@ -388,7 +376,9 @@ def _finish(layouts: Layouts[Any], edition: Edition, destination: Path) -> PdfEd
         page_map.page_count,
         passes,
         page_map.page_breaks(),
-        _refused_diagnostics(written.refused),
+        refused_diagnostics(
+            written.refused, edition.book, edition.base_url, edition.stylesheet, edition.folders
+        ),
         written.chunks_laid_out,
         written.chunks,
     )
@@ -414,10 +404,11 @@ def build_edition(
     """
     edition = Edition.of(context, variant)
     if context.jobs <= 1 or len(context.book.chapters) < 2:
-        return _finish(WholeBook(edition), edition, destination)
+        return _finish(WholeBook(edition), edition, destination, context.cache_folder)
     with contextlib.ExitStack() as stack:
         pool = context.executor
         if pool is None:
             pool = stack.enter_context(worker_pool(context.jobs))
-        chunked = ChunkedBook(edition, destination, pool, chunk_characters)
-        return _finish(chunked, edition, destination)
+        cache = context.cache_folder
+        chunked = ChunkedBook(edition, destination, cache, pool, chunk_characters)
+        return _finish(chunked, edition, destination, cache)

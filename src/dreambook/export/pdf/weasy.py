@@ -14,7 +14,8 @@ from urllib.parse import unquote, urlsplit
 
 from dreambook.errors import MissingDependencyError
 from dreambook.export.pdf.variant import EditionTraits
-from dreambook.fsutil import ConfinedFolders
+from dreambook.fsutil import ConfinedFolders, ConfinedReader
+from dreambook.safe_assets import NotAnSvgError, clean_stylesheet, clean_svg
 
 
 def import_weasyprint() -> Any:
@@ -54,12 +55,27 @@ class ConfinedFetcher:
         class Fetcher(base):  # type: ignore[misc, valid-type]
             def fetch(inner_self, url: str, headers: Any = None) -> Any:
                 if self._allowed(url):
-                    self.read.append(unquote(urlsplit(url).path))
+                    path = unquote(urlsplit(url).path)
+                    self.read.append(path)
+                    if path.lower().endswith(".svg"):
+                        return self._svg(weasyprint, url, Path(path))
                     return super().fetch(url, headers)
                 self.refused.append(url)
                 raise ValueError(f"dreambook reads no resource outside the book: {url}")
 
         self.fetcher = Fetcher(allowed_protocols=("file",), allow_redirects=False)
+
+    def _svg(self, weasyprint: Any, url: str, path: Path) -> Any:
+        """An SVG image as the layout gets it: cleaned of scripts, handlers and references
+        out of the image (safe_assets.py). Raises ValueError (the image is left out, as
+        WeasyPrint leaves out any image it cannot load) when it is no SVG."""
+        try:
+            data, _ = clean_svg(path.read_bytes())
+        except NotAnSvgError as error:
+            raise ValueError(f"{path.name} is not an SVG image: {error.reason}") from error
+        return weasyprint.urls.URLFetcherResponse(
+            url, body=data, headers={"Content-Type": "image/svg+xml"}
+        )
 
     def _allowed(self, url: str) -> bool:
         parts = urlsplit(url)
@@ -91,7 +107,11 @@ class Typesetter:
                 font_config=self.fonts,
             ),
             weasyprint.CSS(
-                filename=str(stylesheet), url_fetcher=self.fetcher.fetcher, font_config=self.fonts
+                # Read through the confined opener, without what would reach out of the book.
+                string=clean_stylesheet(ConfinedReader(list(folders)).read_text(stylesheet))[0],
+                base_url=stylesheet.parent.as_uri() + "/",
+                url_fetcher=self.fetcher.fetcher,
+                font_config=self.fonts,
             ),
         ]
         # The fonts and images the stylesheets read while parsed: part of every layout.
