@@ -12,6 +12,7 @@ import tomllib
 import uuid
 from dataclasses import dataclass, field, fields
 from pathlib import Path, PurePosixPath
+from typing import Literal, cast, get_args
 
 from dreambook.diagnostics import Diagnostic, diagnostic, line_of_byte
 from dreambook.errors import ResourceOutsideError
@@ -161,6 +162,18 @@ def _inside_manuscript(text: str) -> str:
     return path.as_posix()
 
 
+# How the printed book sets the page after a cross-reference (see export/pdf/wording.py).
+PageReferenceStyle = Literal["auto", "parentheses", "comma"]
+
+
+def _page_reference_style(text: str) -> PageReferenceStyle:
+    """Return ``text`` if it names a page-reference style; raises Rejected otherwise."""
+    styles = get_args(PageReferenceStyle)
+    if text not in styles:
+        raise Rejected("is not a page-reference style", f"use one of: {', '.join(styles)}")
+    return cast("PageReferenceStyle", text)
+
+
 def _toml_trim_size(size: TrimSize) -> str:
     return toml_string(f"{size.width.text} x {size.height.text}")
 
@@ -170,6 +183,7 @@ IDENTIFIER = parsed("ISBN or UUID URN", _book_identifier, toml_string)
 MANUSCRIPT_PATH = parsed("path", _inside_manuscript, toml_string)
 TRIM_SIZE = parsed("trim size", parse_trim_size, _toml_trim_size)
 LENGTH = parsed("length", parse_length, lambda length: toml_string(length.text))
+PAGE_REFERENCE_STYLE = parsed("auto, parentheses or comma", _page_reference_style, toml_string)
 
 
 # --- the configuration: every key of book.toml, declared once ----------------------------------
@@ -298,6 +312,14 @@ class BookConfig:
     )
     bleed: Length = setting(
         "print", LENGTH, parse_length("0.125in"), doc="the print variant's bleed on each side"
+    )
+    page_reference: PageReferenceStyle = setting(
+        "print",
+        PAGE_REFERENCE_STYLE,
+        "auto",
+        doc='how a cross-reference gives its page: "parentheses" (see Falling (p. 61)), "comma"'
+        ' (see Falling, p. 61), or "auto": the comma inside parentheses, else parentheses',
+        example="auto",
     )
     cover: str | None = setting(
         "epub",
