@@ -12,6 +12,7 @@ import itertools
 import re
 import statistics
 from dataclasses import dataclass
+from typing import Any
 
 import pymupdf
 import pytest
@@ -187,32 +188,36 @@ def test_page_references_keep_their_space_and_never_double_a_bracket(sample: Sam
     assert re.search(r"\(See the morning-after steps, this page, for ways", text)
 
 
-def test_the_space_before_a_page_reference_is_as_wide_as_the_lines_other_spaces(
-    sample: Sample,
-) -> None:
-    """A no-break space does not stretch in a justified line: beside stretched spaces it
-    reads as no space at all ("Following You(p. 25)")."""
+def gap_after(chars: list[dict[str, Any]], index: int) -> float | None:
+    """The distance from the glyph before the white space at ``index`` to the next glyph."""
+    end = index
+    while end < len(chars) and chars[end]["c"] in " \u00a0":
+        end += 1
+    if index == 0 or end == len(chars):
+        return None
+    return float(chars[end]["bbox"][0] - chars[index - 1]["bbox"][2])
+
+
+def test_the_space_before_a_page_reference_is_a_real_word_space(sample: Sample) -> None:
+    """Measured on the page, not in the text: the gap between a link's last word and its
+    "(p. N)" is a word space like the line's others ("Following You(p. 25)" is the fault).
+    Glyph side bearings ("s" then "(") make it somewhat narrower than a gap between letters."""
     measured = 0
     for page in sample.document:
         for block in page.get_text("rawdict")["blocks"]:
             for line in block.get("lines", []):
                 chars = [c for span in line["spans"] for c in span["chars"]]
                 text = "".join(c["c"] for c in chars)
-                # The word spaces of the running text (10.5 pt), not of the smaller reference.
-                spaces = [
-                    c["bbox"][2] - c["bbox"][0]
-                    for span in line["spans"]
-                    if span["size"] > 10
-                    for c in span["chars"]
-                    if c["c"] == " "
+                words = [
+                    gap_after(chars, found.start())
+                    for found in re.finditer(r"(?<=[a-z,;]) (?=[a-z])", text)
                 ]
-                for found in re.finditer(r"\s\(p\.", text):
-                    if len(spaces) < 3:
+                spaces = [gap for gap in words if gap is not None]
+                for found in re.finditer(r"[ \u00a0]+\(p\.", text):
+                    gap = gap_after(chars, found.start())
+                    if gap is None or len(spaces) < 3:
                         continue
-                    space = chars[found.start()]["bbox"]
-                    # The reference is set 0.92 times as large as the text, its space too.
-                    width = space[2] - space[0]
-                    assert width >= 0.85 * statistics.median(spaces), (page.number, text)
+                    assert gap >= 0.5 * statistics.median(spaces), (page.number, text)
                     measured += 1
     assert measured >= 10
 
