@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from lxml import html as lxml_html
 from markupsafe import Markup
 
+from dreambook.config import parse_book_toml
 from dreambook.export.pdf.folios import PageNumbers
 from dreambook.export.pdf.pages import prepare_body
 from dreambook.export.pdf.wording import (
@@ -70,3 +73,19 @@ def test_lists_are_joined_in_the_books_language_without_touching_their_markup() 
     assert join_list(items[:2], "en-US") == Markup("<a>A &amp; B</a> and <a>C</a>")
     assert join_list(items[:2], "xx-Unknown") == Markup("<a>A &amp; B</a> and <a>C</a>")
     assert join_list([], "en") == Markup("")
+
+
+def test_book_toml_chooses_the_reference_style() -> None:
+    def prepared(style: str) -> str:
+        source = f'[book]\ntitle = "T"\n[print]\npage_reference = "{style}"\n'
+        config, diagnostics = parse_book_toml(source, Path("book.toml"))
+        assert diagnostics == []
+        root = body('<p>As in <a class="xref" id="r" href="#t">Falling</a>.</p>')
+        return str(prepare_body(root, PageNumbers(None), config.page_reference))
+
+    assert 'Falling<span class="pageref"> (p.\u00a088)</span>' in prepared("parentheses")
+    assert 'Falling<span class="pageref">, p.\u00a088</span>' in prepared("comma")
+    _, diagnostics = parse_book_toml(
+        '[book]\ntitle = "T"\n[print]\npage_reference = "brackets"\n', Path("book.toml")
+    )
+    assert [d.code for d in diagnostics] == ["DB004"]
