@@ -10,6 +10,7 @@ import datetime as dt
 import re
 import tomllib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path, PurePosixPath
 
@@ -172,6 +173,21 @@ TRIM_SIZE = parsed("trim size", parse_trim_size, _toml_trim_size)
 LENGTH = parsed("length", parse_length, lambda length: toml_string(length.text))
 
 
+def _one_of(*choices: str) -> Callable[[str], str]:
+    """A reader of a string that must be one of ``choices`` (ValueError otherwise)."""
+
+    def read(text: str) -> str:
+        if text not in choices:
+            raise ValueError(f"{text!r} is not one of " + ", ".join(map(repr, choices)))
+        return text
+
+    return read
+
+
+EM_DASH = parsed('"spaced" or "closed"', _one_of("spaced", "closed"), toml_string)
+CHAPTER_START = parsed('"recto" or "any"', _one_of("recto", "any"), toml_string)
+
+
 # --- the configuration: every key of book.toml, declared once ----------------------------------
 
 
@@ -282,6 +298,14 @@ class BookConfig:
         doc="a folder inside the manuscript of your own templates and stylesheets",
         example="my-styles",
     )
+    em_dash: str = setting(
+        "book",
+        EM_DASH,
+        "spaced",
+        doc='the house style of em dashes: "spaced" (word — word, the dash kept on the line '
+        'of the word before it) or "closed" (word—word)',
+        example="spaced",
+    )
     map: bool = setting(
         "book",
         FLAG,
@@ -298,6 +322,14 @@ class BookConfig:
     )
     bleed: Length = setting(
         "print", LENGTH, parse_length("0.125in"), doc="the print variant's bleed on each side"
+    )
+    chapter_start: str = setting(
+        "print",
+        CHAPTER_START,
+        "recto",
+        doc='where a chapter opens: "recto" (a right-hand page, with a blank page before it '
+        'when needed) or "any" (the next page)',
+        example="recto",
     )
     cover: str | None = setting(
         "epub",

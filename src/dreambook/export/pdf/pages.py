@@ -18,6 +18,7 @@ from dreambook.bookmap import render_svg
 from dreambook.config import BookConfig, Length
 from dreambook.export.notes import find_footnotes
 from dreambook.export.pdf.folios import PageNumbers
+from dreambook.export.pdf.linebreaks import mark_line_endings
 from dreambook.export.pdf.variant import Variant
 
 if TYPE_CHECKING:
@@ -78,14 +79,18 @@ def _add_page_references(root: lxml_html.HtmlElement, pages: PageNumbers) -> Non
         link.append(reference)
 
 
-def prepare_body(root: lxml_html.HtmlElement, pages: PageNumbers) -> Markup:
-    """Return a chapter body for print: footnotes inline, page references after cross-references.
+def prepare_body(
+    root: lxml_html.HtmlElement, pages: PageNumbers, em_dash: str = "spaced"
+) -> Markup:
+    """Return a chapter body for print: footnotes inline, page references after
+    cross-references, line endings marked (linebreaks.py; ``em_dash`` as book.toml says).
 
     ``root`` is the body as the children of a ``<div>`` (``ChapterTrees.body``); it is changed.
     """
     # Footnotes first: a cross-reference inside a note gets its page where the note now is.
     _inline_footnotes(root)
     _add_page_references(root, pages)
+    mark_line_endings(root, em_dash)
     inner = "".join(lxml_html.tostring(child, encoding="unicode") for child in root)
     return Markup((root.text or "") + inner)
 
@@ -113,6 +118,7 @@ def page_css(styles: Styles, config: BookConfig, bleed: Length | None) -> str:
         trim={"width": config.trim_size.width.css, "height": config.trim_size.height.css},
         margins=_margins(config),
         bleed=bleed.css if bleed is not None else None,
+        chapter_start=config.chapter_start,
     )
 
 
@@ -153,7 +159,10 @@ class PrintPages:
             front=front,
             chapters=chapters,
             chunk_end=chunk_end,
-            bodies={c.slug: prepare_body(self.trees.body(c), pages) for c in chapters},
+            bodies={
+                c.slug: prepare_body(self.trees.body(c), pages, self.book.config.em_dash)
+                for c in chapters
+            },
             pages=pages,
             variant=self.variant.value,
             isbn=self.isbn,
