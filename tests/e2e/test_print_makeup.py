@@ -222,3 +222,84 @@ def test_chapters_open_on_a_right_hand_page_unless_the_book_says_any(
     else:
         assert not on_the_right, openings  # chapter one fills one page: two opens on a left
         assert not [i for i in blank if i > openings[0]], blank
+
+
+@dataclass(frozen=True)
+class PageDepth:
+    label: str
+    last_baseline: float
+    notes_top: float | None  # the top of the page's footnotes, if it has any
+    ends_chapter: bool
+
+
+def page_depths(pdf: Path) -> list[PageDepth]:
+    """For each page of the body: where its text ends, and whether a chapter ends on it
+    (the next page is blank, opens a chapter, or there is none)."""
+    found = []
+    with pymupdf.open(pdf) as document:
+        pages = list(document)
+        for index, page in enumerate(pages):
+            if not page.get_label().isdigit():
+                continue
+            height = page.rect.height
+            text, notes = [], []
+            for block in page.get_text("dict")["blocks"]:
+                for line in block.get("lines", []):
+                    spans = [s for s in line["spans"] if s["text"].strip()]
+                    if not spans:
+                        continue
+                    size = max(s["size"] for s in spans)
+                    baseline = max(s["origin"][1] for s in spans)
+                    if size >= 9.4 and 50 < baseline < height - 45:
+                        text.append(baseline)
+                    elif 8 <= size < 9 and height / 2 < baseline < height - 45:
+                        notes.append(line["bbox"][1])
+            if not text:
+                continue
+            following = pages[index + 1] if index + 1 < len(pages) else None
+            ends = (
+                following is None
+                or not following.get_text().strip()
+                or any(
+                    s["size"] > 20
+                    for b in following.get_text("dict")["blocks"]
+                    for ln in b.get("lines", [])
+                    for s in ln["spans"]
+                )
+            )
+            found.append(
+                PageDepth(page.get_label(), max(text), min(notes) if notes else None, ends)
+            )
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_pages_in_the_middle_of_a_chapter_end_at_the_foot_of_the_text(
+    tmp_path: Path, jobs: str
+) -> None:
+    """No page but a chapter's last ends more than one line short (of the text block, or
+    of its footnotes), and the pages of a spread end within a line of each other; laid out
+    as one document and in chunks alike."""
+    output = tmp_path / "out"
+    result = run("build", SAMPLE, "-o", output, "--format", "pdf", "--jobs", jobs)
+    assert result.returncode == 0, result.stderr
+    depths = page_depths(output / f"{BOOK}.pdf")
+    middle = [d for d in depths if not d.ends_chapter]
+    assert len(middle) > 30
+    foot = max(d.last_baseline for d in depths if d.notes_top is None)
+    short = []
+    for depth in middle:
+        # A line's baseline sits about 3.5 pt above its foot; notes have 12.5 pt above them.
+        limit = foot if depth.notes_top is None else depth.notes_top - 12.5 - 3.5
+        if (limit - depth.last_baseline) / GRID > 1.05:
+            short.append(f"p. {depth.label}: {(limit - depth.last_baseline) / GRID:.1f} lines")
+    assert short == []
+    by_label = {d.label: d for d in middle if d.notes_top is None}
+    unbalanced = [
+        f"pp. {left}-{int(left) + 1}"
+        for left in by_label
+        if int(left) % 2 == 0 and str(int(left) + 1) in by_label
+        and abs(by_label[left].last_baseline - by_label[str(int(left) + 1)].last_baseline) > GRID + 0.5
+    ]  # fmt: skip
+    assert unbalanced == []

@@ -79,6 +79,15 @@ def _add_page_references(root: lxml_html.HtmlElement, pages: PageNumbers) -> Non
         link.append(reference)
 
 
+def _name_sections(root: lxml_html.HtmlElement) -> None:
+    """Give each section the id of its heading plus ``--section``, so that the layout can
+    put space above a ruled section (makeup.py) rather than inside its rule."""
+    for section in root.iter("section"):
+        heading = next((child for child in section if isinstance(child.tag, str)), None)
+        if heading is not None and heading.get("id") and not section.get("id"):
+            section.set("id", f"{heading.get('id')}--section")
+
+
 def prepare_body(
     root: lxml_html.HtmlElement, pages: PageNumbers, em_dash: str = "spaced"
 ) -> Markup:
@@ -91,6 +100,7 @@ def prepare_body(
     _inline_footnotes(root)
     _add_page_references(root, pages)
     mark_line_endings(root, em_dash)
+    _name_sections(root)
     inner = "".join(lxml_html.tostring(child, encoding="unicode") for child in root)
     return Markup((root.text or "") + inner)
 
