@@ -10,6 +10,7 @@ import datetime as dt
 import re
 import tomllib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path, PurePosixPath
 from typing import Literal, cast, get_args
@@ -186,6 +187,21 @@ LENGTH = parsed("length", parse_length, lambda length: toml_string(length.text))
 PAGE_REFERENCE_STYLE = parsed("auto, parentheses or comma", _page_reference_style, toml_string)
 
 
+def _one_of(*choices: str) -> Callable[[str], str]:
+    """A reader of a string that must be one of ``choices`` (ValueError otherwise)."""
+
+    def read(text: str) -> str:
+        if text not in choices:
+            raise ValueError(f"{text!r} is not one of " + ", ".join(map(repr, choices)))
+        return text
+
+    return read
+
+
+EM_DASH = parsed('"spaced" or "closed"', _one_of("spaced", "closed"), toml_string)
+CHAPTER_START = parsed('"recto" or "any"', _one_of("recto", "any"), toml_string)
+
+
 # --- the configuration: every key of book.toml, declared once ----------------------------------
 
 
@@ -296,6 +312,14 @@ class BookConfig:
         doc="a folder inside the manuscript of your own templates and stylesheets",
         example="my-styles",
     )
+    em_dash: str = setting(
+        "book",
+        EM_DASH,
+        "spaced",
+        doc='the house style of em dashes: "spaced" (word — word, the dash kept on the line '
+        'of the word before it) or "closed" (word—word)',
+        example="spaced",
+    )
     map: bool = setting(
         "book",
         FLAG,
@@ -320,6 +344,14 @@ class BookConfig:
         doc='how a cross-reference gives its page: "parentheses" (see Falling (p. 61)), "comma"'
         ' (see Falling, p. 61), or "auto": the comma inside parentheses, else parentheses',
         example="auto",
+    )
+    chapter_start: str = setting(
+        "print",
+        CHAPTER_START,
+        "recto",
+        doc='where a chapter opens: "recto" (a right-hand page, with a blank page before it '
+        'when needed) or "any" (the next page)',
+        example="recto",
     )
     cover: str | None = setting(
         "epub",

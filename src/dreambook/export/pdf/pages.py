@@ -18,6 +18,7 @@ from dreambook.bookmap import render_svg
 from dreambook.config import BookConfig, Length, PageReferenceStyle
 from dreambook.export.notes import find_footnotes
 from dreambook.export.pdf.folios import PageNumbers
+from dreambook.export.pdf.linebreaks import mark_line_endings
 from dreambook.export.pdf.variant import Variant
 from dreambook.export.pdf.wording import (
     join_list,
@@ -90,17 +91,32 @@ def _add_page_references(
         link.append(reference)
 
 
+def _name_sections(root: lxml_html.HtmlElement) -> None:
+    """Give each section the id of its heading plus ``--section``, so that the layout can
+    put space above a ruled section (makeup.py) rather than inside its rule."""
+    for section in root.iter("section"):
+        heading = next((child for child in section if isinstance(child.tag, str)), None)
+        if heading is not None and heading.get("id") and not section.get("id"):
+            section.set("id", f"{heading.get('id')}--section")
+
+
 def prepare_body(
-    root: lxml_html.HtmlElement, pages: PageNumbers, style: PageReferenceStyle = "auto"
+    root: lxml_html.HtmlElement,
+    pages: PageNumbers,
+    style: PageReferenceStyle = "auto",
+    em_dash: str = "spaced",
 ) -> Markup:
     """Return a chapter body for print: footnotes inline, page references after
-    cross-references, set in ``style`` (book.toml ``[print] page_reference``).
+    cross-references, set in ``style`` (book.toml ``[print] page_reference``), line endings
+    marked (linebreaks.py; ``em_dash`` as book.toml says).
 
     ``root`` is the body as the children of a ``<div>`` (``ChapterTrees.body``); it is changed.
     """
     # Footnotes first: a cross-reference inside a note gets its page where the note now is.
     _inline_footnotes(root)
     _add_page_references(root, pages, style)
+    mark_line_endings(root, em_dash)
+    _name_sections(root)
     inner = "".join(lxml_html.tostring(child, encoding="unicode") for child in root)
     return Markup((root.text or "") + inner)
 
@@ -128,6 +144,7 @@ def page_css(styles: Styles, config: BookConfig, bleed: Length | None) -> str:
         trim={"width": config.trim_size.width.css, "height": config.trim_size.height.css},
         margins=_margins(config),
         bleed=bleed.css if bleed is not None else None,
+        chapter_start=config.chapter_start,
     )
 
 
@@ -169,7 +186,12 @@ class PrintPages:
             chapters=chapters,
             chunk_end=chunk_end,
             bodies={
-                c.slug: prepare_body(self.trees.body(c), pages, self.book.config.page_reference)
+                c.slug: prepare_body(
+                    self.trees.body(c),
+                    pages,
+                    self.book.config.page_reference,
+                    self.book.config.em_dash,
+                )
                 for c in chapters
             },
             pages=pages,
