@@ -184,7 +184,8 @@ def test_page_references_keep_their_space_and_never_double_a_bracket(sample: Sam
     assert not re.search(r"\((?:p\.\s*[0-9ivxlcdm]+|this page)\)\)", text)
     # Inside parentheses the reference is set off with a comma (the sample's hiding chapter:
     # "(see the timestamp below, p. 34);"), followed by a comma when the parenthesis goes on.
-    assert re.search(r"\(see the timestamp below, p\.\s*\d+\);", text)
+    where = r"(?:p\.\s*\d+|this page|overleaf|on the facing page)"
+    assert re.search(rf"\(see the timestamp below, {where}\);", text)
     assert re.search(r"\(See the morning-after steps, this page, for ways", text)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -50,9 +51,9 @@ def test_page_reference_styles(style: str, inside: bool, follows: bool, expected
 def test_prepared_body_never_doubles_a_bracket() -> None:
     root = body('<p>Notice it (see <a class="xref" id="r1" href="#t">the timestamp</a>); then.</p>')
     html = str(prepare_body(root, PageNumbers(None)))
-    assert "the timestamp" in html
-    assert ", p.\u00a088</span></a>);" in html
-    assert "))" not in html
+    text = re.sub(r"<[^>]+>", "", html)  # the words as read, whatever spans hold them
+    assert "(see the timestamp, p.\u00a088);" in text
+    assert "))" not in text
 
 
 def test_tie_last_words_joins_the_last_two_words_outside_tags() -> None:
