@@ -47,6 +47,7 @@ from dreambook.export.pdf.folios import (
 )
 from dreambook.export.pdf.merge import ChunkPdf, label_pages, merge_chunks
 from dreambook.export.pdf.pages import PrintPages, page_css
+from dreambook.export.pdf.printfile import PrintInk, finish_print_file, load_print_ink
 from dreambook.export.pdf.refused import refused_diagnostics
 from dreambook.export.pdf.variant import Variant
 from dreambook.export.pdf.weasy import Typesetter, pdf_bytes
@@ -94,11 +95,17 @@ class Edition:
     folders: tuple[Path, ...]
     base_url: str
     identifier: str
+    # The print edition's inks (printfile.py); None for the digital edition.
+    ink: PrintInk | None = None
 
     @classmethod
     def of(cls, context: BuildContext, variant: Variant) -> Edition:
-        """The ``variant`` edition of the book ``context`` holds."""
+        """The ``variant`` edition of the book ``context`` holds.
+
+        Raises as ``load_print_ink`` for an edition made for the press.
+        """
         config = context.book.config
+        press = variant.traits.press
         return cls(
             book=context.book,
             variant=variant,
@@ -110,6 +117,7 @@ class Edition:
             folders=tuple(p.resolve() for p in (context.manuscript, *context.styles.folders)),
             base_url=context.manuscript.resolve().as_uri() + "/",
             identifier=_pdf_identifier(context.identity, variant),
+            ink=load_print_ink(config, context.manuscript, context.styles) if press else None,
         )
 
     @property
@@ -176,7 +184,9 @@ class WholeBook:
 
     def __init__(self, edition: Edition) -> None:
         self.edition = edition
-        self.typesetter = Typesetter(edition.page_css, edition.stylesheet, edition.folders)
+        self.typesetter = Typesetter(
+            edition.page_css, edition.stylesheet, edition.folders, edition.ink
+        )
         self.document: Any = None
         self.made_from: PageMap | None = None
 
@@ -265,6 +275,7 @@ class ChunkedBook:
             identifier=edition.identifier,
             outside_targets=tuple(sorted(set(_LINK_TARGET.findall(html)))),
             pdf_path=None,
+            ink=edition.ink,
         )
 
     def work_for(self, pages: PageNumbers) -> list[_Pending] | None:
@@ -370,10 +381,13 @@ def _finish(layouts: Layouts[Any], edition: Edition, destination: Path, cache: P
     check_nothing_lost(edition.book, page_map)
     written = layouts.write(destination, page_map)
     write_page_map(map_path, page_map)
+    pages = page_map.page_count
+    if edition.variant.traits.press:
+        pages = finish_print_file(destination, edition.book.config)
     return PdfEdition(
         destination,
         edition.variant,
-        page_map.page_count,
+        pages,
         passes,
         page_map.page_breaks(),
         refused_diagnostics(

@@ -39,7 +39,9 @@ from dreambook.fsutil import atomic_output
 log = logging.getLogger(__name__)
 
 # Catalog entries that describe the whole document; copied from the first chunk.
-_DOCUMENT_ENTRIES = ("/Lang", "/MarkInfo", "/ViewerPreferences", "/Metadata", "/PageMode")
+_DOCUMENT_ENTRIES = (
+    "/Lang", "/MarkInfo", "/ViewerPreferences", "/Metadata", "/PageMode", "/OutputIntents",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)

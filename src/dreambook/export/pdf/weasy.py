@@ -7,15 +7,19 @@ each chunk in a worker process (which keeps one per process, see chunks.py).
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from dreambook.errors import MissingDependencyError
 from dreambook.export.pdf.variant import EditionTraits
 from dreambook.fsutil import ConfinedFolders, ConfinedReader
 from dreambook.safe_assets import NotAnSvgError, clean_stylesheet, clean_svg
+
+if TYPE_CHECKING:
+    from dreambook.export.pdf.printfile import PrintInk
 
 
 def import_weasyprint() -> Any:
@@ -90,11 +94,18 @@ class Typesetter:
     ``page_css`` is the page geometry (page.css.j2 rendered), ``stylesheet`` the path of
     print.css, ``folders`` those the layout may read files from. Parsing the stylesheets and
     loading their fonts costs a few tenths of a second, so one typesetter serves every
-    layout pass (and, in a worker, every chunk of the same book).
+    layout pass (and, in a worker, every chunk of the same book). With ``ink`` (the print
+    edition) its stylesheet comes after print.css, and its profile is the CMYK output intent.
     Raises MissingDependencyError as import_weasyprint.
     """
 
-    def __init__(self, page_css: str, stylesheet: Path, folders: Sequence[Path]) -> None:
+    def __init__(
+        self,
+        page_css: str,
+        stylesheet: Path,
+        folders: Sequence[Path],
+        ink: PrintInk | None = None,
+    ) -> None:
         self.weasyprint = weasyprint = import_weasyprint()
         self.fetcher = ConfinedFetcher(weasyprint, ConfinedFolders(list(folders)))
         # @font-face rules take effect only through a FontConfiguration shared by CSS and layout.
@@ -114,6 +125,19 @@ class Typesetter:
                 font_config=self.fonts,
             ),
         ]
+        # WeasyPrint's PDF/X variant takes the profile named "device-cmyk" as the output
+        # intent and writes device-cmyk() colours as DeviceCMYK.
+        self.color_profiles: dict[str, Any] | None = None
+        if ink is not None:
+            self.stylesheets.append(weasyprint.CSS(string=ink.stylesheet, font_config=self.fonts))
+            self.color_profiles = {
+                "device-cmyk": weasyprint.css.ColorProfile(
+                    io.BytesIO(ink.profile),
+                    ink.profile_source,
+                    "relative-colorimetric",
+                    (["c"], ["m"], ["y"], ["k"]),
+                )
+            }
         # The fonts and images the stylesheets read while parsed: part of every layout.
         self.read_by_stylesheets = tuple(self.fetcher.read)
 
@@ -129,7 +153,12 @@ class Typesetter:
             stylesheets.append(self.weasyprint.CSS(string=extra_css, font_config=self.fonts))
         return self.weasyprint.HTML(
             string=html, base_url=base_url, url_fetcher=self.fetcher.fetcher
-        ).render(stylesheets=stylesheets, font_config=self.fonts, pdf_tags=traits.tagged)
+        ).render(
+            stylesheets=stylesheets,
+            font_config=self.fonts,
+            pdf_tags=traits.tagged,
+            color_profiles=self.color_profiles,
+        )
 
 
 def pdf_bytes(document: Any, identifier: str, traits: EditionTraits) -> bytes:
