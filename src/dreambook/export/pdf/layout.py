@@ -52,6 +52,7 @@ from dreambook.export.pdf.refused import refused_diagnostics
 from dreambook.export.pdf.variant import Variant
 from dreambook.export.pdf.weasy import Typesetter, pdf_bytes
 from dreambook.fsutil import ConfinedReader, atomic_output
+from dreambook.preflight import PreflightReport, preflight
 from dreambook.workers import worker_pool
 
 if TYPE_CHECKING:
@@ -70,7 +71,8 @@ class PdfEdition:
     body page begins, and the resources the layout was refused (DB061 warnings).
 
     ``chunks_laid_out`` and ``chunks`` count the chunks laid out by this build and those the
-    book has (both 0 when it was laid out as one document).
+    book has (both 0 when it was laid out as one document). ``preflight`` is the preflight
+    of the file written, for an edition made for the press (None otherwise).
     """
 
     path: Path
@@ -81,6 +83,7 @@ class PdfEdition:
     refused: tuple[Diagnostic, ...] = ()
     chunks_laid_out: int = 0
     chunks: int = 0
+    preflight: PreflightReport | None = None
 
 
 @dataclass(frozen=True)
@@ -381,9 +384,11 @@ def _finish(layouts: Layouts[Any], edition: Edition, destination: Path, cache: P
     check_nothing_lost(edition.book, page_map)
     written = layouts.write(destination, page_map)
     write_page_map(map_path, page_map)
-    pages = page_map.page_count
+    pages, report = page_map.page_count, None
     if edition.variant.traits.press:
-        pages = finish_print_file(destination, edition.book.config)
+        config = edition.book.config
+        pages = finish_print_file(destination, config)
+        report = preflight(destination, config.bleed.points)
     return PdfEdition(
         destination,
         edition.variant,
@@ -395,6 +400,7 @@ def _finish(layouts: Layouts[Any], edition: Edition, destination: Path, cache: P
         ),
         written.chunks_laid_out,
         written.chunks,
+        report,
     )
 
 

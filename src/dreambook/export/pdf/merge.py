@@ -268,6 +268,7 @@ def merge_chunks(
             merged_outline.root.extend(outline)
     merged.Root.PageLabels = page_labels(body_start)
     share_font_programs(merged, font_cache)
+    share_icc_profiles(merged)
     merged.save(
         destination,
         deterministic_id=True,
@@ -437,3 +438,63 @@ def share_font_programs(pdf: pikepdf.Pdf, cache: Path | None = None) -> None:
             for entry in cache.glob("*.ttf"):
                 if entry.name not in used:
                     entry.unlink(missing_ok=True)
+
+
+# --- one copy of each colour profile -------------------------------------------------------------
+
+
+def _is_icc_profile(item: Any) -> bool:
+    """Whether ``item`` is an ICC profile stream (a stream whose dictionary has /N and
+    names no type: what an /ICCBased space and an output intent point to)."""
+    return (
+        isinstance(item, pikepdf.Stream)
+        and "/N" in item.stream_dict
+        and "/Type" not in item.stream_dict
+        and "/Subtype" not in item.stream_dict
+    )
+
+
+def _repoint(item: Any, keep: dict[tuple[int, int], pikepdf.Object]) -> None:
+    """Point every reference held in ``item`` (and in the direct objects inside it) to a
+    duplicate profile at the copy that is kept. Only direct objects are entered, so there
+    is no cycle to follow: every indirect one is visited by the caller."""
+    if isinstance(item, pikepdf.Stream):
+        item = item.stream_dict
+    if isinstance(item, pikepdf.Dictionary):
+        entries: list[tuple[Any, Any]] = [(key, item[key]) for key in item.keys()]  # noqa: SIM118 (keys() is typed str)
+    elif isinstance(item, pikepdf.Array):
+        entries = list(enumerate(item))
+    else:
+        return
+    for where, value in entries:
+        if not isinstance(value, pikepdf.Object):
+            continue  # numbers and booleans come out as Python values
+        if value.is_indirect:
+            if value.objgen in keep:
+                item[where] = keep[value.objgen]
+        else:
+            _repoint(value, keep)
+
+
+def share_icc_profiles(pdf: pikepdf.Pdf) -> None:
+    """Embed each ICC profile once, however many chunks embedded it.
+
+    Every chunk of the print edition carries the output intent's CMYK profile (about
+    190 KB) for its transparency groups and its own output intent; the merge keeps the
+    first chunk's intent, and each duplicate is pointed at the first copy of the same
+    bytes, so the unreferenced copies are not written.
+    """
+    first: dict[bytes, pikepdf.Object] = {}
+    keep: dict[tuple[int, int], pikepdf.Object] = {}
+    for item in pdf.objects:
+        if _is_icc_profile(item):
+            # Decoded: two chunks may have compressed the same profile differently.
+            digest = hashlib.sha256(item.read_bytes()).digest()
+            kept = first.setdefault(digest, item)
+            if kept.objgen != item.objgen:
+                keep[item.objgen] = kept
+    if not keep:
+        return
+    for item in pdf.objects:
+        _repoint(item, keep)
+    _repoint(pdf.trailer, keep)

@@ -125,19 +125,9 @@ class Typesetter:
                 font_config=self.fonts,
             ),
         ]
-        # WeasyPrint's PDF/X variant takes the profile named "device-cmyk" as the output
-        # intent and writes device-cmyk() colours as DeviceCMYK.
-        self.color_profiles: dict[str, Any] | None = None
+        self.ink = ink
         if ink is not None:
             self.stylesheets.append(weasyprint.CSS(string=ink.stylesheet, font_config=self.fonts))
-            self.color_profiles = {
-                "device-cmyk": weasyprint.css.ColorProfile(
-                    io.BytesIO(ink.profile),
-                    ink.profile_source,
-                    "relative-colorimetric",
-                    (["c"], ["m"], ["y"], ["k"]),
-                )
-            }
         # The fonts and images the stylesheets read while parsed: part of every layout.
         self.read_by_stylesheets = tuple(self.fetcher.read)
 
@@ -149,6 +139,20 @@ class Typesetter:
         ``extra_css`` is a stylesheet applied after the book's (a chunk's first page number).
         """
         stylesheets = list(self.stylesheets)
+        # WeasyPrint's PDF/X variant takes the profile named "device-cmyk" as the output
+        # intent. A new profile object for each document: lcms writes a profile out
+        # differently once its description has been read, which the first document does,
+        # and the chunks of one book must embed the same bytes to share one copy.
+        color_profiles = None
+        if self.ink is not None:
+            color_profiles = {
+                "device-cmyk": self.weasyprint.css.ColorProfile(
+                    io.BytesIO(self.ink.profile),
+                    self.ink.profile_source,
+                    "relative-colorimetric",
+                    (["c"], ["m"], ["y"], ["k"]),
+                )
+            }
         if extra_css is not None:
             stylesheets.append(self.weasyprint.CSS(string=extra_css, font_config=self.fonts))
         return self.weasyprint.HTML(
@@ -157,7 +161,7 @@ class Typesetter:
             stylesheets=stylesheets,
             font_config=self.fonts,
             pdf_tags=traits.tagged,
-            color_profiles=self.color_profiles,
+            color_profiles=color_profiles,
         )
 
 
