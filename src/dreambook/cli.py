@@ -219,7 +219,7 @@ def _add_build(commands: _Commands) -> None:
         dest="variants",
         action="append",
         choices=[*(v.value for v in Variant), "all"],
-        help="PDF edition: digital (links, tagged), print (bleed and crop marks), or all; "
+        help="PDF edition: digital (links, tagged), print (PDF/X-4 for the printer), or all; "
         "repeat for several (default: digital)",
     )
 
