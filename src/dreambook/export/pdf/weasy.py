@@ -7,7 +7,10 @@ each chunk in a worker process (which keeps one per process, see chunks.py).
 
 from __future__ import annotations
 
+import hashlib
 import io
+import re
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +23,11 @@ from dreambook.safe_assets import NotAnSvgError, clean_stylesheet, clean_svg
 
 if TYPE_CHECKING:
     from dreambook.export.pdf.printfile import PrintInk
+
+_TRAILER_ID = re.compile(rb"/ID \[\([0-9a-f]{32}\) \(([0-9a-f]{32})\)\]")
+_XMP_DOCUMENT_ID = re.compile(
+    rb"xmp\.did:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+)
 
 
 def import_weasyprint() -> Any:
@@ -167,7 +175,28 @@ class Typesetter:
 
 def pdf_bytes(document: Any, identifier: str, traits: EditionTraits) -> bytes:
     """The PDF of a laid-out document, with ``identifier`` as its /ID and the edition's standard."""
+    metadata = document.metadata
+    if traits.press and not metadata.created:
+        # WeasyPrint's PDF/X writer stamps the clock's time on a document without a creation
+        # date, so two builds of one book would differ: the build's date stands in for it.
+        metadata.created = metadata.modified
     data: bytes = document.write_pdf(
         pdf_identifier=identifier.encode(), pdf_variant=traits.pdf_variant
     )
+    if traits.press:
+        # The PDF/X writer gives the XMP a random document UUID; the edition's own makes
+        # every build of it the same. The XMP is not compressed, and both are 36
+        # characters, so no offset in the file moves.
+        # The second half of the trailer's /ID, a hash of the objects written, hashed that
+        # random UUID: it becomes a hash of the file as it now is (with the /ID left out).
+        document_id = uuid.UUID(bytes=hashlib.sha256(identifier.encode()).digest()[:16])
+        data = _XMP_DOCUMENT_ID.sub(b"xmp.did:" + str(document_id).encode(), data, count=1)
+        found = _TRAILER_ID.search(data)
+        if found is not None:
+            rest = data[: found.start(1)] + data[found.end(1) :]
+            data = (
+                data[: found.start(1)]
+                + hashlib.md5(rest).hexdigest().encode()
+                + rest[found.start(1) :]
+            )
     return data
