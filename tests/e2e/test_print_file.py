@@ -164,6 +164,14 @@ def test_each_font_is_embedded_as_one_program(printed: PrintBuild) -> None:
                         programs[str(item.FontName).split("+")[-1]].add(item[key].objgen)
         assert {"Vollkorn", "Vollkorn-Italic", "Vollkorn-Bold"} <= set(programs)
         assert {name: len(found) for name, found in programs.items()} == dict.fromkeys(programs, 1)
+        # And one font dictionary per face: what a preflight (or pdffonts) lists.
+        dictionaries: dict[str, set[tuple[int, int]]] = defaultdict(set)
+        for page in pdf.pages:
+            for font in page.obj.Resources.get("/Font", pikepdf.Dictionary()).values():
+                dictionaries[str(font.BaseFont).split("+")[-1]].add(font.objgen)
+        assert {name: len(found) for name, found in dictionaries.items()} == dict.fromkeys(
+            programs, 1
+        )
 
 
 def test_preflight_of_the_sample_print_file_finds_no_error(printed: PrintBuild) -> None:
