@@ -184,9 +184,9 @@ def test_preflight_of_the_sample_print_file_finds_no_error(printed: PrintBuild) 
     assert lines == [report.summary()]
 
 
-def test_the_digital_edition_keeps_its_links_and_colours(tmp_path: Path) -> None:
+def test_the_digital_edition_keeps_its_links_and_colours(printed: PrintBuild) -> None:
     """Black ink is for paper only: the digital edition still has coloured, working links."""
-    build = _build(tmp_path, "1")
+    build = printed
     digital = pymupdf.open(build.path.with_name(f"{SLUG}.pdf"))
     assert sum(len(page.get_links()) for page in digital) > 50
     with pikepdf.open(build.path.with_name(f"{SLUG}.pdf")) as pdf:
@@ -245,3 +245,25 @@ def test_crop_marks_when_asked_lie_outside_the_bleed_and_pages_pad_to_16(
             assert vertical or horizontal, rect
     report = preflight(path, 3 * 72 / 25.4)
     assert report.errors == 0
+
+
+def test_preflight_findings_of_a_print_build_are_warnings_in_its_output(
+    write_book: WriteBook,
+) -> None:
+    """A book whose own ink stylesheet restates nothing prints its text in RGB: the build
+    still succeeds, and says so with PF030 warnings at the pages and the summary line."""
+    toml = '[book]\ntitle = "Inkless"\nstart = "one"\nstyles = "house"\n'
+    root = write_book(
+        {"one.md": chapter("One", "Plain text.\n"), "house/print-ink.css": "/* no inks */\n"},
+        toml,
+    )
+    output = root.parent / "out"
+    result = run("build", root, "-o", output, "--format", "pdf", "--variant", "print")
+    assert result.returncode == 0, result.stderr
+    assert "inkless-print.pdf:1: PF030 warning: drawing uses the RGB colour space DeviceRGB" in (
+        result.stderr
+    )
+    summary = [line for line in result.stderr.splitlines() if line.startswith("preflight ")]
+    assert len(summary) == 1
+    assert "PDF/X-4" in summary[0]
+    assert " errors," in summary[0] or " error," in summary[0]
