@@ -267,3 +267,44 @@ def test_preflight_findings_of_a_print_build_are_warnings_in_its_output(
     assert len(summary) == 1
     assert "PDF/X-4" in summary[0]
     assert " errors," in summary[0] or " error," in summary[0]
+
+
+def test_rgb_images_are_separated_into_cmyk_in_the_print_file_only(
+    write_book: WriteBook, tmp_path: Path
+) -> None:
+    from PIL import Image
+
+    picture = Image.new("RGB", (300, 200), (200, 40, 40))
+    for x in range(300):
+        picture.putpixel((x, 100), (20, 20, 200))
+    png, jpeg = tmp_path / "photo.png", tmp_path / "photo.jpg"
+    picture.save(png)
+    picture.save(jpeg, quality=90)
+    body = "![A red photo](photo.png)\n\n![The same as a JPEG](photo.jpg)\n"
+    root = write_book(
+        {
+            "one.md": chapter("One", body),
+            "photo.png": png.read_bytes(),
+            "photo.jpg": jpeg.read_bytes(),
+        },
+        '[book]\ntitle = "Pictures"\nstart = "one"\n',
+    )
+    output = root.parent / "out"
+    result = run("build", root, "-o", output, "--format", "pdf", "--variant", "all")
+    assert result.returncode == 0, result.stderr
+    with pikepdf.open(output / "pictures-print.pdf") as pdf:
+        placed = list(images(pdf))
+        assert len(placed) == 2
+        for item in placed:
+            assert item.ColorSpace == "/DeviceCMYK"
+            cmyk = pikepdf.PdfImage(item).as_pil_image()
+            assert cmyk.size == (300, 200)
+            # Red is magenta and yellow ink with little cyan; the blue line has much more cyan.
+            c, m, y, _k = cmyk.getpixel((10, 10))
+            assert m > 150, (c, m, y)
+            assert y > 100, (c, m, y)
+            assert c < 80, (c, m, y)
+            assert cmyk.getpixel((10, 100))[0] > c + 60
+    assert not any(d.code == "PF030" for d in preflight(output / "pictures-print.pdf").findings)
+    with pikepdf.open(output / "pictures.pdf") as pdf:
+        assert {str(item.ColorSpace) for item in images(pdf)} == {"/DeviceRGB"}

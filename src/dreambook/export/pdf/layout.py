@@ -387,7 +387,8 @@ def _finish(layouts: Layouts[Any], edition: Edition, destination: Path, cache: P
     pages, report = page_map.page_count, None
     if edition.variant.traits.press:
         config = edition.book.config
-        pages = finish_print_file(destination, config)
+        profile = edition.ink.profile if edition.ink is not None else None
+        pages = finish_print_file(destination, config, profile)
         report = preflight(destination, config.bleed.points)
     return PdfEdition(
         destination,

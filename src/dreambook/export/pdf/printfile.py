@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -158,12 +159,82 @@ def _boxes(page: pikepdf.Dictionary) -> tuple[list[float], list[float]]:
     return trim, bleed
 
 
-def finish_print_file(path: Path, config: BookConfig) -> int:
+def _rgb_images(pdf: pikepdf.Pdf) -> list[pikepdf.Stream]:
+    """The 8-bit RGB images the pages (and the forms they draw) place, each once."""
+    found: dict[tuple[int, int], pikepdf.Stream] = {}
+    seen: set[tuple[int, int]] = set()
+    pending = [page.obj.get("/Resources") for page in pdf.pages]
+    while pending:
+        resources = pending.pop()
+        if not isinstance(resources, pikepdf.Dictionary):
+            continue
+        for item in resources.get("/XObject", pikepdf.Dictionary()).values():
+            if item.objgen in seen:
+                continue
+            seen.add(item.objgen)
+            if item.get("/Subtype") == "/Form":
+                pending.append(item.get("/Resources"))
+                continue
+            space = item.get("/ColorSpace")
+            rgb = space == "/DeviceRGB" or (
+                isinstance(space, pikepdf.Array)
+                and len(space) == 2
+                and space[0] == "/ICCBased"
+                and int(space[1].get("/N", 0)) == 3
+            )
+            if (
+                rgb
+                and int(item.get("/BitsPerComponent", 0)) == 8
+                and isinstance(item, pikepdf.Stream)
+            ):
+                found[item.objgen] = item
+    return list(found.values())
+
+
+def convert_images_to_cmyk(pdf: pikepdf.Pdf, profile: bytes) -> int:
+    """Separate every RGB image of ``pdf`` into the inks of ``profile`` (perceptual
+    rendering from sRGB, or from the image's own ICC profile); return how many there were.
+
+    A printer would separate them anyway, with a profile of its choosing; doing it here
+    makes the file PDF/X without RGB, and what the book's designer sees on screen is what
+    the press's profile makes of the image. The result is stored losslessly (Flate): a
+    CMYK JPEG would need Adobe's inverted-ink convention, which viewers disagree on. Soft
+    masks (transparency) stay as they are.
+    """
+    from PIL import Image, ImageCms
+
+    press = ImageCms.ImageCmsProfile(io.BytesIO(profile))
+    count = 0
+    for item in _rgb_images(pdf):
+        space = item.ColorSpace
+        source = (
+            ImageCms.ImageCmsProfile(io.BytesIO(space[1].read_bytes()))
+            if isinstance(space, pikepdf.Array)
+            else ImageCms.createProfile("sRGB")
+        )
+        picture = pikepdf.PdfImage(item).as_pil_image()
+        if picture.mode != "RGB":
+            picture = picture.convert("RGB")
+        separated = ImageCms.profileToProfile(
+            picture, source, press, renderingIntent=ImageCms.Intent.PERCEPTUAL, outputMode="CMYK"
+        )
+        assert isinstance(separated, Image.Image)  # not converted in place
+        item.write(zlib.compress(separated.tobytes()), filter=pikepdf.Name.FlateDecode)
+        item.ColorSpace = pikepdf.Name.DeviceCMYK
+        for stale in ("/DecodeParms", "/Decode", "/Intent"):
+            if stale in item:
+                del item[stale]
+        count += 1
+    return count
+
+
+def finish_print_file(path: Path, config: BookConfig, profile: bytes | None = None) -> int:
     """Make the print PDF at ``path`` ready for the printer, in place (atomically); return
     its page count.
 
     Links go (a printed page has nothing to click, and PDF/X allows no annotation on the
-    page); blank pages are added at the end up to a multiple of ``[print] page_multiple``;
+    page); RGB images are separated into CMYK with the output ``profile`` when one is
+    given (``convert_images_to_cmyk``); blank pages are added at the end up to a multiple of ``[print] page_multiple``;
     with ``[print] marks = "crop"`` the sheet (MediaBox) grows beyond the BleedBox and crop
     marks are drawn there, so that no mark lies inside the bleed. Raises pikepdf.PdfError
     for an unreadable file and OSError when it cannot be written.
@@ -172,6 +243,8 @@ def finish_print_file(path: Path, config: BookConfig) -> int:
         for page in pdf.pages:
             if "/Annots" in page.obj:
                 del page.obj.Annots
+        if profile is not None:
+            convert_images_to_cmyk(pdf, profile)
         last = pdf.pages[-1].obj
         for _ in range(_padding(len(pdf.pages), config.page_multiple)):
             blank = pdf.make_indirect(
