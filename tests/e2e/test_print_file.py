@@ -280,12 +280,15 @@ def test_rgb_images_are_separated_into_cmyk_in_the_print_file_only(
     png, jpeg = tmp_path / "photo.png", tmp_path / "photo.jpg"
     picture.save(png)
     picture.save(jpeg, quality=90)
-    body = "![A red photo](photo.png)\n\n![The same as a JPEG](photo.jpg)\n"
+    palette = tmp_path / "palette.png"
+    picture.convert("P", palette=Image.Palette.ADAPTIVE, colors=16).save(palette)
+    body = "![A red photo](photo.png)\n\n![As a JPEG](photo.jpg)\n\n![As PNG-8](palette.png)\n"
     root = write_book(
         {
             "one.md": chapter("One", body),
             "photo.png": png.read_bytes(),
             "photo.jpg": jpeg.read_bytes(),
+            "palette.png": palette.read_bytes(),
         },
         '[book]\ntitle = "Pictures"\nstart = "one"\n',
     )
@@ -294,7 +297,7 @@ def test_rgb_images_are_separated_into_cmyk_in_the_print_file_only(
     assert result.returncode == 0, result.stderr
     with pikepdf.open(output / "pictures-print.pdf") as pdf:
         placed = list(images(pdf))
-        assert len(placed) == 2
+        assert len(placed) == 3
         for item in placed:
             assert item.ColorSpace == "/DeviceCMYK"
             cmyk = pikepdf.PdfImage(item).as_pil_image()
@@ -307,4 +310,4 @@ def test_rgb_images_are_separated_into_cmyk_in_the_print_file_only(
             assert cmyk.getpixel((10, 100))[0] > c + 60
     assert not any(d.code == "PF030" for d in preflight(output / "pictures-print.pdf").findings)
     with pikepdf.open(output / "pictures.pdf") as pdf:
-        assert {str(item.ColorSpace) for item in images(pdf)} == {"/DeviceRGB"}
+        assert all("RGB" in repr(item.ColorSpace) for item in images(pdf))

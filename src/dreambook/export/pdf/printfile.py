@@ -15,6 +15,7 @@ import io
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pikepdf
 
@@ -159,9 +160,30 @@ def _boxes(page: pikepdf.Dictionary) -> tuple[list[float], list[float]]:
     return trim, bleed
 
 
-def _rgb_images(pdf: pikepdf.Pdf) -> list[pikepdf.Stream]:
-    """The 8-bit RGB images the pages (and the forms they draw) place, each once."""
-    found: dict[tuple[int, int], pikepdf.Stream] = {}
+def _is_rgb_space(space: Any) -> bool:
+    """Whether a /ColorSpace value is DeviceRGB or an RGB ICC profile."""
+    return space == "/DeviceRGB" or (
+        isinstance(space, pikepdf.Array)
+        and len(space) == 2
+        and space[0] == "/ICCBased"
+        and int(space[1].get("/N", 0)) == 3
+    )
+
+
+def _icc_of(space: Any) -> bytes | None:
+    """The ICC profile an RGB (or RGB palette) colour space names, or None for DeviceRGB."""
+    if isinstance(space, pikepdf.Array) and space[0] == "/Indexed":
+        space = space[1]
+    if isinstance(space, pikepdf.Array) and space[0] == "/ICCBased":
+        data: bytes = space[1].read_bytes()
+        return data
+    return None
+
+
+def _rgb_images(pdf: pikepdf.Pdf) -> list[Any]:
+    """The RGB images (8-bit, or palettes of RGB colours) the pages and the forms they draw
+    place, each once."""
+    found: dict[tuple[int, int], Any] = {}
     seen: set[tuple[int, int]] = set()
     pending = [page.obj.get("/Resources") for page in pdf.pages]
     while pending:
@@ -175,18 +197,13 @@ def _rgb_images(pdf: pikepdf.Pdf) -> list[pikepdf.Stream]:
             if item.get("/Subtype") == "/Form":
                 pending.append(item.get("/Resources"))
                 continue
-            space = item.get("/ColorSpace")
-            rgb = space == "/DeviceRGB" or (
-                isinstance(space, pikepdf.Array)
-                and len(space) == 2
-                and space[0] == "/ICCBased"
-                and int(space[1].get("/N", 0)) == 3
+            space: Any = item.get("/ColorSpace")
+            indexed = (
+                isinstance(space, pikepdf.Array) and len(space) == 4 and space[0] == "/Indexed"
             )
-            if (
-                rgb
-                and int(item.get("/BitsPerComponent", 0)) == 8
-                and isinstance(item, pikepdf.Stream)
-            ):
+            if indexed and _is_rgb_space(space[1]):
+                found[item.objgen] = item  # a palette image (PNG-8) of RGB colours
+            elif _is_rgb_space(space) and int(item.get("/BitsPerComponent", 0)) == 8:
                 found[item.objgen] = item
     return list(found.values())
 
@@ -206,10 +223,10 @@ def convert_images_to_cmyk(pdf: pikepdf.Pdf, profile: bytes) -> int:
     press = ImageCms.ImageCmsProfile(io.BytesIO(profile))
     count = 0
     for item in _rgb_images(pdf):
-        space = item.ColorSpace
+        own = _icc_of(item.ColorSpace)
         source = (
-            ImageCms.ImageCmsProfile(io.BytesIO(space[1].read_bytes()))
-            if isinstance(space, pikepdf.Array)
+            ImageCms.ImageCmsProfile(io.BytesIO(own))
+            if own is not None
             else ImageCms.createProfile("sRGB")
         )
         picture = pikepdf.PdfImage(item).as_pil_image()
@@ -221,6 +238,7 @@ def convert_images_to_cmyk(pdf: pikepdf.Pdf, profile: bytes) -> int:
         assert isinstance(separated, Image.Image)  # not converted in place
         item.write(zlib.compress(separated.tobytes()), filter=pikepdf.Name.FlateDecode)
         item.ColorSpace = pikepdf.Name.DeviceCMYK
+        item.BitsPerComponent = 8
         for stale in ("/DecodeParms", "/Decode", "/Intent"):
             if stale in item:
                 del item[stale]
