@@ -25,6 +25,8 @@ class MapNode:
     slug: str
     title: str
     position: int
+    # The number the contents gives the chapter: "1", "2", ... and "A" for an appendix.
+    number: str
     unreachable: bool
     dead_end: bool
     appendix: bool
@@ -47,18 +49,29 @@ class BookMap:
     edges: tuple[MapEdge, ...]
 
 
-def build_map(book: Book, graph: ChapterGraph, order: ReadingOrder) -> BookMap:
+def build_map(
+    book: Book,
+    graph: ChapterGraph,
+    order: ReadingOrder,
+    titles: Mapping[str, str] | None = None,
+) -> BookMap:
     """Return the map of ``book``: nodes in reading order, Next Stages and cross-reference edges.
 
-    A cross-reference between two chapters already joined by a Next Stages link is left
-    out, and so is any link from a chapter to itself. Raises nothing.
+    ``titles`` gives each chapter's title as the book prints it (curly quotes and dashes,
+    no markup); a chapter it leaves out is shown with the title as written. Nodes are
+    numbered as the contents numbers them (``ReadingOrder.labels``). A cross-reference
+    between two chapters already joined by a Next Stages link is left out, and so is any
+    link from a chapter to itself. Raises nothing.
     """
     chapters = {chapter.slug: chapter for chapter in book.chapters}
+    shown = titles or {}
+    labels = order.labels()
     nodes = tuple(
         MapNode(
             slug=entry.slug,
-            title=chapters[entry.slug].title,
+            title=shown.get(entry.slug, chapters[entry.slug].title),
             position=index,
+            number=labels[entry.slug][1],
             unreachable=entry.placement is Placement.UNREACHABLE,
             dead_end=not graph.successors(entry.slug) and not chapters[entry.slug].ending,
             appendix=entry.placement is Placement.APPENDIX,
@@ -92,6 +105,38 @@ _WIDTH = 330.0
 class _Arc:
     path: str
     kind: str
+
+
+# The legend's entries in the order drawn, each with the width it takes (swatch and words).
+_LEGEND = (
+    ("next-stage", 92.0),
+    ("cross-reference", 100.0),
+    ("dead-end", 50.0),
+    ("unreachable", 60.0),
+)
+
+
+@dataclass(frozen=True)
+class _LegendEntry:
+    kind: str
+    x: float
+
+
+def _legend(book_map: BookMap) -> tuple[_LegendEntry, ...]:
+    """The legend entries for what the map shows, side by side from the left: a legend
+    that explains a mark the drawing never uses sends the reader looking for it."""
+    kinds = {edge.kind for edge in book_map.edges}
+    if any(node.dead_end and not node.unreachable for node in book_map.nodes):
+        kinds.add("dead-end")
+    if any(node.unreachable for node in book_map.nodes):
+        kinds.add("unreachable")
+    entries: list[_LegendEntry] = []
+    x = 8.0
+    for kind, width in _LEGEND:
+        if kind in kinds:
+            entries.append(_LegendEntry(kind, x))
+            x += width
+    return tuple(entries)
 
 
 def _arc(y1: float, y2: float) -> str:
@@ -144,6 +189,7 @@ def render_svg(
         spine_x=_SPINE_X,
         width=_WIDTH,
         height=height,
+        legend=_legend(book_map),
         legend_y=height - 22,
         ink=ink,
     )
@@ -162,7 +208,7 @@ def render_dot(book_map: BookMap, title: str) -> str:
             style.append('color="#b3261e", style=dashed')
         elif node.dead_end:
             style.append('color="#c77700"')
-        label = quote(f"{node.position}. {node.title}")
+        label = quote(f"{node.number}. {node.title}")
         attributes = ", ".join([f"label={label}", *style])
         lines.append(f"  {quote(node.slug)} [{attributes}];")
     for edge in book_map.edges:

@@ -352,13 +352,16 @@ def _run_scaffold(arguments: argparse.Namespace) -> int:
 
 def _run_graph(checked: CheckedBook, arguments: argparse.Namespace) -> int:
     from dreambook.bookmap import build_map, render_dot, render_svg
+    from dreambook.render import typeset_inline
     from dreambook.styles import book_styles
 
     _report(checked)
     if checked.has_errors:
         print(f"FAILED: {summarise(checked.diagnostics)}", file=sys.stderr)
         return EXIT_MANUSCRIPT
-    book_map = build_map(checked.book, checked.graph, checked.reading_order)
+    # The titles as the book prints them (curly apostrophes), as in the PDF's and EPUB's map.
+    titles = {c.slug: typeset_inline(c.title).striptags() for c in checked.book.chapters}
+    book_map = build_map(checked.book, checked.graph, checked.reading_order, titles)
     name = slugify(checked.book.config.title) or "book"
     if arguments.map_format == "dot":
         text = render_dot(book_map, checked.book.config.title)

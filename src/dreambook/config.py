@@ -10,8 +10,10 @@ import datetime as dt
 import re
 import tomllib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path, PurePosixPath
+from typing import Literal, cast, get_args
 
 from dreambook.diagnostics import Diagnostic, diagnostic, line_of_byte
 from dreambook.errors import ResourceOutsideError
@@ -162,6 +164,18 @@ def _inside_manuscript(text: str) -> str:
     return path.as_posix()
 
 
+# How the printed book sets the page after a cross-reference (see export/pdf/wording.py).
+PageReferenceStyle = Literal["auto", "parentheses", "comma"]
+
+
+def _page_reference_style(text: str) -> PageReferenceStyle:
+    """Return ``text`` if it names a page-reference style; raises Rejected otherwise."""
+    styles = get_args(PageReferenceStyle)
+    if text not in styles:
+        raise Rejected("is not a page-reference style", f"use one of: {', '.join(styles)}")
+    return cast("PageReferenceStyle", text)
+
+
 def _toml_trim_size(size: TrimSize) -> str:
     return toml_string(f"{size.width.text} x {size.height.text}")
 
@@ -204,6 +218,22 @@ TRIM_SIZE = parsed("trim size", parse_trim_size, _toml_trim_size)
 LENGTH = parsed("length", parse_length, lambda length: toml_string(length.text))
 MARKS = parsed('"none" or "crop"', _marks, toml_string)
 PAGE_MULTIPLE: Kind[int] = Kind("power of 2", _read_page_multiple, str)
+PAGE_REFERENCE_STYLE = parsed("auto, parentheses or comma", _page_reference_style, toml_string)
+
+
+def _one_of(*choices: str) -> Callable[[str], str]:
+    """A reader of a string that must be one of ``choices`` (ValueError otherwise)."""
+
+    def read(text: str) -> str:
+        if text not in choices:
+            raise ValueError(f"{text!r} is not one of " + ", ".join(map(repr, choices)))
+        return text
+
+    return read
+
+
+EM_DASH = parsed('"spaced" or "closed"', _one_of("spaced", "closed"), toml_string)
+CHAPTER_START = parsed('"recto" or "any"', _one_of("recto", "any"), toml_string)
 
 
 # --- the configuration: every key of book.toml, declared once ----------------------------------
@@ -316,6 +346,14 @@ class BookConfig:
         doc="a folder inside the manuscript of your own templates and stylesheets",
         example="my-styles",
     )
+    em_dash: str = setting(
+        "book",
+        EM_DASH,
+        "spaced",
+        doc='the house style of em dashes: "spaced" (word — word, the dash kept on the line '
+        'of the word before it) or "closed" (word—word)',
+        example="spaced",
+    )
     map: bool = setting(
         "book",
         FLAG,
@@ -355,6 +393,22 @@ class BookConfig:
         doc="the CMYK ICC profile of the print variant's PDF/X output intent, a path inside the"
         " manuscript folder; when unset, Ghostscript's default_cmyk.icc (Debian libgs-common)",
         example="profiles/printer.icc",
+    )
+    page_reference: PageReferenceStyle = setting(
+        "print",
+        PAGE_REFERENCE_STYLE,
+        "auto",
+        doc='how a cross-reference gives its page: "parentheses" (see Falling (p. 61)), "comma"'
+        ' (see Falling, p. 61), or "auto": the comma inside parentheses, else parentheses',
+        example="auto",
+    )
+    chapter_start: str = setting(
+        "print",
+        CHAPTER_START,
+        "recto",
+        doc='where a chapter opens: "recto" (a right-hand page, with a blank page before it '
+        'when needed) or "any" (the next page)',
+        example="recto",
     )
     cover: str | None = setting(
         "epub",

@@ -93,6 +93,26 @@ class ReadingOrder:
         """The chapter slugs in reading order."""
         return tuple(entry.slug for entry in self.entries)
 
+    def labels(self) -> dict[str, tuple[str, str]]:
+        """Each chapter's (label, number): ("Chapter 1", "1"), ..., and for appendices
+        ("Appendix", "A") when there is one, ("Appendix B", "B") when there are several.
+
+        One source for every place that names a chapter by number: the chapter openings,
+        the contents and the map of the book.
+        """
+        appendix = [e.slug for e in self.entries if e.placement is Placement.APPENDIX]
+        labels: dict[str, tuple[str, str]] = {}
+        number = 0
+        for entry in self.entries:
+            if entry.placement is Placement.APPENDIX:
+                letter = chr(ord("A") + appendix.index(entry.slug) % 26)
+                label = f"Appendix {letter}" if len(appendix) > 1 else "Appendix"
+                labels[entry.slug] = (label, letter)
+            else:
+                number += 1
+                labels[entry.slug] = (f"Chapter {number}", str(number))
+        return labels
+
 
 # --- resolving links ------------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from markupsafe import Markup
 
 from dreambook.bookmap import BookMap, build_map
 from dreambook.config import BookConfig
-from dreambook.graph import ChapterGraph, LinkResolver, Placement, ReadingOrder
+from dreambook.graph import ChapterGraph, LinkResolver, ReadingOrder
 from dreambook.manuscript import Book, Chapter
 from dreambook.markdown_ext import ChapterContext, DreambookExtension
 from dreambook.sanitize import sanitize_html
@@ -171,23 +171,6 @@ class ChapterRenderer:
         return body, sections, ids
 
 
-def _labels(reading_order: ReadingOrder) -> dict[str, tuple[str, str]]:
-    """Chapter (label, number): ("Chapter 1", "1"), ... and ("Appendix", "A") or "Appendix B"."""
-    entries = reading_order.entries
-    appendix = [e.slug for e in entries if e.placement is Placement.APPENDIX]
-    labels: dict[str, tuple[str, str]] = {}
-    number = 0
-    for entry in entries:
-        if entry.placement is Placement.APPENDIX:
-            letter = chr(ord("A") + appendix.index(entry.slug) % 26)
-            label = f"Appendix {letter}" if len(appendix) > 1 else "Appendix"
-            labels[entry.slug] = (label, letter)
-        else:
-            number += 1
-            labels[entry.slug] = (f"Chapter {number}", str(number))
-    return labels
-
-
 def render_book(
     book: Book, graph: ChapterGraph, reading_order: ReadingOrder, *, trust_html: bool = False
 ) -> RenderedBook:
@@ -206,7 +189,7 @@ def render_book(
         slug: ChapterLink(slug, by_slug[slug].anchor(), typeset_inline(by_slug[slug].title))
         for slug in order
     }
-    labels = _labels(reading_order)
+    labels = reading_order.labels()
     renderer = ChapterRenderer(LinkResolver(book.chapters), trust_html=trust_html)
     rendered: list[RenderedChapter] = []
     for slug in order:
@@ -239,7 +222,8 @@ def render_book(
                 ids=ids,
             )
         )
-    book_map = build_map(book, graph, reading_order) if book.config.map else None
+    titles = {slug: link.title.striptags() for slug, link in links.items()}
+    book_map = build_map(book, graph, reading_order, titles) if book.config.map else None
     return RenderedBook(
         book.config, slugify(book.config.title) or "book", tuple(rendered), book_map
     )

@@ -116,6 +116,7 @@ def test_graph_svg_has_every_chapter_and_an_arc_per_link(tmp_path: Path) -> None
     import xml.etree.ElementTree as ElementTree
 
     from dreambook.pipeline import check_manuscript
+    from dreambook.render import typeset_inline
 
     result = run("graph", SAMPLE_MANUSCRIPT, "-o", tmp_path)
     assert result.returncode == 0, result.stderr
@@ -124,9 +125,10 @@ def test_graph_svg_has_every_chapter_and_an_arc_per_link(tmp_path: Path) -> None
     namespace = "{http://www.w3.org/2000/svg}"
     labels = ["".join(text.itertext()) for text in root.iter(f"{namespace}text")]
     checked = check_manuscript(SAMPLE_MANUSCRIPT)
-    titles = {c.slug: c.title for c in checked.book.chapters}
-    for position, slug in enumerate(checked.reading_order.slugs, start=1):
-        assert any(label.startswith(f"{position}. {titles[slug]}") for label in labels), slug
+    # Titles as printed (curly apostrophes), numbered as the contents numbers them.
+    titles = {c.slug: typeset_inline(c.title).striptags() for c in checked.book.chapters}
+    for slug, (_, number) in checked.reading_order.labels().items():
+        assert any(label.startswith(f"{number}. {titles[slug]}") for label in labels), slug
     solid = [p for p in root.iter(f"{namespace}path") if p.get("marker-end")]
     next_stage_edges = sum(len(edges) for edges in checked.graph.next_stages.values())
     assert len(solid) == next_stage_edges

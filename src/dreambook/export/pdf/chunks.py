@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 from dreambook import __version__
 from dreambook.export.pdf.folios import anchor_positions
+from dreambook.export.pdf.makeup import page_fill
 from dreambook.export.pdf.variant import Variant
 from dreambook.export.pdf.weasy import Typesetter, pdf_bytes
 from dreambook.fsutil import atomic_output
@@ -114,6 +115,9 @@ class ChunkLayout:
     pdf_path: Path | None = None
     # The SHA-256 of the PDF as the worker wrote it ("" when none was written).
     pdf_sha256: str = ""
+    # The space its short pages want above their headings (makeup.py; measured only in a
+    # layout that prints the real page numbers, the one that writes a PDF).
+    fill: dict[str, tuple[str, float]] = field(default_factory=dict)
 
     def to_json(self, key: str) -> str:
         """The layout as the JSON of cache entry ``key`` (its PDF's path is not kept: the
@@ -139,6 +143,7 @@ class ChunkLayout:
             {str(k): str(v) for k, v in data["read_files"].items()},
             pdf_path,
             str(data["pdf_sha256"]),
+            {str(k): (str(v[0]), float(v[1])) for k, v in data["fill"].items()},
         )
 
 
@@ -208,6 +213,7 @@ def lay_out_chunk(job: ChunkJob) -> ChunkLayout:
         {path: file_digest(Path(path)) for path in read},
         job.pdf_path,
         written,
+        page_fill(document.pages) if job.pdf_path is not None else {},
     )
 
 

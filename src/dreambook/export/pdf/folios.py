@@ -122,14 +122,16 @@ class PageNumbers:
         return self.page_map.folio(page)
 
     def cross_reference(self, reference_id: str, target: str) -> str:
-        """The page note printed after a cross-reference: "(p. N)", or "(this page)".
+        """Where a cross-reference's target is, as a phrase: "p. N", or "this page".
 
-        A number pointing at the page the reader is already on helps nobody.
+        A number pointing at the page the reader is already on helps nobody. How the
+        phrase is set off from the words before it (parentheses or a comma) is the
+        wording's business (export/pdf/wording.py), which knows the sentence around it.
         """
         here, there = self.page_of(reference_id), self.page_of(target)
         if here is not None and here == there:
-            return "(this page)"
-        return f"(p.\u00a0{self.folio(target)})"
+            return "this page"
+        return f"p.\u00a0{self.folio(target)}"
 
     def next_stage(self, entry: NextStageEntry) -> str:
         """Where a Next Stages target is, as a typesetter would say it from the item's page.

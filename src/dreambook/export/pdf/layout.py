@@ -45,6 +45,7 @@ from dreambook.export.pdf.folios import (
     read_page_map,
     write_page_map,
 )
+from dreambook.export.pdf.makeup import Fill, page_fill, with_fill
 from dreambook.export.pdf.merge import ChunkPdf, label_pages, merge_chunks
 from dreambook.export.pdf.pages import PrintPages, page_css
 from dreambook.export.pdf.printfile import PrintInk, finish_print_file, load_print_ink
@@ -192,19 +193,29 @@ class WholeBook:
         )
         self.document: Any = None
         self.made_from: PageMap | None = None
+        # The space above headings that fills short pages (makeup.py), and whether the
+        # document held was laid out with all of it.
+        self.fill: Fill = {}
+        self.filled = True
 
     def work_for(self, pages: PageNumbers) -> PageNumbers | None:
-        """``pages`` itself, unless the document held was laid out with these numbers."""
+        """``pages`` itself, unless the document held was laid out with these numbers and
+        with every page filled."""
         settled = self.made_from is not None and self.made_from == pages.page_map
-        return None if settled else pages
+        return None if settled and self.filled else pages
 
     def lay_out(self, work: PageNumbers) -> PageMap:
-        """Lay the whole book out printing ``work``'s numbers."""
+        """Lay the whole book out printing ``work``'s numbers, with the fill found so far;
+        note the fill its short pages still want."""
         edition = self.edition
         self.document = self.typesetter.render(
-            edition.html.html(work), edition.base_url, edition.variant.traits
+            with_fill(edition.html.html(work), self.fill), edition.base_url, edition.variant.traits
         )
         self.made_from = work.page_map
+        # A layout of placeholder numbers is only for positions: its pages are not filled.
+        wanted = page_fill(self.document.pages) if work.page_map is not None else {}
+        self.filled = not wanted
+        self.fill = {**self.fill, **wanted}
         return PageMap.from_document(self.document, edition.first_chapter)
 
     def write(self, destination: Path, page_map: PageMap) -> Written:
@@ -256,12 +267,15 @@ class ChunkedBook:
         self.chapter_anchor = {chapter.slug: chapter.anchor for chapter in edition.book.chapters}
         # Each chunk's layout held, with the key of the HTML it was made from.
         self.current: dict[int, tuple[str, ChunkLayout]] = {}
+        # Each chunk's space above headings that fills its short pages (makeup.py).
+        self.fills: dict[int, Fill] = {}
         self.laid_out = 0
 
     def _job(self, chunk: Chunk, pages: PageNumbers) -> ChunkJob:
         edition = self.edition
         last = chunk.index == len(self.chunks) - 1
         html = edition.html.html(pages, chunk.front, chunk.slugs, "last" if last else "right")
+        html = with_fill(html, self.fills.get(chunk.index, {}))
         chunk_css = ""
         if not chunk.front:
             folio = pages.folio(self.chapter_anchor[chunk.slugs[0]])
@@ -308,6 +322,12 @@ class ChunkedBook:
                 self.current[item.index] = (item.key, cached)
         if todo:
             self._lay_out_on_workers(todo)
+        for item in work:
+            # A chunk whose pages want filling is laid out again with the fill (work_for
+            # sees its HTML change); the fill only uses space its pages left empty.
+            wanted = self.current[item.index][1].fill
+            if wanted:
+                self.fills[item.index] = {**self.fills.get(item.index, {}), **wanted}
         anchor_pages, page_tops, _, page_count = global_positions(
             self.chunks, {index: layout for index, (_, layout) in self.current.items()}
         )

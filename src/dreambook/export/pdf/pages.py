@@ -15,10 +15,18 @@ from lxml import html as lxml_html
 from markupsafe import Markup
 
 from dreambook.bookmap import PRINT_INK, SCREEN_INK, render_svg
-from dreambook.config import BookConfig, Length
+from dreambook.config import BookConfig, Length, PageReferenceStyle
 from dreambook.export.notes import find_footnotes
 from dreambook.export.pdf.folios import PageNumbers
+from dreambook.export.pdf.linebreaks import mark_line_endings
 from dreambook.export.pdf.variant import Variant
+from dreambook.export.pdf.wording import (
+    join_list,
+    page_reference,
+    references_in_parentheses,
+    tie_last_words,
+    word_follows,
+)
 
 if TYPE_CHECKING:
     from dreambook.export.writer import BuildContext
@@ -66,26 +74,49 @@ def _inline_footnotes(root: lxml_html.HtmlElement) -> None:
         cast("lxml_html.HtmlElement", note_list.block).drop_tree()
 
 
-def _add_page_references(root: lxml_html.HtmlElement, pages: PageNumbers) -> None:
-    """Write " (p. N)" (or "(this page)") after the text of every cross-reference."""
-    for link in root.xpath('//a[@class="xref"]'):
-        # Inside the link, so the number is part of what a reader taps; a no-break space
-        # keeps "(p. 47)" on the line of the words it refers to. The link's id (given by
-        # the render stage) lets the layout say which page it landed on.
+def _add_page_references(
+    root: lxml_html.HtmlElement, pages: PageNumbers, style: PageReferenceStyle
+) -> None:
+    """Write the page of its target after the words of every cross-reference: " (p. N)"
+    in running text, ", p. N" inside parentheses (see ``wording.page_reference``)."""
+    in_parentheses = references_in_parentheses(root)
+    for link, parenthesised in in_parentheses.items():
+        # Inside the link, so the number is part of what a reader taps. The link's id
+        # (given by the render stage) lets the layout say which page it landed on. The
+        # stylesheet keeps the reference on the line of the words it follows.
         target = link.get("href", "").removeprefix("#")
+        phrase = pages.cross_reference(link.get("id", ""), target)
         reference = lxml_html.Element("span", {"class": "pageref"})
-        reference.text = "\u00a0" + pages.cross_reference(link.get("id", ""), target)
+        reference.text = page_reference(phrase, style, parenthesised, word_follows(link))
         link.append(reference)
 
 
-def prepare_body(root: lxml_html.HtmlElement, pages: PageNumbers) -> Markup:
-    """Return a chapter body for print: footnotes inline, page references after cross-references.
+def _name_sections(root: lxml_html.HtmlElement) -> None:
+    """Give each section the id of its heading plus ``--section``, so that the layout can
+    put space above a ruled section (makeup.py) rather than inside its rule."""
+    for section in root.iter("section"):
+        heading = next((child for child in section if isinstance(child.tag, str)), None)
+        if heading is not None and heading.get("id") and not section.get("id"):
+            section.set("id", f"{heading.get('id')}--section")
+
+
+def prepare_body(
+    root: lxml_html.HtmlElement,
+    pages: PageNumbers,
+    style: PageReferenceStyle = "auto",
+    em_dash: str = "spaced",
+) -> Markup:
+    """Return a chapter body for print: footnotes inline, page references after
+    cross-references, set in ``style`` (book.toml ``[print] page_reference``), line endings
+    marked (linebreaks.py; ``em_dash`` as book.toml says).
 
     ``root`` is the body as the children of a ``<div>`` (``ChapterTrees.body``); it is changed.
     """
     # Footnotes first: a cross-reference inside a note gets its page where the note now is.
     _inline_footnotes(root)
-    _add_page_references(root, pages)
+    _add_page_references(root, pages, style)
+    mark_line_endings(root, em_dash)
+    _name_sections(root)
     inner = "".join(lxml_html.tostring(child, encoding="unicode") for child in root)
     return Markup((root.text or "") + inner)
 
@@ -113,6 +144,7 @@ def page_css(styles: Styles, config: BookConfig, bleed: Length | None) -> str:
         trim={"width": config.trim_size.width.css, "height": config.trim_size.height.css},
         margins=_margins(config),
         bleed=bleed.css if bleed is not None else None,
+        chapter_start=config.chapter_start,
     )
 
 
@@ -157,10 +189,20 @@ class PrintPages:
             front=front,
             chapters=chapters,
             chunk_end=chunk_end,
-            bodies={c.slug: prepare_body(self.trees.body(c), pages) for c in chapters},
+            bodies={
+                c.slug: prepare_body(
+                    self.trees.body(c),
+                    pages,
+                    self.book.config.page_reference,
+                    self.book.config.em_dash,
+                )
+                for c in chapters
+            },
             pages=pages,
             variant=self.variant.value,
             isbn=self.isbn,
             modified=self.modified,
             book_map=_map_svg(self.book, self.styles, pages, self.variant) if front else None,
+            tie_last_words=tie_last_words,
+            join_list=lambda items: join_list(items, self.book.config.language),
         )

@@ -1,0 +1,165 @@
+"""Full pages: the space a page leaves at its foot, given to the gaps above its headings.
+
+A heading keeps its first lines with it, and the Next Stages box its first item, so a page
+that cannot hold them ends short and the rest goes over. A typesetter would not leave that
+gap at the foot of a page in the middle of a chapter: they spread it over the space above
+the headings on the page (vertical justification), so the page ends at the foot of the
+text block like its neighbours.
+
+CSS cannot ask for that, so it is measured: after a layout, ``page_fill`` finds every page
+that is followed by more of the same chapter and ends more than ``MIN_FILL_PX`` short of
+the text block (or of its footnotes), and shares the shortfall out among the headings (and
+the Next Stages box) that do not stand at the page's top. The layout is made again with
+``fill_css`` of the result: each of those elements gets that much more space above it. The
+space only uses what the page left empty, so every page breaks where it did.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+# Shortfalls below this many CSS pixels are left alone (a page is filled in whole lines).
+MIN_FILL_PX = 6.0
+# Leave this much unfilled, so that rounding can never push a line over the foot.
+_SLACK_PX = 0.5
+# Boxes whose space above may grow: section headings, and the chapter's closing box.
+_HEADINGS = frozenset({"h2", "h3", "h4"})
+# What opens a page that ends the chapter before it.
+_BREAK_CLASSES = frozenset({"chapter-opening", "chunk-end"})
+
+
+def _boxes(box: Any) -> Iterator[Any]:
+    for child in getattr(box, "children", ()):
+        yield child
+        yield from _boxes(child)
+
+
+def _root(page: Any) -> Any | None:
+    children = page._page_box.children
+    return children[0] if children else None
+
+
+def _starts_chapter(page: Any) -> bool:
+    """Whether the page holds nothing (a blank page), opens a chapter, or is the page a
+    chunk's sentinel opens (see chunks.py): the page before it ends a chapter."""
+    root = _root(page)
+    if root is None or not root.children:
+        return True
+    for box in _boxes(root):
+        element = getattr(box, "element", None)
+        if element is not None and _BREAK_CLASSES & set((element.get("class") or "").split()):
+            return True
+    return False
+
+
+def _text_bottom(root: Any) -> float | None:
+    """The foot of the last line (or ruled box) on a page, in CSS pixels."""
+    bottoms = []
+    for box in _boxes(root):
+        kind = type(box).__name__
+        if kind == "LineBox":
+            bottoms.append(box.position_y + box.height)
+        elif kind == "BlockBox" and box.border_bottom_width:
+            bottoms.append(box.position_y + box.margin_height() - box.margin_bottom)
+    return max(bottoms) if bottoms else None
+
+
+def _foot(page: Any) -> float:
+    """Where the page's text may go down to: its footnotes' top, or the text block's foot."""
+    page_box = page._page_box
+    foot = page_box.content_box_y() + page_box.height
+    for child in page_box.children:
+        if type(child).__name__ == "FootnoteAreaBox" and child.children:
+            foot = min(foot, child.position_y)
+    return float(foot)
+
+
+def _gaps(root: Any, top: float) -> list[Any]:
+    """The boxes on a page whose space above may grow: headings below the page's top that
+    carry an id to be found by in the next layout. A heading that opens a ruled box (the
+    Quick Answer) gives its space to the box, above its rule, when the box has an id."""
+    found = []
+    for parent in [root, *_boxes(root)]:
+        for box in getattr(parent, "children", ()):
+            element = getattr(box, "element", None)
+            if element is None or type(box).__name__ != "BlockBox" or box.position_y <= top + 1:
+                continue
+            if box.element_tag not in _HEADINGS or not element.get("id"):
+                continue
+            if parent.border_top_width and parent.children and parent.children[0] is box:
+                owner = getattr(parent, "element", None)
+                if owner is not None and owner.get("id") and parent.position_y > top + 1:
+                    found.append(parent)
+                continue
+            found.append(box)
+    return found
+
+
+Fill = dict[str, tuple[str, float]]
+
+
+def page_fill(pages: Sequence[Any]) -> Fill:
+    """For WeasyPrint ``pages`` laid out, the space (a property and its value in CSS
+    pixels) to set above each heading or ruled box (by id) so that every page followed by
+    more of its chapter ends at its foot: the space it has now, plus its share of its
+    page's shortfall. Elements of pages that need nothing are not named; pages whose
+    shortfall has no heading to take it are left."""
+    fill: Fill = {}
+    for index, page in enumerate(pages[:-1]):
+        root = _root(page)
+        if root is None or _starts_chapter(pages[index + 1]):
+            continue
+        bottom = _text_bottom(root)
+        if bottom is None:
+            continue
+        short = _foot(page) - bottom - _SLACK_PX
+        gaps = _gaps(root, page._page_box.content_box_y())
+        if short < MIN_FILL_PX or not gaps:
+            continue
+        for box, extra in zip(gaps, _shares(short, _leading(root), len(gaps)), strict=True):
+            if not extra:
+                continue
+            # A heading gets the space as padding above its text; a ruled box as margin,
+            # above its rule.
+            if box.element_tag in _HEADINGS:
+                space = ("padding-top", round(box.padding_top + extra, 2))
+            else:
+                space = ("margin-top", round(box.margin_top + extra, 2))
+            fill[str(box.element.get("id"))] = space
+    return fill
+
+
+def _leading(root: Any) -> float:
+    """The height of most lines on the page: the grid the text is set on."""
+    heights = Counter(
+        round(box.height, 2) for box in _boxes(root) if type(box).__name__ == "LineBox"
+    )
+    return float(heights.most_common(1)[0][0]) if heights else 0.0
+
+
+def _shares(short: float, leading: float, gaps: int) -> list[float]:
+    """``short`` shared out among ``gaps`` in whole lines of ``leading``, so that text on the
+    grid stays on it. What is less than a line is left (every page may end that much short:
+    a chapter's first page, whose text starts off the grid, or a page of footnotes)."""
+    if leading <= 0:
+        return [0.0] * gaps
+    lines = int(short / leading + 0.01)
+    return [leading * (lines // gaps + (1 if n < lines % gaps else 0)) for n in range(gaps)]
+
+
+def fill_css(fill: Mapping[str, tuple[str, float]]) -> str:
+    """The rules that give each element of ``fill`` its space above."""
+    return "\n".join(
+        f'[id="{key}"] {{ {name}: {value:.2f}px !important; }}'
+        for key, (name, value) in sorted(fill.items())
+    )
+
+
+def with_fill(html: str, fill: Mapping[str, tuple[str, float]]) -> str:
+    """The print HTML ``html`` with the rules of ``fill`` in a style element at the end of
+    its head (after the stylesheets, so they win)."""
+    if not fill:
+        return html
+    return html.replace("</head>", f"<style>\n{fill_css(fill)}\n</style>\n</head>", 1)
