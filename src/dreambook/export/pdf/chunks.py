@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 from dreambook import __version__
 from dreambook.export.pdf.folios import anchor_positions
-from dreambook.export.pdf.makeup import page_fill
+from dreambook.export.pdf.makeup import Space, page_fill
 from dreambook.export.pdf.variant import Variant
 from dreambook.export.pdf.weasy import Typesetter, pdf_bytes
 from dreambook.fsutil import atomic_output
@@ -100,6 +100,8 @@ class ChunkJob:
     pdf_path: Path | None
     # The print edition's inks (stylesheet and output profile); None for the digital one.
     ink: PrintInk | None = None
+    # The fill its HTML was given (makeup.py), from which the layout measures the next.
+    fill: dict[str, Space] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -115,9 +117,9 @@ class ChunkLayout:
     pdf_path: Path | None = None
     # The SHA-256 of the PDF as the worker wrote it ("" when none was written).
     pdf_sha256: str = ""
-    # The space its short pages want above their headings (makeup.py; measured only in a
-    # layout that prints the real page numbers, the one that writes a PDF).
-    fill: dict[str, tuple[str, float]] = field(default_factory=dict)
+    # The fill its pages want (makeup.py; measured only in a layout that prints the real
+    # page numbers, the one that writes a PDF).
+    fill: dict[str, Space] = field(default_factory=dict)
 
     def to_json(self, key: str) -> str:
         """The layout as the JSON of cache entry ``key`` (its PDF's path is not kept: the
@@ -143,7 +145,10 @@ class ChunkLayout:
             {str(k): str(v) for k, v in data["read_files"].items()},
             pdf_path,
             str(data["pdf_sha256"]),
-            {str(k): (str(v[0]), float(v[1])) for k, v in data["fill"].items()},
+            {
+                str(k): Space(str(v["name"]), float(v["base"]), float(v["extra"]))
+                for k, v in data["fill"].items()
+            },
         )
 
 
@@ -213,7 +218,7 @@ def lay_out_chunk(job: ChunkJob) -> ChunkLayout:
         {path: file_digest(Path(path)) for path in read},
         job.pdf_path,
         written,
-        page_fill(document.pages) if job.pdf_path is not None else {},
+        page_fill(document.pages, job.fill) if job.pdf_path is not None else dict(job.fill),
     )
 
 

@@ -43,6 +43,11 @@ def roman(number: int) -> str:
     return "".join(result)
 
 
+# Ids that only the print HTML has (for the layout's own use, see makeup.py): never where a
+# page begins for the EPUB's page list, which has no such elements.
+PRINT_ONLY_IDS = ("--section", "--next-stages")
+
+
 def anchor_positions(pages: Sequence[Any]) -> tuple[dict[str, int], dict[int, str]]:
     """Where anchors landed in laid-out WeasyPrint pages.
 
@@ -53,7 +58,7 @@ def anchor_positions(pages: Sequence[Any]) -> tuple[dict[str, int], dict[int, st
     tops: dict[int, tuple[float, str]] = {}
     for index, page in enumerate(pages):
         for anchor, position in page.anchors.items():
-            if anchor in anchor_pages:
+            if anchor in anchor_pages or anchor.endswith(PRINT_ONLY_IDS):
                 continue
             anchor_pages[anchor] = index
             top = float(position[1])

@@ -213,9 +213,10 @@ class WholeBook:
         )
         self.made_from = work.page_map
         # A layout of placeholder numbers is only for positions: its pages are not filled.
-        wanted = page_fill(self.document.pages) if work.page_map is not None else {}
-        self.filled = not wanted
-        self.fill = {**self.fill, **wanted}
+        if work.page_map is not None:
+            fill = page_fill(self.document.pages, self.fill)
+            self.filled = fill is self.fill
+            self.fill = fill
         return PageMap.from_document(self.document, edition.first_chapter)
 
     def write(self, destination: Path, page_map: PageMap) -> Written:
@@ -275,7 +276,8 @@ class ChunkedBook:
         edition = self.edition
         last = chunk.index == len(self.chunks) - 1
         html = edition.html.html(pages, chunk.front, chunk.slugs, "last" if last else "right")
-        html = with_fill(html, self.fills.get(chunk.index, {}))
+        fill = self.fills.get(chunk.index, {})
+        html = with_fill(html, fill)
         chunk_css = ""
         if not chunk.front:
             folio = pages.folio(self.chapter_anchor[chunk.slugs[0]])
@@ -293,6 +295,7 @@ class ChunkedBook:
             outside_targets=tuple(sorted(set(_LINK_TARGET.findall(html)))),
             pdf_path=None,
             ink=edition.ink,
+            fill=fill,
         )
 
     def work_for(self, pages: PageNumbers) -> list[_Pending] | None:
@@ -323,11 +326,11 @@ class ChunkedBook:
         if todo:
             self._lay_out_on_workers(todo)
         for item in work:
-            # A chunk whose pages want filling is laid out again with the fill (work_for
-            # sees its HTML change); the fill only uses space its pages left empty.
-            wanted = self.current[item.index][1].fill
-            if wanted:
-                self.fills[item.index] = {**self.fills.get(item.index, {}), **wanted}
+            # A chunk whose pages want another fill is laid out again with it (work_for
+            # sees its HTML change); a fill only uses space its pages left empty.
+            layout = self.current[item.index][1]
+            if item.job.pdf_path is not None and layout.fill != self.fills.get(item.index, {}):
+                self.fills[item.index] = dict(layout.fill)
         anchor_pages, page_tops, _, page_count = global_positions(
             self.chunks, {index: layout for index, (_, layout) in self.current.items()}
         )

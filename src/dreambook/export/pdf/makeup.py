@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 # Shortfalls below this many CSS pixels are left alone (a page is filled in whole lines).
@@ -28,6 +29,8 @@ _SLACK_PX = 0.5
 _HEADINGS = frozenset({"h2", "h3", "h4"})
 # What opens a page that ends the chapter before it.
 _BREAK_CLASSES = frozenset({"chapter-opening", "chunk-end"})
+# The box a chapter closes with, which may be pulled back onto the page before.
+_PULLED_CLASSES = frozenset({"next-stages"})
 
 
 def _boxes(box: Any) -> Iterator[Any]:
@@ -97,16 +100,35 @@ def _gaps(root: Any, top: float) -> list[Any]:
     return found
 
 
-Fill = dict[str, tuple[str, float]]
+@dataclass(frozen=True)
+class Space:
+    """Space set above one element: the CSS property (``padding-top`` for a heading,
+    ``margin-top`` for a ruled box), what the stylesheet gives it, and what is added."""
+
+    name: str
+    base: float
+    extra: float
+
+    @property
+    def value(self) -> float:
+        return round(self.base + self.extra, 2)
 
 
-def page_fill(pages: Sequence[Any]) -> Fill:
-    """For WeasyPrint ``pages`` laid out, the space (a property and its value in CSS
-    pixels) to set above each heading or ruled box (by id) so that every page followed by
-    more of its chapter ends at its foot: the space it has now, plus its share of its
-    page's shortfall. Elements of pages that need nothing are not named; pages whose
-    shortfall has no heading to take it are left."""
-    fill: Fill = {}
+# Element id -> the space set above it.
+Fill = dict[str, Space]
+
+
+def page_fill(pages: Sequence[Any], held: Fill) -> Fill:
+    """For WeasyPrint ``pages`` laid out with the fill ``held``, the fill that makes every
+    page followed by more of its chapter end at its foot.
+
+    A page's shortfall is what it leaves empty plus what ``held`` added on it. When the
+    page after it opens with the chapter's Next Stages box and dropping the box's space
+    above (one line) lets the box's heading and first item end this page, the box is
+    pulled back so (``margin-top: 0``); otherwise the shortfall's whole lines go above
+    the page's headings. Returns ``held`` itself when nothing changes.
+    """
+    fill = dict(held)
     for index, page in enumerate(pages[:-1]):
         root = _root(page)
         if root is None or _starts_chapter(pages[index + 1]):
@@ -114,21 +136,57 @@ def page_fill(pages: Sequence[Any]) -> Fill:
         bottom = _text_bottom(root)
         if bottom is None:
             continue
-        short = _foot(page) - bottom - _SLACK_PX
         gaps = _gaps(root, page._page_box.content_box_y())
-        if short < MIN_FILL_PX or not gaps:
+        given = [str(box.element.get("id")) for box in gaps if str(box.element.get("id")) in held]
+        natural = _foot(page) - bottom - _SLACK_PX + sum(held[key].extra for key in given)
+        box = _box_to_pull_back(pages[index + 1], natural)
+        if box is not None:
+            for key in given:
+                del fill[key]
+            fill[str(box.element.get("id"))] = Space("margin-top", 0.0, 0.0)
             continue
-        for box, extra in zip(gaps, _shares(short, _leading(root), len(gaps)), strict=True):
-            if not extra:
-                continue
-            # A heading gets the space as padding above its text; a ruled box as margin,
-            # above its rule.
-            if box.element_tag in _HEADINGS:
-                space = ("padding-top", round(box.padding_top + extra, 2))
+        if natural < MIN_FILL_PX or not gaps:
+            continue
+        for gap, extra in zip(gaps, _shares(natural, _leading(root), len(gaps)), strict=True):
+            key = str(gap.element.get("id"))
+            was = held.get(key)
+            name = "padding-top" if gap.element_tag in _HEADINGS else "margin-top"
+            base = (
+                was.base
+                if was is not None
+                else (gap.padding_top if name == "padding-top" else gap.margin_top)
+            )
+            if extra:
+                fill[key] = Space(name, round(base, 2), round(extra, 2))
             else:
-                space = ("margin-top", round(box.margin_top + extra, 2))
-            fill[str(box.element.get("id"))] = space
-    return fill
+                fill.pop(key, None)
+    return held if fill == held else fill
+
+
+def _box_to_pull_back(following: Any, room: float) -> Any | None:
+    """The Next Stages box that opens the ``following`` page, when without its space above
+    its heading and first item need no more than ``room``; else None. A box already
+    pulled back (its space above is none) is not pulled again."""
+    root = _root(following)
+    if root is None:
+        return None
+    top = following._page_box.content_box_y()
+    for box in _boxes(root):
+        element = getattr(box, "element", None)
+        if element is None or type(box).__name__ != "BlockBox":
+            continue
+        if not _PULLED_CLASSES & set((element.get("class") or "").split()):
+            continue
+        items = [b for b in _boxes(box) if getattr(b, "element_tag", None) == "li"]
+        if not element.get("id") or box.position_y > top + 1 or not items or not box.margin_top:
+            return None
+        first = items[0]
+        # From the box's rule to the foot of its first item (a margin below the item would
+        # be dropped at the foot of the page).
+        bottom = first.position_y + first.margin_height() - first.margin_bottom
+        needed = bottom - (box.position_y + box.margin_top)
+        return box if needed <= room else None
+    return None
 
 
 def _leading(root: Any) -> float:
@@ -149,15 +207,15 @@ def _shares(short: float, leading: float, gaps: int) -> list[float]:
     return [leading * (lines // gaps + (1 if n < lines % gaps else 0)) for n in range(gaps)]
 
 
-def fill_css(fill: Mapping[str, tuple[str, float]]) -> str:
+def fill_css(fill: Mapping[str, Space]) -> str:
     """The rules that give each element of ``fill`` its space above."""
     return "\n".join(
-        f'[id="{key}"] {{ {name}: {value:.2f}px !important; }}'
-        for key, (name, value) in sorted(fill.items())
+        f'[id="{key}"] {{ {space.name}: {space.value:.2f}px !important; }}'
+        for key, space in sorted(fill.items())
     )
 
 
-def with_fill(html: str, fill: Mapping[str, tuple[str, float]]) -> str:
+def with_fill(html: str, fill: Mapping[str, Space]) -> str:
     """The print HTML ``html`` with the rules of ``fill`` in a style element at the end of
     its head (after the stylesheets, so they win)."""
     if not fill:

@@ -17,7 +17,7 @@ from markupsafe import Markup
 from dreambook.bookmap import PRINT_INK, SCREEN_INK, render_svg
 from dreambook.config import BookConfig, Length, PageReferenceStyle
 from dreambook.export.notes import find_footnotes
-from dreambook.export.pdf.folios import PageNumbers
+from dreambook.export.pdf.folios import PRINT_ONLY_IDS, PageNumbers
 from dreambook.export.pdf.linebreaks import mark_line_endings
 from dreambook.export.pdf.variant import Variant
 from dreambook.export.pdf.wording import (
@@ -97,7 +97,7 @@ def _name_sections(root: lxml_html.HtmlElement) -> None:
     for section in root.iter("section"):
         heading = next((child for child in section if isinstance(child.tag, str)), None)
         if heading is not None and heading.get("id") and not section.get("id"):
-            section.set("id", f"{heading.get('id')}--section")
+            section.set("id", f"{heading.get('id')}{PRINT_ONLY_IDS[0]}")
 
 
 def prepare_body(
