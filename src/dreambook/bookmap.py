@@ -148,8 +148,29 @@ def _arc(y1: float, y2: float) -> str:
     )
 
 
-def render_svg(book_map: BookMap, styles: Styles, pages: Mapping[str, str] | None = None) -> str:
-    """Return the map as an SVG document (``map.svg.j2``), with page numbers when given."""
+# The map's colours by role. On screens the dead ends and unreachable chapters stand out in
+# orange and red; on paper the map is printed in black ink alone (dashes and stroke weights
+# still tell the kinds of node apart), as CMYK colours that WeasyPrint writes as such.
+SCREEN_INK: Mapping[str, str] = {
+    "arc": "#333", "faint": "#999", "node": "#333", "text": "#111", "legend": "#444",
+    "paper": "#fff", "dead_end": "#c77700", "unreachable": "#b3261e",
+}  # fmt: skip
+PRINT_INK: Mapping[str, str] = {
+    "arc": "device-cmyk(0 0 0 0.8)", "faint": "device-cmyk(0 0 0 0.4)",
+    "node": "device-cmyk(0 0 0 0.8)", "text": "device-cmyk(0 0 0 1)",
+    "legend": "device-cmyk(0 0 0 0.73)", "paper": "device-cmyk(0 0 0 0)",
+    "dead_end": "device-cmyk(0 0 0 1)", "unreachable": "device-cmyk(0 0 0 0.6)",
+}  # fmt: skip
+
+
+def render_svg(
+    book_map: BookMap,
+    styles: Styles,
+    pages: Mapping[str, str] | None = None,
+    ink: Mapping[str, str] = SCREEN_INK,
+) -> str:
+    """Return the map as an SVG document (``map.svg.j2``), with page numbers when given,
+    drawn in ``ink`` (``SCREEN_INK``, or ``PRINT_INK`` for the print PDF)."""
     row_of = {node.slug: _TOP + (node.position - 1) * _ROW for node in book_map.nodes}
     arcs = [
         _Arc(_arc(row_of[edge.source], row_of[edge.target]), edge.kind)
@@ -170,6 +191,7 @@ def render_svg(book_map: BookMap, styles: Styles, pages: Mapping[str, str] | Non
         height=height,
         legend=_legend(book_map),
         legend_y=height - 22,
+        ink=ink,
     )
 
 

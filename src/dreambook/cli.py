@@ -144,6 +144,7 @@ def _parser() -> argparse.ArgumentParser:
         _add_preview,
         _add_init,
         _add_new,
+        _add_preflight,
     ):
         add_command(commands)
     return parser
@@ -218,7 +219,7 @@ def _add_build(commands: _Commands) -> None:
         dest="variants",
         action="append",
         choices=[*(v.value for v in Variant), "all"],
-        help="PDF edition: digital (links, tagged), print (bleed and crop marks), or all; "
+        help="PDF edition: digital (links, tagged), print (PDF/X-4 for the printer), or all; "
         "repeat for several (default: digital)",
     )
 
@@ -269,6 +270,51 @@ def _add_new(commands: _Commands) -> None:
     new.add_argument("title", metavar="TITLE", help="the new chapter's title")
     new.add_argument("manuscript", nargs="?", default="manuscript", type=Path)
     new.add_argument("--after", metavar="SLUG", help="the chapter whose Next Stages lead here")
+
+
+def _bleed(text: str) -> float:
+    """argparse type of --bleed: a length such as 0.125in or 3mm, in points."""
+    from dreambook.config import parse_length
+
+    try:
+        return parse_length(text).points
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+
+
+def _add_preflight(commands: _Commands) -> None:
+    preflight = commands.add_parser(
+        "preflight",
+        help="check a PDF for print: boxes, bleed, fonts, colour, images, rules, PDF/X",
+        description="Read a PDF (any PDF, not only dreambook's) and report what a printer's "
+        "prepress would refuse or question, as FILE:PAGE: CODE severity: message. Exits 1 "
+        "when there are errors (or warnings, with --strict).",
+    )
+    preflight.add_argument("pdf", type=Path, metavar="FILE.pdf", help="the PDF to check")
+    preflight.add_argument(
+        "--bleed",
+        type=_bleed,
+        default=None,
+        metavar="LENGTH",
+        help="the bleed every page must have beyond its trim (default: 0.125in)",
+    )
+    preflight.add_argument(
+        "--strict", action="store_true", help="treat warnings as errors (exit 1 on any finding)"
+    )
+
+
+def _run_preflight(arguments: argparse.Namespace) -> int:
+    from dreambook.preflight import DEFAULT_BLEED, preflight
+
+    path: Path = arguments.pdf
+    if not path.is_file():
+        raise UsageError(f"{path} is not a file")
+    report = preflight(path, arguments.bleed if arguments.bleed is not None else DEFAULT_BLEED)
+    for found in report.findings:
+        print(format_diagnostic(found), file=sys.stderr)
+    print(report.summary(), file=sys.stderr)
+    failed = report.errors or (arguments.strict and report.findings)
+    return EXIT_MANUSCRIPT if failed else EXIT_OK
 
 
 def _run_preview(arguments: argparse.Namespace) -> int:
@@ -443,6 +489,8 @@ def _run_build(arguments: argparse.Namespace) -> int:
             size = path.stat().st_size
             pages = f", {result.pages[path]} pages" if path in result.pages else ""
             print(f"wrote {display_path(path)} ({size / 1024:.0f} KiB{pages})", file=sys.stderr)
+        for line in result.summaries:
+            print(line, file=sys.stderr)
     if arguments.verbose:
         for stage, seconds in result.timings.items():
             print(f"  {stage:<16} {seconds:6.2f} s", file=sys.stderr)
@@ -500,6 +548,8 @@ def _main(argv: Sequence[str] | None) -> int:
             return _run_scaffold(arguments)
         if arguments.command == "preview":
             return _run_preview(arguments)
+        if arguments.command == "preflight":
+            return _run_preflight(arguments)
         checked = check_manuscript(arguments.manuscript, _options(arguments))
         if arguments.command == "graph":
             return _run_graph(checked, arguments)

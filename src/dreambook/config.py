@@ -25,6 +25,7 @@ from dreambook.toml_schema import (
     TEXT,
     TEXT_LIST,
     KeyReader,
+    Kind,
     Rejected,
     Singular,
     TomlLines,
@@ -179,11 +180,44 @@ def _toml_trim_size(size: TrimSize) -> str:
     return toml_string(f"{size.width.text} x {size.height.text}")
 
 
+def _read_page_multiple(reader: KeyReader, table: str, key: str) -> int | None:
+    raw = reader.value(table, key)
+    if raw is None:
+        return None
+    # TOML booleans are not counts, though Python's bool is an int.
+    if (
+        isinstance(raw, int)
+        and not isinstance(raw, bool)
+        and 1 <= raw <= 64
+        and raw & (raw - 1) == 0
+    ):
+        return raw
+    reader.report(
+        "DB004",
+        f"{table}.{key}",
+        f"[{table}] {key} must be 1, 2, 4, 8, 16, 32 or 64",
+        "ask the printer how many pages a signature holds; 2 (an even count) suits print on demand",
+    )
+    return None
+
+
+_MARKS = ("none", "crop")
+
+
+def _marks(text: str) -> str:
+    """Return ``text`` if it names printer's marks dreambook draws; raises Rejected otherwise."""
+    if text not in _MARKS:
+        raise Rejected("is not a kind of printer's marks", 'use "none" or "crop"')
+    return text
+
+
 LANGUAGE = parsed("language tag", _language_tag, toml_string)
 IDENTIFIER = parsed("ISBN or UUID URN", _book_identifier, toml_string)
 MANUSCRIPT_PATH = parsed("path", _inside_manuscript, toml_string)
 TRIM_SIZE = parsed("trim size", parse_trim_size, _toml_trim_size)
 LENGTH = parsed("length", parse_length, lambda length: toml_string(length.text))
+MARKS = parsed('"none" or "crop"', _marks, toml_string)
+PAGE_MULTIPLE: Kind[int] = Kind("power of 2", _read_page_multiple, str)
 PAGE_REFERENCE_STYLE = parsed("auto, parentheses or comma", _page_reference_style, toml_string)
 
 
@@ -336,6 +370,29 @@ class BookConfig:
     )
     bleed: Length = setting(
         "print", LENGTH, parse_length("0.125in"), doc="the print variant's bleed on each side"
+    )
+    marks: str = setting(
+        "print",
+        MARKS,
+        "none",
+        doc='printer\'s marks on the print variant: "none" (what print-on-demand printers want)'
+        ' or "crop" (crop marks outside the bleed, on a larger sheet)',
+        example="crop",
+    )
+    page_multiple: int = setting(
+        "print",
+        PAGE_MULTIPLE,
+        2,
+        doc="the print variant's page count is padded with blank pages to a multiple of this",
+        example=16,
+    )
+    output_profile: str | None = setting(
+        "print",
+        MANUSCRIPT_PATH,
+        None,
+        doc="the CMYK ICC profile of the print variant's PDF/X output intent, a path inside the"
+        " manuscript folder; when unset, Ghostscript's default_cmyk.icc (Debian libgs-common)",
+        example="profiles/printer.icc",
     )
     page_reference: PageReferenceStyle = setting(
         "print",

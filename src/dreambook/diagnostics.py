@@ -75,10 +75,26 @@ _TABLE: tuple[Code, ...] = (
     Code("DB064", "image-too-large", Severity.ERROR, "An image has too many pixels to decode safely."),
     Code("DB065", "stylesheet-reference-removed", Severity.WARNING, "A book stylesheet's @import or url() leads out of the book; it is left out."),
     Code("DB066", "svg-content-removed", Severity.WARNING, "An SVG image holds a script, handler or outside reference; it is left out."),
+    Code("DB067", "output-profile-unusable", Severity.ERROR, "[print] output_profile is missing or is no CMYK printer ICC profile."),
     Code("DB070", "unsafe-html-removed", Severity.WARNING, "Raw HTML that the sanitiser removes."),
     Code("DB080", "manuscript-too-large", Severity.ERROR, "The manuscript is over the size or chapter limit."),
     Code("DB081", "chapter-too-large", Severity.ERROR, "One chapter file is over the per-chapter size limit."),
     Code("DB085", "nesting-too-deep", Severity.ERROR, "Lists, quotes, raw HTML, emphasis or links are nested too deeply."),
+    # preflight of a PDF (`dreambook preflight`, and the end of every print build)
+    Code("PF001", "pdf-unreadable", Severity.ERROR, "The file cannot be read as a PDF."),
+    Code("PF010", "trim-box-missing", Severity.ERROR, "A page has no TrimBox."),
+    Code("PF011", "bleed-box-missing", Severity.ERROR, "A page has no BleedBox."),
+    Code("PF012", "bleed-too-small", Severity.ERROR, "A page bleeds less than the bleed asked for (0.125in unless given)."),
+    Code("PF013", "bleed-outside-media", Severity.ERROR, "A page's BleedBox reaches outside its MediaBox."),
+    Code("PF020", "font-not-embedded", Severity.ERROR, "A font is not embedded."),
+    Code("PF021", "font-embedded-repeatedly", Severity.WARNING, "A font is embedded as several programs."),
+    Code("PF030", "rgb-colour", Severity.ERROR, "A page draws or places an image in RGB (an error in a PDF/X file, a warning otherwise)."),
+    Code("PF040", "image-resolution-low", Severity.WARNING, "An image is below 300 ppi at its placed size."),
+    Code("PF041", "image-resolution-too-low", Severity.ERROR, "An image is below 150 ppi at its placed size."),
+    Code("PF050", "thin-rule", Severity.WARNING, "A line is stroked thinner than 0.25 pt."),
+    Code("PF060", "not-pdfx", Severity.WARNING, "The file does not declare PDF/X (GTS_PDFXVersion)."),
+    Code("PF061", "output-intent-missing", Severity.ERROR, "The file has no PDF/X output intent with an ICC profile (a warning when it is not PDF/X)."),
+    Code("PF070", "odd-page-count", Severity.WARNING, "The file has an odd number of pages."),
 )
 # fmt: on
 

@@ -102,6 +102,8 @@ class BuildResult:
     timings: dict[str, float] = field(default_factory=dict)
     # Pages of each PDF written, by file.
     pages: dict[Path, int] = field(default_factory=dict)
+    # Lines the writers had for the build's output (the print PDF's preflight summary).
+    summaries: tuple[str, ...] = ()
 
 
 Progress = Callable[[str], None]
@@ -237,7 +239,10 @@ def _build_book(
         for path, count in result.pages.items()
     }
     found = [d for result in results.values() for d in result.diagnostics]
-    return BuildResult(checked, written, tuple(dict.fromkeys(found)), watch.timings, pages)
+    summaries = tuple(line for result in results.values() for line in result.summaries)
+    return BuildResult(
+        checked, written, tuple(dict.fromkeys(found)), watch.timings, pages, summaries
+    )
 
 
 def _output_error(error: OSError, staged: StagedOutputs, output: Path) -> OutputError:

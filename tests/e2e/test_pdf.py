@@ -234,7 +234,9 @@ def test_metadata_comes_from_book_toml(sample: SampleBuild) -> None:
 
 
 def test_every_link_annotation_has_a_valid_destination(sample: SampleBuild) -> None:
-    for path in (sample.digital, sample.print):
+    # The print edition has no links: PDF/X allows no annotation on the page.
+    assert not any(page.get_links() for page in pymupdf.open(sample.print))
+    for path in (sample.digital,):
         document = pymupdf.open(path)
         count = 0
         for page in document:
@@ -276,8 +278,10 @@ def test_print_variant_has_bleed_and_trim_boxes_and_the_digital_one_does_not(
 
 def test_both_variants_have_the_same_pages(sample: SampleBuild) -> None:
     digital, printed = pymupdf.open(sample.digital), pymupdf.open(sample.print)
-    assert digital.page_count == printed.page_count
-    assert [p.get_label() for p in digital] == [p.get_label() for p in printed]
+    # The print edition may end with blank pages that pad it to an even count.
+    assert digital.page_count <= printed.page_count <= digital.page_count + 1
+    labels = [p.get_label() for p in printed]
+    assert [p.get_label() for p in digital] == labels[: digital.page_count]
 
 
 def test_a_dangling_link_prints_as_plain_text_and_is_reported(write_book: WriteBook) -> None:

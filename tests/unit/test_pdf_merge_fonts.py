@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import pikepdf
 import pytest
 from fontTools import subset
 from fontTools.ttLib import TTFont
@@ -66,3 +67,25 @@ def test_the_union_is_the_same_bytes_whenever_it_is_made(monkeypatch: pytest.Mon
         monkeypatch.setattr(_h_e_a_d, "timestampNow", lambda moment=moment: moment)
         made.append(merge.unite_programs(programs))
     assert made[0] == made[1]
+
+
+def test_width_arrays_read_both_forms_and_are_written_back_as_runs() -> None:
+    array = pikepdf.Array([3, pikepdf.Array([500, 510]), 10, 12, 250, 5, pikepdf.Array([520])])
+    widths = merge._widths(array)
+    assert widths == {3: 500, 4: 510, 10: 250, 11: 250, 12: 250, 5: 520}
+    written = merge._width_array(widths)
+    assert merge._widths(written) == widths
+    # 3, 4, 5 are one run, 10 to 12 another.
+    assert len(written) == 4
+
+
+def test_tounicode_maps_are_read_and_united_maps_written() -> None:
+    cmap = (
+        b"2 beginbfchar\n<0003> <0041>\n<0010> <00660069>\nendbfchar\n"
+        b"1 beginbfrange\n<0020> <0022> <0061>\nendbfrange\n"
+    )
+    found = merge._unicode_map(cmap)
+    assert found == {3: b"0041", 16: b"00660069", 32: b"0061", 33: b"0062", 34: b"0063"}
+    assert merge._unicode_map(b"1 beginbfrange\n<0001> <0002> [<0041> <0042>]\nendbfrange") is None
+    pdf = pikepdf.new()
+    assert merge._unicode_map(merge._cmap_stream(pdf, found).read_bytes()) == found

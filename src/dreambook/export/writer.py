@@ -89,13 +89,15 @@ class BuildContext:
 @dataclass(frozen=True)
 class WriterResult:
     """What one writer made: the files (or folders) written, the pages of each PDF, the
-    problems only a writer could see (as warnings), and, from a paged format, where each
-    printed page begins (for the formats that carry print page numbers)."""
+    problems only a writer could see (as warnings), from a paged format, where each
+    printed page begins (for the formats that carry print page numbers), and lines for the
+    build's output (a preflight's summary)."""
 
     files: tuple[Path, ...]
     pages: Mapping[Path, int] = field(default_factory=dict)
     diagnostics: tuple[Diagnostic, ...] = ()
     page_breaks: tuple[PageBreak, ...] = ()
+    summaries: tuple[str, ...] = ()
 
 
 class Writer(Protocol):

@@ -36,6 +36,7 @@ from dreambook.export.pdf.weasy import Typesetter, pdf_bytes
 from dreambook.fsutil import atomic_output
 
 if TYPE_CHECKING:
+    from dreambook.export.pdf.printfile import PrintInk
     from dreambook.render import RenderedBook
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,8 @@ class ChunkJob:
     outside_targets: tuple[str, ...]
     # Where to write the chunk's PDF; None when only the page positions are wanted.
     pdf_path: Path | None
+    # The print edition's inks (stylesheet and output profile); None for the digital one.
+    ink: PrintInk | None = None
     # The fill its HTML was given (makeup.py), from which the layout measures the next.
     fill: dict[str, Space] = field(default_factory=dict)
 
@@ -164,13 +167,18 @@ def file_digest(path: Path) -> str:
 
 # Per worker process: the typesetters (stylesheets and fonts parsed once), reused for every
 # chunk that process lays out.
-_TYPESETTERS: dict[tuple[str, str, tuple[Path, ...]], Typesetter] = {}
+_TYPESETTERS: dict[tuple[str, str, tuple[Path, ...], str], Typesetter] = {}
 
 
 def _typesetter(job: ChunkJob) -> Typesetter:
-    key = (job.page_css, str(job.stylesheet), job.folders)
+    key = (
+        job.page_css,
+        str(job.stylesheet),
+        job.folders,
+        job.ink.digest if job.ink is not None else "",
+    )
     if key not in _TYPESETTERS:
-        _TYPESETTERS[key] = Typesetter(job.page_css, job.stylesheet, job.folders)
+        _TYPESETTERS[key] = Typesetter(job.page_css, job.stylesheet, job.folders, job.ink)
     return _TYPESETTERS[key]
 
 
@@ -274,6 +282,7 @@ def chunk_key(job: ChunkJob, environment: str) -> str:
         job.variant.value,
         job.identifier,
         "\n".join(job.outside_targets),
+        job.ink.digest if job.ink is not None else "",
     )
     for part in parts:
         digest.update(part.encode("utf-8"))

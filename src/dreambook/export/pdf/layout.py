@@ -48,10 +48,12 @@ from dreambook.export.pdf.folios import (
 from dreambook.export.pdf.makeup import Fill, page_fill, with_fill
 from dreambook.export.pdf.merge import ChunkPdf, label_pages, merge_chunks
 from dreambook.export.pdf.pages import PrintPages, page_css
+from dreambook.export.pdf.printfile import PrintInk, finish_print_file, load_print_ink
 from dreambook.export.pdf.refused import refused_diagnostics
 from dreambook.export.pdf.variant import Variant
 from dreambook.export.pdf.weasy import Typesetter, pdf_bytes
 from dreambook.fsutil import ConfinedReader, atomic_output
+from dreambook.preflight import PreflightReport, preflight
 from dreambook.workers import worker_pool
 
 if TYPE_CHECKING:
@@ -70,7 +72,8 @@ class PdfEdition:
     body page begins, and the resources the layout was refused (DB061 warnings).
 
     ``chunks_laid_out`` and ``chunks`` count the chunks laid out by this build and those the
-    book has (both 0 when it was laid out as one document).
+    book has (both 0 when it was laid out as one document). ``preflight`` is the preflight
+    of the file written, for an edition made for the press (None otherwise).
     """
 
     path: Path
@@ -81,6 +84,7 @@ class PdfEdition:
     refused: tuple[Diagnostic, ...] = ()
     chunks_laid_out: int = 0
     chunks: int = 0
+    preflight: PreflightReport | None = None
 
 
 @dataclass(frozen=True)
@@ -95,11 +99,17 @@ class Edition:
     folders: tuple[Path, ...]
     base_url: str
     identifier: str
+    # The print edition's inks (printfile.py); None for the digital edition.
+    ink: PrintInk | None = None
 
     @classmethod
     def of(cls, context: BuildContext, variant: Variant) -> Edition:
-        """The ``variant`` edition of the book ``context`` holds."""
+        """The ``variant`` edition of the book ``context`` holds.
+
+        Raises as ``load_print_ink`` for an edition made for the press.
+        """
         config = context.book.config
+        press = variant.traits.press
         return cls(
             book=context.book,
             variant=variant,
@@ -111,6 +121,7 @@ class Edition:
             folders=tuple(p.resolve() for p in (context.manuscript, *context.styles.folders)),
             base_url=context.manuscript.resolve().as_uri() + "/",
             identifier=_pdf_identifier(context.identity, variant),
+            ink=load_print_ink(config, context.manuscript, context.styles) if press else None,
         )
 
     @property
@@ -177,7 +188,9 @@ class WholeBook:
 
     def __init__(self, edition: Edition) -> None:
         self.edition = edition
-        self.typesetter = Typesetter(edition.page_css, edition.stylesheet, edition.folders)
+        self.typesetter = Typesetter(
+            edition.page_css, edition.stylesheet, edition.folders, edition.ink
+        )
         self.document: Any = None
         self.made_from: PageMap | None = None
         # The space above headings that fills short pages (makeup.py), and whether the
@@ -282,6 +295,7 @@ class ChunkedBook:
             identifier=edition.identifier,
             outside_targets=tuple(sorted(set(_LINK_TARGET.findall(html)))),
             pdf_path=None,
+            ink=edition.ink,
             fill=fill,
         )
 
@@ -394,10 +408,16 @@ def _finish(layouts: Layouts[Any], edition: Edition, destination: Path, cache: P
     check_nothing_lost(edition.book, page_map)
     written = layouts.write(destination, page_map)
     write_page_map(map_path, page_map)
+    pages, report = page_map.page_count, None
+    if edition.variant.traits.press:
+        config = edition.book.config
+        profile = edition.ink.profile if edition.ink is not None else None
+        pages = finish_print_file(destination, config, profile)
+        report = preflight(destination, config.bleed.points)
     return PdfEdition(
         destination,
         edition.variant,
-        page_map.page_count,
+        pages,
         passes,
         page_map.page_breaks(),
         refused_diagnostics(
@@ -405,6 +425,7 @@ def _finish(layouts: Layouts[Any], edition: Edition, destination: Path, cache: P
         ),
         written.chunks_laid_out,
         written.chunks,
+        report,
     )
 
 

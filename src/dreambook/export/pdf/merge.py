@@ -24,6 +24,7 @@ import contextlib
 import hashlib
 import io
 import logging
+import re
 import shutil
 from collections import defaultdict
 from collections.abc import Sequence
@@ -39,7 +40,9 @@ from dreambook.fsutil import atomic_output
 log = logging.getLogger(__name__)
 
 # Catalog entries that describe the whole document; copied from the first chunk.
-_DOCUMENT_ENTRIES = ("/Lang", "/MarkInfo", "/ViewerPreferences", "/Metadata", "/PageMode")
+_DOCUMENT_ENTRIES = (
+    "/Lang", "/MarkInfo", "/ViewerPreferences", "/Metadata", "/PageMode", "/OutputIntents",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -266,6 +269,8 @@ def merge_chunks(
             merged_outline.root.extend(outline)
     merged.Root.PageLabels = page_labels(body_start)
     share_font_programs(merged, font_cache)
+    share_font_dictionaries(merged)
+    share_icc_profiles(merged)
     merged.save(
         destination,
         deterministic_id=True,
@@ -435,3 +440,243 @@ def share_font_programs(pdf: pikepdf.Pdf, cache: Path | None = None) -> None:
             for entry in cache.glob("*.ttf"):
                 if entry.name not in used:
                     entry.unlink(missing_ok=True)
+
+
+# --- one font dictionary per font -----------------------------------------------------------------
+
+_CMAP_HEX = re.compile(rb"<([0-9A-Fa-f]+)>")
+
+
+def _widths(array: Any) -> dict[int, Any]:
+    """A CIDFont's /W array as CID -> width (both of its forms: ``c [w1 w2 ...]`` and
+    ``c_first c_last w``)."""
+    found: dict[int, Any] = {}
+    items = list(array)
+    index = 0
+    while index < len(items):
+        first = int(items[index])
+        following = items[index + 1]
+        if isinstance(following, pikepdf.Array):
+            for offset, width in enumerate(following):
+                found[first + offset] = width
+            index += 2
+        else:
+            for cid in range(first, int(following) + 1):
+                found[cid] = items[index + 2]
+            index += 3
+    return found
+
+
+def _width_array(widths: dict[int, Any]) -> pikepdf.Array:
+    """CID -> width as a /W array: one ``c [w ...]`` entry per run of consecutive CIDs."""
+    result: list[Any] = []
+    run: list[Any] = []
+    start = previous = -2
+    for cid in sorted(widths):
+        if cid != previous + 1 and run:
+            result.extend([start, pikepdf.Array(run)])
+            run = []
+        if not run:
+            start = cid
+        run.append(widths[cid])
+        previous = cid
+    if run:
+        result.extend([start, pikepdf.Array(run)])
+    return pikepdf.Array(result)
+
+
+def _unicode_map(cmap: bytes) -> dict[int, bytes] | None:
+    """A ToUnicode CMap's bfchar and bfrange entries as CID -> UTF-16BE hex, or None when
+    it holds a form this reader does not take apart (then the fonts stay separate)."""
+    found: dict[int, bytes] = {}
+    for block in re.findall(rb"beginbfchar(.*?)endbfchar", cmap, re.S):
+        codes = _CMAP_HEX.findall(block)
+        if len(codes) % 2:
+            return None
+        for source, target in zip(codes[::2], codes[1::2], strict=True):
+            found.setdefault(int(source, 16), target)
+    for block in re.findall(rb"beginbfrange(.*?)endbfrange", cmap, re.S):
+        for line in block.strip().splitlines():
+            codes = _CMAP_HEX.findall(line)
+            if b"[" in line or len(codes) != 3:
+                return None
+            low, high, target = int(codes[0], 16), int(codes[1], 16), int(codes[2], 16)
+            width = len(codes[2])
+            for offset in range(high - low + 1):
+                found.setdefault(low + offset, b"%0*X" % (width, target + offset))
+    return found
+
+
+def _cmap_stream(pdf: pikepdf.Pdf, unicode: dict[int, bytes]) -> pikepdf.Stream:
+    """A ToUnicode CMap of ``unicode`` (CID -> UTF-16BE hex), in blocks of 100 (the most
+    one block may hold)."""
+    lines = [
+        b"/CIDInit /ProcSet findresource begin",
+        b"12 dict begin",
+        b"begincmap",
+        b"/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def",
+        b"/CMapName /Adobe-Identity-UCS def",
+        b"/CMapType 2 def",
+        b"1 begincodespacerange",
+        b"<0000> <FFFF>",
+        b"endcodespacerange",
+    ]
+    cids = sorted(unicode)
+    for start in range(0, len(cids), 100):
+        block = cids[start : start + 100]
+        lines.append(b"%d beginbfchar" % len(block))
+        lines += [b"<%04X> <%s>" % (cid, unicode[cid]) for cid in block]
+        lines.append(b"endbfchar")
+    lines += [b"endcmap", b"CMapName currentdict /CMap defineresource pop", b"end", b"end"]
+    return pdf.make_stream(b"\n".join(lines))
+
+
+def _unitable(font: Any) -> tuple[int, int] | None:
+    """The program a Type 0 font draws with, when its dictionaries can be united with
+    others of the same program (Identity encodings, the forms of /W and ToUnicode read
+    here); None otherwise."""
+    if font.get("/Subtype") != "/Type0" or font.get("/Encoding") != "/Identity-H":
+        return None
+    descendants = font.get("/DescendantFonts")
+    if not isinstance(descendants, pikepdf.Array) or len(descendants) != 1:
+        return None
+    cid_font = descendants[0]
+    if cid_font.get("/CIDToGIDMap", pikepdf.Name.Identity) != "/Identity":
+        return None
+    descriptor = cid_font.get("/FontDescriptor")
+    program = descriptor.get("/FontFile2") if descriptor is not None else None
+    if not isinstance(program, pikepdf.Stream) or "/ToUnicode" not in font:
+        return None
+    objgen: tuple[int, int] = program.objgen
+    return objgen
+
+
+def _resource_dictionaries(pdf: pikepdf.Pdf) -> list[pikepdf.Dictionary]:
+    """The /Font dictionaries of every page's resources and of the forms they draw."""
+    found: list[pikepdf.Dictionary] = []
+    seen: set[tuple[int, int]] = set()
+    pending = [page.obj.get("/Resources") for page in pdf.pages]
+    while pending:
+        resources = pending.pop()
+        if not isinstance(resources, pikepdf.Dictionary):
+            continue
+        fonts = resources.get("/Font")
+        if isinstance(fonts, pikepdf.Dictionary):
+            found.append(fonts)
+        for item in resources.get("/XObject", pikepdf.Dictionary()).values():
+            if item.objgen not in seen and item.get("/Subtype") == "/Form":
+                seen.add(item.objgen)
+                pending.append(item.get("/Resources"))
+    return found
+
+
+def share_font_dictionaries(pdf: pikepdf.Pdf) -> None:
+    """Give each font one font dictionary, however many chunks used it.
+
+    Once their programs are one (``share_font_programs``), the chunks' fonts of one face
+    still are separate Type 0 fonts, each listing the widths and Unicode values of the
+    glyphs its chunk used; a preflight lists such a face once per chunk, as if it were
+    embedded several times. WeasyPrint keeps glyph indices (CIDs are glyph ids), so the
+    same CID means the same glyph in every chunk: the first font is given the union of
+    the widths and Unicode maps, and every page points at it. Fonts this cannot be done
+    for stay as they are.
+    """
+    fonts = _resource_dictionaries(pdf)
+    by_program: dict[tuple[int, int], dict[tuple[int, int], Any]] = defaultdict(dict)
+    for resources in fonts:
+        for font in resources.values():
+            program = _unitable(font)
+            if program is not None:
+                by_program[program].setdefault(font.objgen, font)
+    kept_for: dict[tuple[int, int], Any] = {}
+    for members in by_program.values():
+        if len(members) < 2:
+            continue
+        group = list(members.values())
+        widths: dict[int, Any] = {}
+        unicode: dict[int, bytes] = {}
+        readable = True
+        for font in group:
+            cid_font = font.DescendantFonts[0]
+            for cid, width in _widths(cid_font.get("/W", pikepdf.Array())).items():
+                widths.setdefault(cid, width)
+            mapped = _unicode_map(font.ToUnicode.read_bytes())
+            if mapped is None:
+                readable = False
+                break
+            for cid, text in mapped.items():
+                unicode.setdefault(cid, text)
+        if not readable:
+            continue
+        kept = group[0]
+        kept.DescendantFonts[0].W = _width_array(widths)
+        kept.ToUnicode = _cmap_stream(pdf, unicode)
+        for font in group[1:]:
+            kept_for[font.objgen] = kept
+    if not kept_for:
+        return
+    for resources in fonts:
+        for name in list(resources.keys()):
+            font = resources[name]
+            if font.objgen in kept_for:
+                resources[name] = kept_for[font.objgen]
+
+
+# --- one copy of each colour profile -------------------------------------------------------------
+
+
+def _is_icc_profile(item: Any) -> bool:
+    """Whether ``item`` is an ICC profile stream (a stream whose dictionary has /N and
+    names no type: what an /ICCBased space and an output intent point to)."""
+    return (
+        isinstance(item, pikepdf.Stream)
+        and "/N" in item.stream_dict
+        and "/Type" not in item.stream_dict
+        and "/Subtype" not in item.stream_dict
+    )
+
+
+def _repoint(item: Any, keep: dict[tuple[int, int], pikepdf.Object]) -> None:
+    """Point every reference held in ``item`` (and in the direct objects inside it) to a
+    duplicate profile at the copy that is kept. Only direct objects are entered, so there
+    is no cycle to follow: every indirect one is visited by the caller."""
+    if isinstance(item, pikepdf.Stream):
+        item = item.stream_dict
+    if isinstance(item, pikepdf.Dictionary):
+        entries: list[tuple[Any, Any]] = [(key, item[key]) for key in item.keys()]  # noqa: SIM118 (keys() is typed str)
+    elif isinstance(item, pikepdf.Array):
+        entries = list(enumerate(item))
+    else:
+        return
+    for where, value in entries:
+        if not isinstance(value, pikepdf.Object):
+            continue  # numbers and booleans come out as Python values
+        if value.is_indirect:
+            if value.objgen in keep:
+                item[where] = keep[value.objgen]
+        else:
+            _repoint(value, keep)
+
+
+def share_icc_profiles(pdf: pikepdf.Pdf) -> None:
+    """Embed each ICC profile once, however many chunks embedded it.
+
+    Every chunk of the print edition carries the output intent's CMYK profile (about
+    190 KB) for its transparency groups and its own output intent; the merge keeps the
+    first chunk's intent, and each duplicate is pointed at the first copy of the same
+    bytes, so the unreferenced copies are not written.
+    """
+    first: dict[bytes, pikepdf.Object] = {}
+    keep: dict[tuple[int, int], pikepdf.Object] = {}
+    for item in pdf.objects:
+        if _is_icc_profile(item):
+            # Decoded: two chunks may have compressed the same profile differently.
+            digest = hashlib.sha256(item.read_bytes()).digest()
+            kept = first.setdefault(digest, item)
+            if kept.objgen != item.objgen:
+                keep[item.objgen] = kept
+    if not keep:
+        return
+    for item in pdf.objects:
+        _repoint(item, keep)
+    _repoint(pdf.trailer, keep)

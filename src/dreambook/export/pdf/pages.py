@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, cast
 from lxml import html as lxml_html
 from markupsafe import Markup
 
-from dreambook.bookmap import render_svg
+from dreambook.bookmap import PRINT_INK, SCREEN_INK, render_svg
 from dreambook.config import BookConfig, Length, PageReferenceStyle
 from dreambook.export.notes import find_footnotes
 from dreambook.export.pdf.folios import PRINT_ONLY_IDS, PageNumbers
@@ -148,12 +148,16 @@ def page_css(styles: Styles, config: BookConfig, bleed: Length | None) -> str:
     )
 
 
-def _map_svg(book: RenderedBook, styles: Styles, pages: PageNumbers) -> Markup | None:
-    """The map of the book with each chapter's page, for the front matter (``[book] map``)."""
+def _map_svg(
+    book: RenderedBook, styles: Styles, pages: PageNumbers, variant: Variant
+) -> Markup | None:
+    """The map of the book with each chapter's page, for the front matter (``[book] map``);
+    in black ink only for the print edition."""
     if book.book_map is None:
         return None
     folios = {chapter.slug: pages.folio(chapter.anchor) for chapter in book.chapters}
-    svg = render_svg(book.book_map, styles, folios)
+    ink = PRINT_INK if variant is Variant.PRINT else SCREEN_INK
+    svg = render_svg(book.book_map, styles, folios, ink)
     return Markup(svg)  # rendered from our own autoescaped template
 
 
@@ -198,7 +202,7 @@ class PrintPages:
             variant=self.variant.value,
             isbn=self.isbn,
             modified=self.modified,
-            book_map=_map_svg(self.book, self.styles, pages) if front else None,
+            book_map=_map_svg(self.book, self.styles, pages, self.variant) if front else None,
             tie_last_words=tie_last_words,
             join_list=lambda items: join_list(items, self.book.config.language),
         )

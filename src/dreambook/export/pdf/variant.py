@@ -30,18 +30,24 @@ class EditionTraits:
     ``suffix`` goes between the book's slug and ``.pdf``; with ``bleed`` the pages extend by
     book.toml's bleed beyond the trim; ``tagged`` asks WeasyPrint for a structure tree (the
     reading order a screen reader follows); ``pdf_variant`` is the standard the file claims
-    to meet, as WeasyPrint names it, or None.
+    to meet, as WeasyPrint names it, or None. With ``press`` the edition is made for a
+    printing press: black ink and a CMYK output intent instead of RGB, no links, the page
+    count padded, crop marks when asked, and a preflight of the file (printfile.py).
     """
 
     suffix: str
     bleed: bool
     tagged: bool
     pdf_variant: str | None
+    press: bool = False
 
 
 EDITIONS: dict[Variant, EditionTraits] = {
     # Read on screens, by people and by assistive technology: tagged, PDF/UA.
     Variant.DIGITAL: EditionTraits(suffix="", bleed=False, tagged=True, pdf_variant="pdf/ua-1"),
     # For the printer, who trims the bleed off and needs no structure tree.
-    Variant.PRINT: EditionTraits(suffix="-print", bleed=True, tagged=False, pdf_variant=None),
+    # PDF/X-4: CMYK with an output intent, the boxes a printer trims by, nothing interactive.
+    Variant.PRINT: EditionTraits(
+        suffix="-print", bleed=True, tagged=False, pdf_variant="pdf/x-4", press=True
+    ),
 }

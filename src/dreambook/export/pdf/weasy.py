@@ -7,15 +7,27 @@ each chunk in a worker process (which keeps one per process, see chunks.py).
 
 from __future__ import annotations
 
+import hashlib
+import io
+import re
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from dreambook.errors import MissingDependencyError
 from dreambook.export.pdf.variant import EditionTraits
 from dreambook.fsutil import ConfinedFolders, ConfinedReader
 from dreambook.safe_assets import NotAnSvgError, clean_stylesheet, clean_svg
+
+if TYPE_CHECKING:
+    from dreambook.export.pdf.printfile import PrintInk
+
+_TRAILER_ID = re.compile(rb"/ID \[\([0-9a-f]{32}\) \(([0-9a-f]{32})\)\]")
+_XMP_DOCUMENT_ID = re.compile(
+    rb"xmp\.did:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+)
 
 
 def import_weasyprint() -> Any:
@@ -90,11 +102,18 @@ class Typesetter:
     ``page_css`` is the page geometry (page.css.j2 rendered), ``stylesheet`` the path of
     print.css, ``folders`` those the layout may read files from. Parsing the stylesheets and
     loading their fonts costs a few tenths of a second, so one typesetter serves every
-    layout pass (and, in a worker, every chunk of the same book).
+    layout pass (and, in a worker, every chunk of the same book). With ``ink`` (the print
+    edition) its stylesheet comes after print.css, and its profile is the CMYK output intent.
     Raises MissingDependencyError as import_weasyprint.
     """
 
-    def __init__(self, page_css: str, stylesheet: Path, folders: Sequence[Path]) -> None:
+    def __init__(
+        self,
+        page_css: str,
+        stylesheet: Path,
+        folders: Sequence[Path],
+        ink: PrintInk | None = None,
+    ) -> None:
         self.weasyprint = weasyprint = import_weasyprint()
         self.fetcher = ConfinedFetcher(weasyprint, ConfinedFolders(list(folders)))
         # @font-face rules take effect only through a FontConfiguration shared by CSS and layout.
@@ -114,6 +133,9 @@ class Typesetter:
                 font_config=self.fonts,
             ),
         ]
+        self.ink = ink
+        if ink is not None:
+            self.stylesheets.append(weasyprint.CSS(string=ink.stylesheet, font_config=self.fonts))
         # The fonts and images the stylesheets read while parsed: part of every layout.
         self.read_by_stylesheets = tuple(self.fetcher.read)
 
@@ -125,16 +147,56 @@ class Typesetter:
         ``extra_css`` is a stylesheet applied after the book's (a chunk's first page number).
         """
         stylesheets = list(self.stylesheets)
+        # WeasyPrint's PDF/X variant takes the profile named "device-cmyk" as the output
+        # intent. A new profile object for each document: lcms writes a profile out
+        # differently once its description has been read, which the first document does,
+        # and the chunks of one book must embed the same bytes to share one copy.
+        color_profiles = None
+        if self.ink is not None:
+            color_profiles = {
+                "device-cmyk": self.weasyprint.css.ColorProfile(
+                    io.BytesIO(self.ink.profile),
+                    self.ink.profile_source,
+                    "relative-colorimetric",
+                    (["c"], ["m"], ["y"], ["k"]),
+                )
+            }
         if extra_css is not None:
             stylesheets.append(self.weasyprint.CSS(string=extra_css, font_config=self.fonts))
         return self.weasyprint.HTML(
             string=html, base_url=base_url, url_fetcher=self.fetcher.fetcher
-        ).render(stylesheets=stylesheets, font_config=self.fonts, pdf_tags=traits.tagged)
+        ).render(
+            stylesheets=stylesheets,
+            font_config=self.fonts,
+            pdf_tags=traits.tagged,
+            color_profiles=color_profiles,
+        )
 
 
 def pdf_bytes(document: Any, identifier: str, traits: EditionTraits) -> bytes:
     """The PDF of a laid-out document, with ``identifier`` as its /ID and the edition's standard."""
+    metadata = document.metadata
+    if traits.press and not metadata.created:
+        # WeasyPrint's PDF/X writer stamps the clock's time on a document without a creation
+        # date, so two builds of one book would differ: the build's date stands in for it.
+        metadata.created = metadata.modified
     data: bytes = document.write_pdf(
         pdf_identifier=identifier.encode(), pdf_variant=traits.pdf_variant
     )
+    if traits.press:
+        # The PDF/X writer gives the XMP a random document UUID; the edition's own makes
+        # every build of it the same. The XMP is not compressed, and both are 36
+        # characters, so no offset in the file moves.
+        # The second half of the trailer's /ID, a hash of the objects written, hashed that
+        # random UUID: it becomes a hash of the file as it now is (with the /ID left out).
+        document_id = uuid.UUID(bytes=hashlib.sha256(identifier.encode()).digest()[:16])
+        data = _XMP_DOCUMENT_ID.sub(b"xmp.did:" + str(document_id).encode(), data, count=1)
+        found = _TRAILER_ID.search(data)
+        if found is not None:
+            rest = data[: found.start(1)] + data[found.end(1) :]
+            data = (
+                data[: found.start(1)]
+                + hashlib.md5(rest).hexdigest().encode()
+                + rest[found.start(1) :]
+            )
     return data

@@ -6,10 +6,13 @@ export/writer.py).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dreambook.export.pdf.layout import build_edition
+from dreambook.diagnostics import Diagnostic, Severity
+from dreambook.export.pdf.layout import PdfEdition, build_edition
 from dreambook.export.pdf.variant import Variant
 from dreambook.export.writer import BuildContext, WriterResult
 
@@ -33,7 +36,8 @@ class PdfWriter:
         """Write every edition of ``context.variants`` into ``context.output``.
 
         The result's page breaks are the first edition's that has any (the EPUB's page
-        list). Raises as ``build_edition``.
+        list). The print edition's preflight gives a note (its summary line) and its
+        findings as warnings. Raises as ``build_edition``.
         """
         editions = [
             build_edition(context, variant, context.output / pdf_file_name(context.book, variant))
@@ -42,6 +46,21 @@ class PdfWriter:
         return WriterResult(
             files=tuple(edition.path for edition in editions),
             pages={edition.path: edition.pages for edition in editions},
-            diagnostics=tuple(d for edition in editions for d in edition.refused),
+            diagnostics=tuple(
+                d for edition in editions for d in (*edition.refused, *_preflight_findings(edition))
+            ),
             page_breaks=next((e.page_breaks for e in editions if e.page_breaks), ()),
+            summaries=tuple(e.preflight.summary() for e in editions if e.preflight is not None),
         )
+
+
+def _preflight_findings(edition: PdfEdition) -> tuple[Diagnostic, ...]:
+    """The preflight's findings as build warnings, naming the file by its name (the build
+    writes into a staging folder first, so the path preflight read is not where it ends)."""
+    if edition.preflight is None:
+        return ()
+    name = Path(edition.path.name)
+    return tuple(
+        dataclasses.replace(found, severity=Severity.WARNING, path=name)
+        for found in edition.preflight.findings
+    )
