@@ -230,6 +230,7 @@ class PageDepth:
     last_baseline: float
     notes_top: float | None  # the top of the page's footnotes, if it has any
     ends_chapter: bool
+    opens_chapter: bool  # its text starts below the opening, off the grid of other pages
 
 
 def page_depths(pdf: Path) -> list[PageDepth]:
@@ -256,6 +257,12 @@ def page_depths(pdf: Path) -> list[PageDepth]:
                         notes.append(line["bbox"][1])
             if not text:
                 continue
+            opens = any(
+                s["size"] > 20
+                for b in page.get_text("dict")["blocks"]
+                for ln in b.get("lines", [])
+                for s in ln["spans"]
+            )
             following = pages[index + 1] if index + 1 < len(pages) else None
             ends = (
                 following is None
@@ -268,7 +275,7 @@ def page_depths(pdf: Path) -> list[PageDepth]:
                 )
             )
             found.append(
-                PageDepth(page.get_label(), max(text), min(notes) if notes else None, ends)
+                PageDepth(page.get_label(), max(text), min(notes) if notes else None, ends, opens)
             )
     return found
 
@@ -292,7 +299,10 @@ def test_pages_in_the_middle_of_a_chapter_end_at_the_foot_of_the_text(
     for depth in middle:
         # A line's baseline sits about 3.5 pt above its foot; notes have 12.5 pt above them.
         limit = foot if depth.notes_top is None else depth.notes_top - 12.5 - 3.5
-        if (limit - depth.last_baseline) / GRID > 1.05:
+        # A chapter's first page sets its text up to a line off the other pages' grid, so
+        # measured against their last baseline it may look up to a line shorter than it is.
+        allowed = 2.0 if depth.opens_chapter else 1.05
+        if (limit - depth.last_baseline) / GRID > allowed:
             short.append(f"p. {depth.label}: {(limit - depth.last_baseline) / GRID:.1f} lines")
     assert short == []
     by_label = {d.label: d for d in middle if d.notes_top is None}

@@ -144,10 +144,7 @@ class ChunkLayout:
             {str(k): str(v) for k, v in data["read_files"].items()},
             pdf_path,
             str(data["pdf_sha256"]),
-            {
-                str(k): Space(str(v["name"]), float(v["base"]), float(v["extra"]))
-                for k, v in data["fill"].items()
-            },
+            {str(k): Space(float(v["base"]), float(v["extra"])) for k, v in data["fill"].items()},
         )
 
 

@@ -45,7 +45,7 @@ def roman(number: int) -> str:
 
 # Ids that only the print HTML has (for the layout's own use, see makeup.py): never where a
 # page begins for the EPUB's page list, which has no such elements.
-PRINT_ONLY_IDS = ("--section", "--next-stages")
+PRINT_ONLY_IDS = ("--section", "--next-stages", "--next-stages-heading")
 
 
 def anchor_positions(pages: Sequence[Any]) -> tuple[dict[str, int], dict[int, str]]:

@@ -102,10 +102,9 @@ def _gaps(root: Any, top: float) -> list[Any]:
 
 @dataclass(frozen=True)
 class Space:
-    """Space set above one element: the CSS property (``padding-top`` for a heading,
-    ``margin-top`` for a ruled box), what the stylesheet gives it, and what is added."""
+    """Space set on one side of one element: what the stylesheet gives it and what is
+    added (negative where space is taken away)."""
 
-    name: str
     base: float
     extra: float
 
@@ -114,8 +113,20 @@ class Space:
         return round(self.base + self.extra, 2)
 
 
-# Element id -> the space set above it.
+# "element-id|css-property" -> the space set there.
 Fill = dict[str, Space]
+
+# What pulling a Next Stages box back may take, in CSS pixels, and what it leaves of each
+# space: its space above, its padding above its heading, the space below its heading.
+_LEAVE_ABOVE_BOX = 5.33  # 4 pt
+_LEAVE_IN_BOX = 4.0  # 3 pt
+_LEAVE_BELOW_HEADING = 2.67  # 2 pt
+# "One line of tightening", with a tenth of a line to spare for the rules' fractions.
+_TIGHTENING = 1.1
+
+
+def _key(box: Any, name: str) -> str:
+    return f"{box.element.get('id')}|{name}"
 
 
 def page_fill(pages: Sequence[Any], held: Fill) -> Fill:
@@ -123,10 +134,10 @@ def page_fill(pages: Sequence[Any], held: Fill) -> Fill:
     page followed by more of its chapter end at its foot.
 
     A page's shortfall is what it leaves empty plus what ``held`` added on it. When the
-    page after it opens with the chapter's Next Stages box and dropping the box's space
-    above (one line) lets the box's heading and first item end this page, the box is
-    pulled back so (``margin-top: 0``); otherwise the shortfall's whole lines go above
-    the page's headings. Returns ``held`` itself when nothing changes.
+    page after it opens with the chapter's Next Stages box and at most a line of
+    tightening (of the box's spaces, see ``_pull_back``) lets the box's heading and first
+    item end this page, the box is pulled back; otherwise the shortfall's whole lines go
+    above the page's headings. Returns ``held`` itself when nothing changes.
     """
     fill = dict(held)
     for index, page in enumerate(pages[:-1]):
@@ -137,36 +148,51 @@ def page_fill(pages: Sequence[Any], held: Fill) -> Fill:
         if bottom is None:
             continue
         gaps = _gaps(root, page._page_box.content_box_y())
-        given = [str(box.element.get("id")) for box in gaps if str(box.element.get("id")) in held]
+        named = [_key(box, _side(box)) for box in gaps]
+        given = [key for key in named if key in held]
         natural = _foot(page) - bottom - _SLACK_PX + sum(held[key].extra for key in given)
-        box = _box_to_pull_back(pages[index + 1], natural)
-        if box is not None:
+        pulled = _pull_back(pages[index + 1], natural, held)
+        if pulled is not None:
             for key in given:
                 del fill[key]
-            fill[str(box.element.get("id"))] = Space("margin-top", 0.0, 0.0)
+            fill.update(pulled)
             continue
         if natural < MIN_FILL_PX or not gaps:
             continue
-        for gap, extra in zip(gaps, _shares(natural, _leading(root), len(gaps)), strict=True):
-            key = str(gap.element.get("id"))
+        shares = _shares(natural, _leading(root), len(gaps))
+        for gap, key, extra in zip(gaps, named, shares, strict=True):
             was = held.get(key)
-            name = "padding-top" if gap.element_tag in _HEADINGS else "margin-top"
-            base = (
-                was.base
-                if was is not None
-                else (gap.padding_top if name == "padding-top" else gap.margin_top)
-            )
+            name = _side(gap)
+            base = was.base if was is not None else getattr(gap, name.replace("-", "_"))
             if extra:
-                fill[key] = Space(name, round(base, 2), round(extra, 2))
+                fill[key] = Space(round(base, 2), round(extra, 2))
             else:
                 fill.pop(key, None)
     return held if fill == held else fill
 
 
-def _box_to_pull_back(following: Any, room: float) -> Any | None:
-    """The Next Stages box that opens the ``following`` page, when without its space above
-    its heading and first item need no more than ``room``; else None. A box already
-    pulled back (its space above is none) is not pulled again."""
+def _specified_px(box: Any, name: str, used: float) -> float:
+    """A box's length as its style gives it, in CSS pixels (``used`` when it is not a
+    plain length)."""
+    value = box.style[name]
+    if getattr(value, "unit", None) == "px":
+        return float(value.value)
+    return float(used)
+
+
+def _side(box: Any) -> str:
+    """Where a gap's space goes: above a heading's text, or above a ruled box's rule."""
+    return "padding-top" if box.element_tag in _HEADINGS else "margin-top"
+
+
+def _pull_back(following: Any, room: float, held: Fill) -> Fill | None:
+    """The fill that pulls the Next Stages box opening the ``following`` page back onto the
+    page before, which has ``room`` pixels free; None when a line of tightening cannot.
+
+    The tightening takes from the box's space above first, then from the padding above its
+    heading, then from the space below the heading, leaving some of each. A box already
+    tightened is not tightened again.
+    """
     root = _root(following)
     if root is None:
         return None
@@ -178,14 +204,37 @@ def _box_to_pull_back(following: Any, room: float) -> Any | None:
         if not _PULLED_CLASSES & set((element.get("class") or "").split()):
             continue
         items = [b for b in _boxes(box) if getattr(b, "element_tag", None) == "li"]
-        if not element.get("id") or box.position_y > top + 1 or not items or not box.margin_top:
+        heading = next(
+            (b for b in _boxes(box) if getattr(b, "element_tag", None) in _HEADINGS), None
+        )
+        if (
+            not element.get("id") or box.position_y > top + 1 or not items
+            or heading is None or not heading.element.get("id")
+            or _key(box, "margin-top") in held
+        ):  # fmt: skip
             return None
         first = items[0]
         # From the box's rule to the foot of its first item (a margin below the item would
-        # be dropped at the foot of the page).
+        # be dropped at the foot of the page), and the space above the rule that the box
+        # has on the page before (at the top of this page the layout dropped it).
         bottom = first.position_y + first.margin_height() - first.margin_bottom
-        needed = bottom - (box.position_y + box.margin_top)
-        return box if needed <= room else None
+        above = _specified_px(box, "margin_top", box.margin_top)
+        needed = bottom - (box.position_y + box.margin_top) + above - room + _SLACK_PX
+        cuts = [
+            (box, "margin-top", above, _LEAVE_ABOVE_BOX),
+            (box, "padding-top", box.padding_top, _LEAVE_IN_BOX),
+            (heading, "margin-bottom", heading.margin_bottom, _LEAVE_BELOW_HEADING),
+        ]
+        available = sum(max(0.0, space - leave) for _, _, space, leave in cuts)
+        if needed <= 0 or needed > min(available, _TIGHTENING * _leading(root)):
+            return None
+        fill: Fill = {}
+        for owner, name, space, leave in cuts:
+            cut = min(max(0.0, space - leave), needed)
+            if cut > 0:
+                fill[_key(owner, name)] = Space(round(space, 2), -round(cut, 2))
+                needed -= cut
+        return fill
     return None
 
 
@@ -203,16 +252,22 @@ def _shares(short: float, leading: float, gaps: int) -> list[float]:
     a chapter's first page, whose text starts off the grid, or a page of footnotes)."""
     if leading <= 0:
         return [0.0] * gaps
-    lines = int(short / leading + 0.01)
-    return [leading * (lines // gaps + (1 if n < lines % gaps else 0)) for n in range(gaps)]
+    # ``short`` is what the page leaves less a little slack; whole lines are counted on the
+    # space itself, and the slack is kept back from the first share.
+    lines = int((short + _SLACK_PX) / leading + 0.01)
+    shares = [leading * (lines // gaps + (1 if n < lines % gaps else 0)) for n in range(gaps)]
+    if lines:
+        shares[0] -= max(0.0, lines * leading - short)
+    return shares
 
 
 def fill_css(fill: Mapping[str, Space]) -> str:
-    """The rules that give each element of ``fill`` its space above."""
-    return "\n".join(
-        f'[id="{key}"] {{ {space.name}: {space.value:.2f}px !important; }}'
-        for key, space in sorted(fill.items())
-    )
+    """The rules that give each element of ``fill`` its space."""
+    rules = []
+    for key, space in sorted(fill.items()):
+        element, _, name = key.rpartition("|")
+        rules.append(f'[id="{element}"] {{ {name}: {space.value:.2f}px !important; }}')
+    return "\n".join(rules)
 
 
 def with_fill(html: str, fill: Mapping[str, Space]) -> str:
