@@ -117,7 +117,8 @@ class ChunkLayout:
     pdf_path: Path | None = None
     # The SHA-256 of the PDF as the worker wrote it ("" when none was written).
     pdf_sha256: str = ""
-    # The fill its pages want (makeup.py).
+    # The fill its pages want (makeup.py; measured only in a layout that prints the real
+    # page numbers, the one that writes a PDF).
     fill: dict[str, Space] = field(default_factory=dict)
 
     def to_json(self, key: str) -> str:
@@ -214,7 +215,7 @@ def lay_out_chunk(job: ChunkJob) -> ChunkLayout:
         {path: file_digest(Path(path)) for path in read},
         job.pdf_path,
         written,
-        page_fill(document.pages, job.fill),
+        page_fill(document.pages, job.fill) if job.pdf_path is not None else dict(job.fill),
     )
 
 

@@ -212,12 +212,11 @@ class WholeBook:
             with_fill(edition.html.html(work), self.fill), edition.base_url, edition.variant.traits
         )
         self.made_from = work.page_map
-        # Measured from the first layout on, placeholder numbers and all: they take about
-        # the room of the real ones, so the next layout, with the real numbers, is usually
-        # filled already.
-        fill = page_fill(self.document.pages, self.fill)
-        self.filled = fill is self.fill
-        self.fill = fill
+        # A layout of placeholder numbers is only for positions: its pages are not filled.
+        if work.page_map is not None:
+            fill = page_fill(self.document.pages, self.fill)
+            self.filled = fill is self.fill
+            self.fill = fill
         return PageMap.from_document(self.document, edition.first_chapter)
 
     def write(self, destination: Path, page_map: PageMap) -> Written:
@@ -330,7 +329,7 @@ class ChunkedBook:
             # A chunk whose pages want another fill is laid out again with it (work_for
             # sees its HTML change); a fill only uses space its pages left empty.
             layout = self.current[item.index][1]
-            if layout.fill != self.fills.get(item.index, {}):
+            if item.job.pdf_path is not None and layout.fill != self.fills.get(item.index, {}):
                 self.fills[item.index] = dict(layout.fill)
         anchor_pages, page_tops, _, page_count = global_positions(
             self.chunks, {index: layout for index, (_, layout) in self.current.items()}
