@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pymupdf
 import pytest
@@ -31,6 +32,16 @@ class Line:
     size: float
 
 
+def page_lines(page: Any) -> Iterator[tuple[dict[str, Any], float, float]]:
+    """Each line of a PyMuPDF page that holds text, with its largest type size and its
+    baseline."""
+    for block in page.get_text("dict")["blocks"]:
+        for line in block.get("lines", []):
+            spans = [s for s in line["spans"] if s["text"].strip()]
+            if spans:
+                yield line, max(s["size"] for s in spans), max(s["origin"][1] for s in spans)
+
+
 def text_lines(pdf: Path) -> list[Line]:
     """Every line of running text, in reading order, spans on one baseline joined."""
     found: list[Line] = []
@@ -38,17 +49,11 @@ def text_lines(pdf: Path) -> list[Line]:
         for index, page in enumerate(document):
             height = page.rect.height
             rows: list[tuple[float, float, str, float]] = []
-            for block in page.get_text("dict")["blocks"]:
-                for line in block.get("lines", []):
-                    spans = [s for s in line["spans"] if s["text"].strip()]
-                    if not spans:
-                        continue
-                    size = max(s["size"] for s in spans)
-                    baseline = max(s["origin"][1] for s in spans)
-                    if size < 9.4 or not 50 < baseline < height - 45:
-                        continue  # notes, running heads and folios
-                    text = "".join(s["text"] for s in line["spans"])
-                    rows.append((baseline, line["bbox"][0], text, size))
+            for line, size, baseline in page_lines(page):
+                if size < 9.4 or not 50 < baseline < height - 45:
+                    continue  # notes, running heads and folios
+                text = "".join(s["text"] for s in line["spans"])
+                rows.append((baseline, line["bbox"][0], text, size))
             rows.sort()
             merged: list[tuple[float, str, float]] = []
             for baseline, _, text, size in rows:
@@ -244,17 +249,11 @@ def page_depths(pdf: Path) -> list[PageDepth]:
                 continue
             height = page.rect.height
             text, notes = [], []
-            for block in page.get_text("dict")["blocks"]:
-                for line in block.get("lines", []):
-                    spans = [s for s in line["spans"] if s["text"].strip()]
-                    if not spans:
-                        continue
-                    size = max(s["size"] for s in spans)
-                    baseline = max(s["origin"][1] for s in spans)
-                    if size >= 9.4 and 50 < baseline < height - 45:
-                        text.append(baseline)
-                    elif 8 <= size < 9 and height / 2 < baseline < height - 45:
-                        notes.append(line["bbox"][1])
+            for line, size, baseline in page_lines(page):
+                if size >= 9.4 and 50 < baseline < height - 45:
+                    text.append(baseline)
+                elif 8 <= size < 9 and height / 2 < baseline < height - 45:
+                    notes.append(line["bbox"][1])
             if not text:
                 continue
             opens = any(

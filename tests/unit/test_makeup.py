@@ -24,6 +24,12 @@ h2 + p { orphans: 2; }
 """
 
 
+BOX = (
+    '<aside class="next-stages" id="n"><h2 id="nh">Next</h2>'
+    "<ul><li>First item.</li><li>Second item.</li></ul></aside>"
+)
+
+
 def lines(count: int) -> str:
     return "".join("<p>Line.</p>" for _ in range(count))
 
@@ -50,13 +56,9 @@ def test_a_page_left_short_by_a_heading_gets_whole_lines_above_its_headings() ->
 
 
 def test_a_next_stages_box_that_a_line_of_tightening_brings_back_is_pulled_back() -> None:
-    box = (
-        '<aside class="next-stages" id="n"><h2 id="nh">Next</h2>'
-        "<ul><li>First item.</li><li>Second item.</li></ul></aside>"
-    )
     # Nine lines leave 60px: the box's 20px of space above, then its rule, padding,
     # heading and first item (55px): 15px over, within a line of tightening.
-    document = lay_out(lines(9) + box)
+    document = lay_out(lines(9) + BOX)
     assert len(document.pages) == 2
     fill = page_fill(document.pages, {})
     # Taken from the space above first (4pt of it left), then from inside the box.
@@ -64,16 +66,12 @@ def test_a_next_stages_box_that_a_line_of_tightening_brings_back_is_pulled_back(
     assert fill["n|margin-top"].value == pytest.approx(5.33)
     assert fill["n|padding-top"].value > 4
     assert "nh" in document.pages[1].anchors  # the heading opened the second page
-    again = lay_out(lines(9) + box, fill)
+    again = lay_out(lines(9) + BOX, fill)
     assert "nh" in again.pages[0].anchors  # and now ends the first, with the first item
 
 
 def test_a_box_that_needs_more_than_a_line_stays_where_it_is() -> None:
-    box = (
-        '<aside class="next-stages" id="n"><h2 id="nh">Next</h2>'
-        "<ul><li>First item.</li><li>Second item.</li></ul></aside>"
-    )
     # Ten lines leave 40px: 35px over, more than a line.
-    document = lay_out(lines(10) + box)
+    document = lay_out(lines(10) + BOX)
     assert len(document.pages) == 2
     assert page_fill(document.pages, {}) == {}

@@ -35,6 +35,7 @@ from typing import Any, BinaryIO
 import pikepdf
 from fontTools.ttLib import TTFont, TTLibError
 
+from dreambook.export.pdf.walk import resource_dictionaries
 from dreambook.fsutil import atomic_output
 
 log = logging.getLogger(__name__)
@@ -554,19 +555,10 @@ def _unitable(font: Any) -> tuple[int, int] | None:
 def _resource_dictionaries(pdf: pikepdf.Pdf) -> list[pikepdf.Dictionary]:
     """The /Font dictionaries of every page's resources and of the forms they draw."""
     found: list[pikepdf.Dictionary] = []
-    seen: set[tuple[int, int]] = set()
-    pending = [page.obj.get("/Resources") for page in pdf.pages]
-    while pending:
-        resources = pending.pop()
-        if not isinstance(resources, pikepdf.Dictionary):
-            continue
+    for resources in resource_dictionaries(pdf):
         fonts = resources.get("/Font")
         if isinstance(fonts, pikepdf.Dictionary):
             found.append(fonts)
-        for item in resources.get("/XObject", pikepdf.Dictionary()).values():
-            if item.objgen not in seen and item.get("/Subtype") == "/Form":
-                seen.add(item.objgen)
-                pending.append(item.get("/Resources"))
     return found
 
 

@@ -22,6 +22,7 @@ import pikepdf
 from dreambook.config import BookConfig
 from dreambook.diagnostics import diagnostic
 from dreambook.errors import BuildError, MissingDependencyError, ResourceOutsideError
+from dreambook.export.pdf.walk import resource_dictionaries
 from dreambook.fsutil import ConfinedReader, atomic_output
 from dreambook.styles import Styles
 
@@ -184,18 +185,9 @@ def _rgb_images(pdf: pikepdf.Pdf) -> list[Any]:
     """The RGB images (8-bit, or palettes of RGB colours) the pages and the forms they draw
     place, each once."""
     found: dict[tuple[int, int], Any] = {}
-    seen: set[tuple[int, int]] = set()
-    pending = [page.obj.get("/Resources") for page in pdf.pages]
-    while pending:
-        resources = pending.pop()
-        if not isinstance(resources, pikepdf.Dictionary):
-            continue
+    for resources in resource_dictionaries(pdf):
         for item in resources.get("/XObject", pikepdf.Dictionary()).values():
-            if item.objgen in seen:
-                continue
-            seen.add(item.objgen)
-            if item.get("/Subtype") == "/Form":
-                pending.append(item.get("/Resources"))
+            if item.objgen in found or item.get("/Subtype") != "/Image":
                 continue
             space: Any = item.get("/ColorSpace")
             indexed = (
