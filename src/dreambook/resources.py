@@ -16,7 +16,8 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
 from dreambook.diagnostics import Diagnostic, diagnostic
-from dreambook.fsutil import ConfinedFolders
+from dreambook.errors import DreambookError
+from dreambook.fsutil import ConfinedFolders, ConfinedReader
 from dreambook.manuscript import Book
 
 # Pixels an image may have before it is refused as a likely decompression bomb:
@@ -107,7 +108,7 @@ def check_image_file(
             )
         ]
     if file.suffix.lower() in _VECTOR_SUFFIXES:
-        return _svg_problems(file, reference)
+        return _svg_problems(file, reference, folders)
     from PIL import Image  # imported here: only books with images need Pillow
 
     try:
@@ -139,14 +140,16 @@ def check_image_file(
     return []
 
 
-def _svg_problems(file: Path, reference: ImageReference) -> list[Diagnostic]:
+def _svg_problems(
+    file: Path, reference: ImageReference, folders: ConfinedFolders
+) -> list[Diagnostic]:
     """DB063 for an SVG file that is no SVG image; DB066 for each thing in it that no
     output will carry (a script, an event handler, a reference out of the image)."""
     # Imported here: only books with SVG images parse XML during check.
     from dreambook.safe_assets import NotAnSvgError, clean_svg
 
     try:
-        _, removed = clean_svg(file.read_bytes())
+        _, removed = clean_svg(ConfinedReader(folders.folders).read_bytes(file))
     except NotAnSvgError as error:
         return [
             diagnostic(
@@ -183,8 +186,8 @@ def _stylesheet_problems(book: Book, folder: Path, allowed: ConfinedFolders) -> 
         if not path.is_file() or not allowed.allows(path):
             continue
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
+            text = ConfinedReader(allowed.folders).read_text(path)
+        except (OSError, UnicodeDecodeError, DreambookError):
             continue  # the writer reports a stylesheet it cannot read
         for removal in clean_stylesheet(text)[1]:
             diagnostics.append(

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from lxml import etree
 
 from dreambook.export.epub.xhtml import Document, X
-from dreambook.fsutil import ConfinedFolders
+from dreambook.fsutil import ConfinedFolders, ConfinedReader
 from dreambook.resources import image_type
 from dreambook.safe_assets import NotAnSvgError, clean_svg
 from dreambook.styles import Styles
@@ -84,7 +84,7 @@ def _read_image(path: Path, folders: ConfinedFolders) -> tuple[bytes, str, str] 
     """
     if not folders.allows(path) or not path.is_file():
         return None
-    content = path.read_bytes()
+    content = ConfinedReader(folders.folders).read_bytes(path)
     found = image_type(content, path.suffix)
     if found is None:
         return None

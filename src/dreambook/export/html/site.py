@@ -22,7 +22,7 @@ from lxml import html as lxml_html
 from markupsafe import Markup
 
 from dreambook.export.writer import ChapterTrees
-from dreambook.fsutil import ConfinedFolders, apply_output_modes, staging_folder
+from dreambook.fsutil import ConfinedFolders, ConfinedReader, apply_output_modes, staging_folder
 from dreambook.render import RenderedBook, RenderedChapter
 from dreambook.safe_assets import NotAnSvgError, clean_stylesheet, clean_svg
 from dreambook.styles import Styles
@@ -92,7 +92,7 @@ def _copy_assets(styles: Styles, manuscript: Path, images: set[str], folder: Pat
         if file.suffix.lower() == ".svg":
             # Scripts, handlers and references out of the image never reach the site.
             try:
-                destination.write_bytes(clean_svg(file.read_bytes())[0])
+                destination.write_bytes(clean_svg(ConfinedReader([manuscript]).read_bytes(file))[0])
             except NotAnSvgError:
                 continue  # check reports it (DB063)
         else:

@@ -82,7 +82,7 @@ class ConfinedFetcher:
         out of the image (safe_assets.py). Raises ValueError (the image is left out, as
         WeasyPrint leaves out any image it cannot load) when it is no SVG."""
         try:
-            data, _ = clean_svg(path.read_bytes())
+            data, _ = clean_svg(ConfinedReader(self.folders.folders).read_bytes(path))
         except NotAnSvgError as error:
             raise ValueError(f"{path.name} is not an SVG image: {error.reason}") from error
         return weasyprint.urls.URLFetcherResponse(
