@@ -229,6 +229,45 @@ def test_chapters_open_on_a_right_hand_page_unless_the_book_says_any(
         assert not [i for i in blank if i > openings[0]], blank
 
 
+def _first_and_last(lines: list[Line]) -> dict[int, tuple[Line, Line]]:
+    """Each page's first and last line of running text, by page index."""
+    found: dict[int, tuple[Line, Line]] = {}
+    for line in lines:
+        first, _ = found.get(line.page, (line, line))
+        found[line.page] = (first, line)
+    return found
+
+
+def test_no_word_is_split_by_an_added_hyphen_at_the_foot_of_a_right_hand_page(
+    sample_lines: list[Line],
+) -> None:
+    """The reader never turns the page in the middle of a word the layout hyphenated
+    (U+2010; a compound's own hyphen-minus may still end the page)."""
+    feet = _first_and_last(sample_lines)
+    turned = [
+        f"p. {last.label}: {last.text[-24:]}"
+        for index, (_, last) in feet.items()
+        if index % 2 == 0 and last.text.endswith("\u2010")
+    ]
+    assert turned == []
+    # The check has something to find: the layout's hyphens are U+2010.
+    assert sum(line.text.endswith("\u2010") for line in sample_lines) > 40
+
+
+def test_no_chapter_ends_on_a_page_that_its_next_stages_box_opens(
+    sample_lines: list[Line],
+) -> None:
+    """The box either comes back onto the page before or takes lines of text with it."""
+    pages = _first_and_last(sample_lines)
+    opening = [f"p. {first.label}" for first, _ in pages.values() if first.text == "Next Stages"]
+    assert opening == []
+    with_text = [
+        line.page for position, line in enumerate(sample_lines)
+        if line.text == "Next Stages" and position and sample_lines[position - 1].page == line.page
+    ]  # fmt: skip
+    assert len(with_text) >= 12  # of the sample's 14 chapters
+
+
 @dataclass(frozen=True)
 class PageDepth:
     label: str

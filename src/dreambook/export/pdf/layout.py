@@ -63,7 +63,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_LAYOUT_PASSES = 4
+MAX_LAYOUT_PASSES = 5
 
 
 @dataclass(frozen=True)
