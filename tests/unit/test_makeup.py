@@ -153,3 +153,15 @@ def test_a_hyphen_at_the_foot_of_a_left_hand_page_is_left() -> None:
     assert _page_lines(document.pages[1])[-1].endswith("\u2010")
     assert len(document.pages) == 3
     assert page_fill(document.pages, {}) == {}
+
+
+def test_a_paragraph_with_a_loose_line_is_set_a_little_tighter() -> None:
+    # Long words that may not be hyphenated in a narrow justified column: loose lines.
+    words = " ".join(["comprehensibility at extraordinarily"] * 4)
+    body = f'<p id="w" style="text-align: justify; width: 200px">{words}</p><p id="s">Short.</p>'
+    document = lay_out(body)
+    fill = page_fill(document.pages, {})
+    assert fill == {"w|letter-spacing": KEPT}
+    assert fill_css(fill) == '[id="w"] { letter-spacing: -0.012em !important; }'
+    # Tightened once, it is not tightened again.
+    assert page_fill(lay_out(body, fill).pages, fill) is fill

@@ -127,6 +127,12 @@ KEEP = "break-before"
 # The property of a paragraph that must not hyphenate (its last line on a right-hand page
 # ended in a hyphen): ``KEPT`` there sets ``hyphens: manual``.
 UNHYPHENATED = "hyphens"
+# The property of a paragraph with a loose line (its word spaces stretched by more than
+# ``LOOSE_EM``): ``KEPT`` there sets it a little tighter, ``TIGHTER_CSS``, so that the
+# line takes in the next syllable or word and the spaces close up.
+TIGHTER = "letter-spacing"
+TIGHTER_CSS = "-0.012em"
+LOOSE_EM = 0.25
 # What WeasyPrint sets at the end of a line it hyphenated (CSS hyphenate-character's default).
 _ADDED_HYPHEN = "\u2010"
 
@@ -163,6 +169,9 @@ def page_fill(pages: Sequence[Any], held: Fill) -> Fill:
         turned = _hyphen_at_turn(page)
         if turned is not None:
             fill[_key(turned, UNHYPHENATED)] = KEPT
+    for page in pages:
+        for loose in _loose_paragraphs(page):
+            fill.setdefault(_key(loose, TIGHTER), KEPT)
     for index, page in enumerate(pages[:-1]):
         root = _root(page)
         if root is None or _starts_chapter(pages[index + 1]):
@@ -223,6 +232,21 @@ def _hyphen_at_turn(page: Any) -> Any | None:
     if not text.endswith(_ADDED_HYPHEN) or element is None or not element.get("id"):
         return None
     return last
+
+
+def _loose_paragraphs(page: Any) -> Iterator[Any]:
+    """The lines of justified paragraphs on ``page`` whose word spaces the justification
+    stretched by more than ``LOOSE_EM`` (the paragraph's last line is not justified)."""
+    root = _root(page)
+    for line in _boxes(root) if root is not None else ():
+        if type(line).__name__ != "LineBox":
+            continue
+        element = getattr(line, "element", None)
+        if element is None or not element.get("id") or line.style["text_align_all"] != "justify":
+            continue
+        stretch = max((getattr(box, "justification_spacing", 0) for box in _boxes(line)), default=0)
+        if stretch > LOOSE_EM * line.style["font_size"]:
+            yield line
 
 
 def _kept_box(page: Any, held: Fill) -> str | None:
@@ -354,7 +378,9 @@ def fill_css(fill: Mapping[str, Space]) -> str:
             # A box let go may split again, so that its page keeps what it can of it.
             name, value = "break-inside", "auto"
         else:
-            value = {KEEP: "avoid", UNHYPHENATED: "manual"}.get(name, f"{space.value:.2f}px")
+            value = {KEEP: "avoid", UNHYPHENATED: "manual", TIGHTER: TIGHTER_CSS}.get(
+                name, f"{space.value:.2f}px"
+            )
         rules.append(f'[id="{element}"] {{ {name}: {value} !important; }}')
     return "\n".join(rules)
 
