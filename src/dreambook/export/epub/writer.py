@@ -91,7 +91,9 @@ class EpubWriter:
         chapters, notes = chapter_documents(context, templates, files)
         pages = place_page_markers(chapters, page_breaks)
         images = carry_images(chapters, context.manuscript)
-        navigation = navigation_document(templates, front, cover is not None, chapters, pages)
+        navigation = navigation_document(
+            templates, front, cover is not None, chapters, pages, context.book.labels
+        )
         starts = {c.slug: f"{files[c.slug]}#{c.anchor}" for c in book.chapters}
         link_documents((*front.documents, *chapters, navigation), chapters, starts)
 
