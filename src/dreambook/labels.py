@@ -429,8 +429,8 @@ def babel_locale(language: str) -> Locale:
     raise AssertionError("Babel always knows English")  # pragma: no cover
 
 
-def join_list(items: Sequence[Markup], language: str) -> Markup:
-    """Join safe HTML ``items`` as a list in ``language`` (a BCP 47 tag): "A, B, and C" in
+def join_list(items: Sequence[Markup | str], language: str) -> Markup:
+    """Join ``items`` (safe HTML, or plain text that is escaped) as a list in ``language`` (a BCP 47 tag): "A, B, and C" in
     American English, "A, B and C" in British English, "A, B et C" in French, "A, B und C"
     in German.
 
@@ -446,7 +446,7 @@ def join_list(items: Sequence[Markup], language: str) -> Markup:
     pattern = format_list(tokens, locale=babel_locale(language))
     joined = str(escape(pattern))
     for token, item in zip(tokens, items, strict=True):
-        joined = joined.replace(token, str(item))
+        joined = joined.replace(token, str(escape(item)))
     return Markup(joined)
 
 
@@ -528,8 +528,8 @@ class Labels:
         """The label of an appendix: "Appendix" alone, or "Appendix B" among several."""
         return self.appendix_lettered.format(letter=letter) if several else self.appendix
 
-    def join(self, items: Sequence[Markup]) -> Markup:
-        """``items`` (safe HTML) joined as the book's language joins a list (CLDR)."""
+    def join(self, items: Sequence[Markup | str]) -> Markup:
+        """``items`` (safe HTML, or plain text that is escaped) joined as the book's language joins a list (CLDR)."""
         return join_list(items, self.language)
 
     def month_and_year(self, date: dt.date) -> str:
