@@ -89,6 +89,7 @@ LABEL_KEYS: tuple[LabelKey, ...] = (
     _key("set_in_licensed", "the EPUB colophon's typeface line, with the font licence"),
     _key("made_with", "the colophon's last words"),
     _key("reading_order", "the name of the HTML edition's previous / next links"),
+    _key("question", "the mark before each question of a FAQ section"),
 )  # fmt: skip
 
 _KEYS_BY_NAME = {key.key: key for key in LABEL_KEYS}
@@ -135,6 +136,7 @@ _EN: Mapping[str, str] = {
     "set_in_licensed": "Set in Vollkorn, under the SIL Open Font License 1.1.",
     "made_with": "Made with dreambook.",
     "reading_order": "Reading order",
+    "question": "Q.",
 }  # fmt: skip
 
 _DE: Mapping[str, str] = {
@@ -175,6 +177,7 @@ _DE: Mapping[str, str] = {
     "set_in_licensed": "Gesetzt aus der Vollkorn unter der SIL Open Font License 1.1.",
     "made_with": "Erstellt mit dreambook.",
     "reading_order": "Lesereihenfolge",
+    "question": "F.",
 }  # fmt: skip
 
 _FR: Mapping[str, str] = {
@@ -215,6 +218,7 @@ _FR: Mapping[str, str] = {
     "set_in_licensed": "Composé en Vollkorn, sous la licence SIL Open Font License 1.1.",
     "made_with": "Réalisé avec dreambook.",
     "reading_order": "Ordre de lecture",
+    "question": "Q.",
 }  # fmt: skip
 
 _ES: Mapping[str, str] = {
@@ -255,6 +259,7 @@ _ES: Mapping[str, str] = {
     "set_in_licensed": "Compuesto en Vollkorn, con la licencia SIL Open Font License 1.1.",
     "made_with": "Hecho con dreambook.",
     "reading_order": "Orden de lectura",
+    "question": "P.",
 }  # fmt: skip
 
 _IT: Mapping[str, str] = {
@@ -295,6 +300,7 @@ _IT: Mapping[str, str] = {
     "set_in_licensed": "Composto in Vollkorn, con licenza SIL Open Font License 1.1.",
     "made_with": "Realizzato con dreambook.",
     "reading_order": "Ordine di lettura",
+    "question": "D.",
 }  # fmt: skip
 
 _PT: Mapping[str, str] = {
@@ -335,6 +341,7 @@ _PT: Mapping[str, str] = {
     "set_in_licensed": "Composto em Vollkorn, sob a licença SIL Open Font License 1.1.",
     "made_with": "Feito com dreambook.",
     "reading_order": "Ordem de leitura",
+    "question": "P.",
 }  # fmt: skip
 
 _NL: Mapping[str, str] = {
@@ -375,6 +382,7 @@ _NL: Mapping[str, str] = {
     "set_in_licensed": "Gezet in de Vollkorn, onder de SIL Open Font License 1.1.",
     "made_with": "Gemaakt met dreambook.",
     "reading_order": "Leesvolgorde",
+    "question": "V.",
 }  # fmt: skip
 
 # A regional table holds only what differs from its language's: in Portugal the contents
@@ -500,6 +508,7 @@ class Labels:
     set_in_licensed: str
     made_with: str
     reading_order: str
+    question: str
 
     def fill(self, key: str, **values: str | Markup) -> Markup:
         """The pattern ``key`` with its placeholders filled, as safe HTML: plain-text values
@@ -546,10 +555,29 @@ class Labels:
         pattern = self.note_backlink.format(number=marker)
         return pattern.replace("%", "%%").replace(marker, "%d")
 
+    def stylesheet(self) -> str:
+        """CSS rules for the words the stylesheets print as generated content (the FAQ's
+        question mark), to follow the book's stylesheet.
+
+        The selectors are one element more specific than the default stylesheets' own, so
+        these words win over theirs while a book's own stylesheet can still set others.
+        Every character but letters, digits, spaces and full stops is written as a CSS
+        escape, so no label can end the rule or a ``<style>`` element.
+        """
+        question = _css_string(self.question + "\u2002")
+        return f'html section[data-section="faq"] h3::before {{ content: {question}; }}\n'
+
     def strings(self) -> tuple[str, ...]:
         """Every word and pattern of these labels (placeholders left in), for whoever needs
         to know which characters the interface prints (e.g. to subset a font)."""
         return tuple(getattr(self, key.key) for key in LABEL_KEYS)
+
+
+def _css_string(text: str) -> str:
+    """``text`` as a double-quoted CSS string, every character but letters, digits, spaces
+    and full stops escaped."""
+    kept = (c if c.isalnum() or c in " ." else f"\\{ord(c):x} " for c in text)
+    return '"' + "".join(kept) + '"'
 
 
 def placeholders(pattern: str) -> frozenset[str]:

@@ -170,6 +170,9 @@ def test_the_german_pdf_prints_no_english_interface_word(german: Built) -> None:
     squashed = squash(text)
     for word in ("Inhalt", "Karte des Buches", "Kommend von", "Nächste Etappen", "Kapitel 1"):
         assert squash(word) in squashed, word
+    # The FAQ's questions are marked as German marks a question ("F." for "Frage").
+    assert re.search(r"^F\.\s", text, re.M)
+    assert not re.search(r"^Q\.\s", text, re.M)
     # The bookmarks too: the front matter's headings are German.
     outline = [entry[1] for entry in pymupdf.open(german.pdf).get_toc()]
     assert outline[:2] == ["Inhalt", "Karte des Buches"]
@@ -215,6 +218,9 @@ def test_the_german_epub_and_html_say_no_english_interface_word(german: Built) -
     for word in ("Kapitel 1", "Anhang", "Kommend von", "Nächste Etappen", "Anmerkungen"):
         assert word in chapters, word
     assert "Zurück zu Anmerkung 1 im Text" in chapters  # a footnote back-link's title
+    with zipfile.ZipFile(german.epub) as archive:
+        stylesheet = archive.read("EPUB/epub.css").decode("utf-8")
+    assert stylesheet.rstrip().endswith('h3::before { content: "F.\\2002 "; }')
     site = dict(german.html_texts())
     assert "Lesereihenfolge" in site["index.html"]
     assert re.search(r"Kommend von [^\n]* und ", " ".join(site.values()))

@@ -53,7 +53,7 @@ def test_no_language_but_english_keeps_an_english_word(language: str) -> None:
     """A word left in English by mistake (copied from the English table) is caught: only
     names (Vollkorn, the licence) and words the languages share may repeat."""
     # French writes these as English does, and "p." is Latin's abbreviation in several.
-    shared = {"Notes", "Pages", "p.\u00a0{page}"}
+    shared = {"Notes", "Pages", "p.\u00a0{page}", "Q."}
     same = {
         key
         for key, text in _TABLES[language].items()
