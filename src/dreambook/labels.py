@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 import string
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -568,9 +569,15 @@ class Labels:
         return f'html section[data-section="faq"] h3::before {{ content: {question}; }}\n'
 
     def strings(self) -> tuple[str, ...]:
-        """Every word and pattern of these labels (placeholders left in), for whoever needs
-        to know which characters the interface prints (e.g. to subset a font)."""
-        return tuple(getattr(self, key.key) for key in LABEL_KEYS)
+        """Every word of these labels as printed, placeholders taken out, and the
+        stylesheet's generated words (the FAQ's mark and the en space after it): what a
+        font subset must keep for the interface besides the book's text, dates and numbers.
+        """
+        words = [_PLACEHOLDER.sub("", getattr(self, key.key)) for key in LABEL_KEYS]
+        return (*words, self.question + "\u2002")
+
+
+_PLACEHOLDER = re.compile(r"\{[A-Za-z_]\w*\}")
 
 
 def _css_string(text: str) -> str:
@@ -638,9 +645,9 @@ def book_labels(
 
 
 def label_strings(language: str) -> tuple[str, ...]:
-    """Every interface word dreambook can print in a book in ``language``, placeholders
-    left in: the characters a subset font must keep for the book's own labels besides
-    the text (a book's ``[labels]`` overrides are in ``book_labels(...).strings()``)."""
+    """Every interface word dreambook prints in a book in ``language`` (placeholders taken
+    out): the characters a subset font must keep for the interface. A book with ``[labels]``
+    overrides has its own in ``RenderedBook.labels.strings()``."""
     return book_labels(language).strings()
 
 

@@ -158,7 +158,9 @@ def test_label_strings_hold_every_word_a_subset_font_must_keep() -> None:
     german = "".join(label_strings("de"))
     for word in ("Inhalt", "Nächste Etappen", "S.\u00a0", "gegenüber", "Anmerkungen"):
         assert word in german
-    assert len(label_strings("fr")) == len(LABEL_KEYS)
+    assert "{" not in german
+    assert "F.\u2002" in label_strings("de")
+    assert len(label_strings("fr")) == len(LABEL_KEYS) + 1
 
 
 def test_labels_table_is_read_from_book_toml_and_listed_key_by_key() -> None:
