@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from dreambook.graph import ChapterGraph, Placement, ReadingOrder
-from dreambook.labels import ENGLISH, Labels
+from dreambook.labels import ENGLISH, Labels, book_labels
 from dreambook.manuscript import Book
 from dreambook.styles import Styles
 
@@ -44,10 +44,12 @@ class MapEdge:
 
 @dataclass(frozen=True)
 class BookMap:
-    """Every chapter (in reading order) and every link between two different chapters."""
+    """Every chapter (in reading order) and every link between two different chapters, and
+    the words the drawing is labelled with (the book's language, its [labels] over it)."""
 
     nodes: tuple[MapNode, ...]
     edges: tuple[MapEdge, ...]
+    labels: Labels = ENGLISH
 
 
 def build_map(
@@ -66,7 +68,9 @@ def build_map(
     """
     chapters = {chapter.slug: chapter for chapter in book.chapters}
     shown = titles or {}
-    labels = order.labels()
+    config = book.config
+    words = book_labels(config.language, config.labels, config.next_stages_heading)
+    labels = order.labels(words)
     nodes = tuple(
         MapNode(
             slug=entry.slug,
@@ -91,7 +95,7 @@ def build_map(
             if reference.target != slug and pair not in joined:
                 edges.append(MapEdge(slug, reference.target, "cross-reference"))
                 joined.add(pair)
-    return BookMap(nodes, tuple(edges))
+    return BookMap(nodes, tuple(edges), words)
 
 
 # --- drawing ---------------------------------------------------------------------------------------
@@ -174,11 +178,11 @@ def render_svg(
     styles: Styles,
     pages: Mapping[str, str] | None = None,
     ink: Mapping[str, str] = SCREEN_INK,
-    labels: Labels = ENGLISH,
 ) -> str:
     """Return the map as an SVG document (``map.svg.j2``), with page numbers when given,
     drawn in ``ink`` (``SCREEN_INK``, or ``PRINT_INK`` for the print PDF), its words in
-    the language of ``labels``."""
+    the book's language (``book_map.labels``)."""
+    labels = book_map.labels
     row_of = {node.slug: _TOP + (node.position - 1) * _ROW for node in book_map.nodes}
     arcs = [
         _Arc(_arc(row_of[edge.source], row_of[edge.target]), edge.kind)

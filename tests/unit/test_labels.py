@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from markupsafe import Markup
 
+from dreambook.bookmap import build_map, render_svg
 from dreambook.config import BOOK_KEYS, parse_book_toml
 from dreambook.graph import OrderEntry, Placement, ReadingOrder
 from dreambook.labels import (
@@ -26,6 +27,7 @@ from dreambook.labels import (
 )
 from dreambook.pipeline import check_manuscript
 from dreambook.render import render_book
+from dreambook.styles import book_styles
 from tests.conftest import SAMPLE_MANUSCRIPT
 
 # At least these languages have words of their own (issue 16).
@@ -219,3 +221,19 @@ def test_the_rendered_book_carries_the_labels_and_the_footnote_tooltip(tmp_path:
     bodies = "".join(str(c.body) for c in book.chapters)
     assert 'title="Retour à l’appel de la note 1"' in bodies
     assert "Jump back" not in bodies
+
+
+def test_the_map_drawing_is_labelled_in_the_book_s_language(tmp_path: Path) -> None:
+    manuscript = tmp_path / "manuscript"
+    shutil.copytree(SAMPLE_MANUSCRIPT, manuscript)
+    toml = manuscript / "book.toml"
+    toml.write_text(
+        toml.read_text("utf-8").replace('language = "en-US"', 'language = "nl"'), "utf-8"
+    )
+    checked = check_manuscript(manuscript)
+    book_map = build_map(checked.book, checked.graph, checked.reading_order)
+    svg = render_svg(book_map, book_styles(manuscript, checked.book.config))
+    assert '<title id="book-map-title">Kaart van het boek:' in svg
+    assert ">Volgende etappes</text>" in svg
+    assert ">kruisverwijzing</text>" in svg
+    assert "Next Stages" not in svg

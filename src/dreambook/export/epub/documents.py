@@ -109,7 +109,7 @@ def front_matter(
         front.append(
             render(
                 "epub-map.xhtml.j2", "map", "map.xhtml", labels.map,
-                map_svg=Markup(render_svg(book.book_map, context.styles, labels=labels)),
+                map_svg=Markup(render_svg(book.book_map, context.styles)),
                 links=links,
             )
         )  # fmt: skip

@@ -156,7 +156,7 @@ def _map_svg(
         return None
     folios = {chapter.slug: pages.folio(chapter.anchor) for chapter in book.chapters}
     ink = PRINT_INK if variant is Variant.PRINT else SCREEN_INK
-    svg = render_svg(book.book_map, styles, folios, ink, book.labels)
+    svg = render_svg(book.book_map, styles, folios, ink)
     return Markup(svg)  # rendered from our own autoescaped template
 
 
