@@ -2,8 +2,9 @@
 
 Every word dreambook itself prints (as opposed to the author's text) comes from one
 :class:`Labels`, chosen by ``[book] language`` and overridable key by key in book.toml's
-``[labels]`` table. The PDF, EPUB and HTML writers all read it from
-``RenderedBook.labels``; none of them keeps words of its own.
+``[labels]`` table. The PDF, EPUB and HTML writers and their templates all read it from
+``RenderedBook.labels`` (the map from ``BookMap.labels``); none of them keeps words of its
+own. (The EPUB's accessibility summary, a sentence of package metadata, is not among them.)
 
 What CLDR knows (how a language joins a list, how it writes a month and a year) comes
 from Babel; the rest, words no locale database holds, is written here for each language
