@@ -19,15 +19,18 @@ from dreambook.diagnostics import Diagnostic, diagnostic, line_of_byte
 from dreambook.errors import ResourceOutsideError
 from dreambook.fsutil import ConfinedReader
 from dreambook.isbn import parse_isbn
+from dreambook.labels import DEFAULT_NEXT_STAGES_HEADING, ENGLISH, LABEL_KEYS
 from dreambook.toml_schema import (
     DATE,
     FLAG,
     TEXT,
     TEXT_LIST,
+    TEXT_TABLE,
     KeyReader,
     Kind,
     Rejected,
     Singular,
+    TableKey,
     TomlLines,
     declared_fields,
     declared_keys,
@@ -324,7 +327,11 @@ class BookConfig:
         example=("keeping-a-dream-journal",),
     )
     next_stages_heading: str = setting(
-        "book", TEXT, "Next Stages", doc="the heading text of the Next Stages section"
+        "book",
+        TEXT,
+        DEFAULT_NEXT_STAGES_HEADING,
+        doc="the heading of the Next Stages section in the chapter files; when set, the "
+        "printed heading too (else the book's language's words)",
     )
     keywords: tuple[str, ...] = setting(
         "book", TEXT_LIST, (), doc="PDF keywords and EPUB subjects", example=("dreams", "sleep")
@@ -416,6 +423,13 @@ class BookConfig:
         None,
         doc="the cover image, a path inside the manuscript folder",
         example="images/cover.jpg",
+    )
+    labels: tuple[tuple[str, str], ...] = setting(
+        "labels",
+        TEXT_TABLE,
+        (),
+        doc="the interface words, each key overriding the book's language's words",
+        keys=tuple(TableKey(key.key, key.doc, getattr(ENGLISH, key.key)) for key in LABEL_KEYS),
     )
     # Where each key was written, for diagnostics raised by later stages (e.g. an unknown start).
     key_lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)

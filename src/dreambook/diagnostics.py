@@ -80,6 +80,9 @@ _TABLE: tuple[Code, ...] = (
     Code("DB080", "manuscript-too-large", Severity.ERROR, "The manuscript is over the size or chapter limit."),
     Code("DB081", "chapter-too-large", Severity.ERROR, "One chapter file is over the per-chapter size limit."),
     Code("DB085", "nesting-too-deep", Severity.ERROR, "Lists, quotes, raw HTML, emphasis or links are nested too deeply."),
+    # the book's interface words (labels.py)
+    Code("DB110", "labels-language-unknown", Severity.WARNING, "dreambook has no interface words in the book's language; English ones are printed."),
+    Code("DB111", "label-pattern-unusable", Severity.WARNING, "A [labels] override leaves out or adds a placeholder; the language's own words are printed."),
     # preflight of a PDF (`dreambook preflight`, and the end of every print build)
     Code("PF001", "pdf-unreadable", Severity.ERROR, "The file cannot be read as a PDF."),
     Code("PF010", "trim-box-missing", Severity.ERROR, "A page has no TrimBox."),

@@ -22,6 +22,7 @@ from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
 from dreambook.diagnostics import Diagnostic, diagnostic
+from dreambook.labels import ENGLISH, Labels
 from dreambook.manuscript import Book, Chapter, NextStageItem
 from dreambook.slugs import CLAUSE_MARK, name_key, split_after_words, strip_blurb_lead, title_key
 
@@ -93,9 +94,10 @@ class ReadingOrder:
         """The chapter slugs in reading order."""
         return tuple(entry.slug for entry in self.entries)
 
-    def labels(self) -> dict[str, tuple[str, str]]:
+    def labels(self, words: Labels = ENGLISH) -> dict[str, tuple[str, str]]:
         """Each chapter's (label, number): ("Chapter 1", "1"), ..., and for appendices
-        ("Appendix", "A") when there is one, ("Appendix B", "B") when there are several.
+        ("Appendix", "A") when there is one, ("Appendix B", "B") when there are several,
+        in the language of ``words`` ("Kapitel 1", "Anhang B").
 
         One source for every place that names a chapter by number: the chapter openings,
         the contents and the map of the book.
@@ -106,11 +108,11 @@ class ReadingOrder:
         for entry in self.entries:
             if entry.placement is Placement.APPENDIX:
                 letter = chr(ord("A") + appendix.index(entry.slug) % 26)
-                label = f"Appendix {letter}" if len(appendix) > 1 else "Appendix"
+                label = words.appendix_label(letter, several=len(appendix) > 1)
                 labels[entry.slug] = (label, letter)
             else:
                 number += 1
-                labels[entry.slug] = (f"Chapter {number}", str(number))
+                labels[entry.slug] = (words.chapter_label(number), str(number))
         return labels
 
 

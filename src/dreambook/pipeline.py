@@ -29,6 +29,7 @@ from dreambook.graph import (
     plan_reading_order,
 )
 from dreambook.identity import book_identity
+from dreambook.labels import label_diagnostics
 from dreambook.manuscript import Book, Limits, load_book
 from dreambook.output_folder import CACHE_FOLDER, OutputFolder, StagedOutputs
 from dreambook.resources import check_resources, check_styles_folder
@@ -83,6 +84,10 @@ def check_manuscript(manuscript: Path, options: Options | None = None) -> Checke
         order_diagnostics = [d for d in order_diagnostics if d.code != "DB005"]
     found = diagnostics + graph_diagnostics + order_diagnostics + check_resources(book)
     found += check_styles_folder(book)
+    config = book.config
+    found += label_diagnostics(
+        config.language, config.labels, manuscript / "book.toml", config.key_lines
+    )
     if not options.trust_html:
         for chapter in book.chapters:
             found += check_raw_html(chapter)

@@ -26,6 +26,7 @@ from dreambook.export.epub.xhtml import (
 )
 from dreambook.export.writer import BuildContext
 from dreambook.fsutil import ConfinedReader
+from dreambook.labels import Labels
 from dreambook.render import RenderedBook, RenderedChapter
 from dreambook.slugs import slugify
 
@@ -54,10 +55,13 @@ def chapter_file_names(book: RenderedBook) -> dict[str, str]:
 def print_edition_name(context: BuildContext) -> str:
     """How the metadata names the print edition the page markers follow.
 
-    Its ISBN as a URN when the book has one, else the title and "print edition".
+    Its ISBN as a URN when the book has one, else the title and "print edition" in the
+    book's language.
     """
     identity = context.identity
-    return identity.isbn.urn if identity.isbn else f"{identity.title}, print edition"
+    if identity.isbn:
+        return identity.isbn.urn
+    return context.book.labels.text("print_edition", title=identity.title)
 
 
 def front_matter(
@@ -72,11 +76,14 @@ def front_matter(
     Raises DreambookError when a template gives no well-formed XHTML.
     """
     book, identity = context.book, context.identity
+    labels = book.labels
     render = templates.render
     front: list[Document] = []
     if cover is not None:
         front.append(
-            render("epub-cover.xhtml.j2", "cover", "cover.xhtml", "Cover", cover=cover.file_name)
+            render(
+                "epub-cover.xhtml.j2", "cover", "cover.xhtml", labels.cover, cover=cover.file_name
+            )
         )
     front.append(
         render("epub-titlepage.xhtml.j2", "title-page", "title-page.xhtml", identity.title)
@@ -84,7 +91,7 @@ def front_matter(
     isbn = identity.isbn.compact if identity.isbn else None
     front.append(
         render(
-            "epub-copyright.xhtml.j2", "copyright", "copyright.xhtml", "Copyright",
+            "epub-copyright.xhtml.j2", "copyright", "copyright.xhtml", labels.copyright,
             isbn=isbn,
             fonts_embedded=fonts_embedded,
             # The copyright page names the edition by its ISBN, not by the URN.
@@ -93,15 +100,15 @@ def front_matter(
     )  # fmt: skip
     if book.config.dedication:
         front.append(
-            render("epub-dedication.xhtml.j2", "dedication", "dedication.xhtml", "Dedication")
+            render("epub-dedication.xhtml.j2", "dedication", "dedication.xhtml", labels.dedication)
         )
-    contents = render("epub-contents.xhtml.j2", "contents", "contents.xhtml", "Contents")
+    contents = render("epub-contents.xhtml.j2", "contents", "contents.xhtml", labels.contents)
     front.append(contents)
     if book.book_map is not None:
         links = {c.slug: [e.target.title for e in c.next_stages] for c in book.chapters}
         front.append(
             render(
-                "epub-map.xhtml.j2", "map", "map.xhtml", "Map of the Book",
+                "epub-map.xhtml.j2", "map", "map.xhtml", labels.map,
                 map_svg=Markup(render_svg(book.book_map, context.styles)),
                 links=links,
             )
@@ -150,7 +157,7 @@ def chapter_documents(
         except NotXhtmlError as error:
             line = _line_not_xhtml(context, chapter)
             raise BuildError([_chapter_not_xhtml(context, chapter, line, error)]) from error
-        notes += make_epub_notes(document.tree)
+        notes += make_epub_notes(document.tree, book.labels.notes)
         documents.append(document)
     return documents, notes
 
@@ -161,17 +168,18 @@ def navigation_document(
     has_cover: bool,
     chapters: Sequence[Document],
     pages: Sequence[tuple[str, str]],
+    labels: Labels,
 ) -> Document:
     """Render the navigation document: contents, landmarks and the page list (``pages``:
-    (marker id, folio) in order, empty without a print edition)."""
+    (marker id, folio) in order, empty without a print edition), in the words of ``labels``."""
     landmarks = []
     if has_cover:
-        landmarks.append(("cover", "cover.xhtml", "Cover"))
-    landmarks.append(("toc", front.contents.file_name, "Contents"))
+        landmarks.append(("cover", "cover.xhtml", labels.cover))
+    landmarks.append(("toc", front.contents.file_name, labels.contents))
     if chapters:
-        landmarks.append(("bodymatter", chapters[0].file_name, "Start of Content"))
+        landmarks.append(("bodymatter", chapters[0].file_name, labels.start_of_content))
     return templates.render(
-        "epub-nav.xhtml.j2", "nav", "nav.xhtml", "Contents", landmarks=landmarks, pages=pages
+        "epub-nav.xhtml.j2", "nav", "nav.xhtml", labels.contents, landmarks=landmarks, pages=pages
     )
 
 

@@ -75,8 +75,10 @@ class EpubWriter:
         pdf = earlier.get("pdf")
         page_breaks = pdf.page_breaks if pdf is not None else ()
         book, styles = context.book, context.styles
-        # The book's stylesheet without @imports and url()s that lead out of the book.
-        stylesheet = clean_stylesheet(styles.read_text(STYLESHEET))[0].encode("utf-8")
+        # The book's stylesheet without @imports and url()s that lead out of the book, and
+        # then the words it sets as generated content, in the book's language.
+        cleaned = clean_stylesheet(styles.read_text(STYLESHEET))[0]
+        stylesheet = (cleaned + "\n" + book.labels.stylesheet()).encode("utf-8")
         fonts = font_files(styles, stylesheet.decode("utf-8"))
         cover = cover_image(book.config.cover, context.manuscript)
         print_edition = print_edition_name(context) if page_breaks else None
@@ -91,7 +93,9 @@ class EpubWriter:
         chapters, notes = chapter_documents(context, templates, files)
         pages = place_page_markers(chapters, page_breaks)
         images = carry_images(chapters, context.manuscript)
-        navigation = navigation_document(templates, front, cover is not None, chapters, pages)
+        navigation = navigation_document(
+            templates, front, cover is not None, chapters, pages, context.book.labels
+        )
         starts = {c.slug: f"{files[c.slug]}#{c.anchor}" for c in book.chapters}
         link_documents((*front.documents, *chapters, navigation), chapters, starts)
 

@@ -181,8 +181,9 @@ def _note_aside(item: etree._Element, number: int) -> etree._Element:
     return aside
 
 
-def make_epub_notes(tree: etree._ElementTree) -> int:
+def make_epub_notes(tree: etree._ElementTree, name: str = "Notes") -> int:
     """Turn Python-Markdown's footnote list into EPUB 3 notes; return the number of notes.
+    ``name`` is the notes section's accessible name, in the book's language.
 
     Each call (``a.footnote-ref``) becomes a noteref and each list item an
     ``<aside epub:type="footnote" role="doc-footnote">`` that keeps the item's id and starts
@@ -202,7 +203,7 @@ def make_epub_notes(tree: etree._ElementTree) -> int:
         for link in block.iter(f"{X}a"):
             if has_class(link, "footnote-backref") and not has_class(link, "footnote-ref"):
                 link.set("role", "doc-backlink")
-        notes = etree.Element(f"{X}section", {"class": "footnotes", "aria-label": "Notes"})
+        notes = etree.Element(f"{X}section", {"class": "footnotes", "aria-label": name})
         notes.set(EPUB_TYPE, "footnotes")
         notes.extend(_note_aside(item, number) for number, item in enumerate(found.notes, 1))
         count += len(found.notes)
