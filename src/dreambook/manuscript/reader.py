@@ -55,8 +55,10 @@ def read_chapter(
     front_source, body, body_line, diagnostics = split_front_matter(text, path)
     if front_source is None:
         return fallback, diagnostics
-    front, diagnostics = read_front_matter(front_source, path)
     index = index_body(body, body_line, next_stages_heading)
+    # A missing title's hint suggests the chapter's own first heading, not another book's.
+    first_heading = index.headings[0].text if index.headings else None
+    front, diagnostics = read_front_matter(front_source, path, first_heading)
     depth, deep_line = index.deepest
     if depth > MAX_NESTING:
         # Refused before anything else looks at it: renderers recurse once per level.
@@ -103,6 +105,7 @@ def _indexed_chapter(
         raw_markup=tuple(index.raw_markup),
         next_stages_line=index.next_stages_line,
         next_stages=tuple(index.next_stages),
+        title_line=front.title_line,
     )
 
 
