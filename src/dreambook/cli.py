@@ -574,7 +574,13 @@ def preview_command(book: Path | None, output: Path, port: int, **params: Any) -
     folder = manuscript.resolve()
     shown = f"{folder.name} (this folder)" if folder == Path.cwd() else display_path(manuscript)
     preview = Preview(manuscript, output / "preview", _options(params), report=_say)
-    server = PreviewServer(preview, "127.0.0.1", port)
+    try:
+        server = PreviewServer(preview, "127.0.0.1", port)
+    except OSError as error:  # the port is taken, or not this user's to open
+        raise UsageError(
+            f"cannot serve on 127.0.0.1:{port}: {error.strerror or error}; choose another "
+            "--port, or leave it out for any free one"
+        ) from error
     try:
         server.start(
             serving=lambda url: _say(

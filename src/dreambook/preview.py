@@ -153,6 +153,12 @@ class Preview:
         except DreambookError as error:
             self.events.send("build-error", {"diagnostics": [str(error)]})
             return _Outcome(False, time.perf_counter() - started, None, (str(error),))
+        except Exception:
+            # Stopping (Ctrl-C, SIGTERM) shuts the worker pools down under a build that is
+            # still running; that build's failure is no news to the author who stopped it.
+            if self.stopping.is_set():
+                return _Outcome(False, time.perf_counter() - started, None, ())
+            raise
         for path in result.files:
             if path.is_dir():
                 self.site = path
@@ -203,7 +209,10 @@ class Preview:
         return f"{outcome.seconds:.1f} s ({times})"
 
     def _tell(self, changed: str, html: _Outcome, pdf: _Outcome | None) -> None:
-        """One line for the rebuild, then each problem the browser shows, one a line."""
+        """One line for the rebuild, then each problem the browser shows, one a line
+        (nothing once the preview is stopping)."""
+        if self.stopping.is_set():
+            return
         stamp = time.strftime("%H:%M:%S")
         if not html.ok:
             self.report(f"{stamp} {changed}: FAILED, the browser shows the last good book")
@@ -242,6 +251,8 @@ class Preview:
     def rebuild(self, changed: Iterable[Path] = ()) -> None:
         """Build the HTML edition and announce it, then the PDF and its pages, and announce
         that; report the whole in one line, saying which files ``changed``."""
+        # An editor's temporary file, gone again before the build, is no change to report.
+        changed = [p for p in changed if Path(p).exists() or Path(p) in self.built_state]
         html = self.build_html()
         pdf = self.build_pdf() if html.ok else None
         self._tell(_what_changed(changed, self.manuscript), html, pdf)

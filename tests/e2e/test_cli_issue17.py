@@ -280,13 +280,15 @@ def test_the_missing_title_hint_comes_from_the_chapters_heading_or_file_name(
     root = write_book(
         {
             "one.md": "---\nsubtitle: S\n---\n\n# The Long Corridor\n\nText.\n",
-            "night-swim.md": "---\nsubtitle: S\n---\n\nText.\n",
+            "night-swim.md": "---\nsubtitle: S\n---\n\nText.\n\n## Quick Answer\n\nA.\n",
         }
     )
     result = run("check", root)
     assert "Running Away From Danger" not in result.stderr
     assert "title: The Long Corridor" in result.stderr
+    # A '##' heading is a section of the chapter, never offered as its title.
     assert "title: Night Swim" in result.stderr
+    assert "title: Quick Answer" not in result.stderr
 
 
 # --- 7. the build failure summary ----------------------------------------------------------------

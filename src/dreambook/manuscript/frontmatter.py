@@ -301,7 +301,36 @@ def _entry_values(
     return values, lines, ending, diagnostics
 
 
+# Words an English title leaves lower-case unless they open it ("Running in Slow Motion").
+_SMALL_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "as",
+        "at",
+        "but",
+        "by",
+        "for",
+        "from",
+        "in",
+        "into",
+        "of",
+        "on",
+        "or",
+        "the",
+        "to",
+        "with",
+    ]
+)
+
+
 def title_from_file_name(path: Path) -> str:
-    """A title made from a chapter's file name, for a hint: ``night-swim.md`` -> ``Night Swim``."""
-    words = re.split(r"[-_\s]+", path.stem)
-    return " ".join(word[:1].upper() + word[1:] for word in words if word) or "The Chapter"
+    """A title made from a chapter's file name, for a hint: ``night-swim.md`` -> ``Night Swim``,
+    ``running-in-slow-motion.md`` -> ``Running in Slow Motion``."""
+    words = [word for word in re.split(r"[-_\s]+", path.stem) if word]
+    titled = [
+        word if index and word in _SMALL_WORDS else word[:1].upper() + word[1:]
+        for index, word in enumerate(words)
+    ]
+    return " ".join(titled) or "The Chapter"

@@ -56,9 +56,10 @@ def read_chapter(
     if front_source is None:
         return fallback, diagnostics
     index = index_body(body, body_line, next_stages_heading)
-    # A missing title's hint suggests the chapter's own first heading, not another book's.
-    first_heading = index.headings[0].text if index.headings else None
-    front, diagnostics = read_front_matter(front_source, path, first_heading)
+    # A missing title's hint suggests the chapter's own title heading ('# ...') when it has
+    # one (a '##' heading is a section, no title), else one made from its file name.
+    title_heading = next((h.text for h in index.headings if h.level == 1), None)
+    front, diagnostics = read_front_matter(front_source, path, title_heading)
     depth, deep_line = index.deepest
     if depth > MAX_NESTING:
         # Refused before anything else looks at it: renderers recurse once per level.
