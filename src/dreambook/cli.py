@@ -119,10 +119,21 @@ def find_book(given: Path | None, say: Callable[[str], None] = _say) -> Path:
             f"dreambook: using the book in {MANUSCRIPT_FOLDER}/ (the current folder has no {BOOK_TOML})"
         )
         return below
+    nearby = sorted(
+        child.name
+        for child in Path(".").iterdir()
+        if child.is_dir() and not child.name.startswith(".") and (child / BOOK_TOML).is_file()
+    )
+    if nearby:
+        where = f"; the book{'s' if len(nearby) > 1 else ''} below: " + ", ".join(nearby[:5])
+        where += f" (e.g. 'cd {nearby[0]}', or give it: dreambook check {nearby[0]})"
+    else:
+        where = (
+            "; run this inside a book's folder, give the folder (dreambook check "
+            "path/to/book), or start a book with 'dreambook init'"
+        )
     raise UsageError(
-        f"no {BOOK_TOML} in the current folder and no {MANUSCRIPT_FOLDER}/ folder below it; "
-        "run this inside a book's folder, give the folder (dreambook check path/to/book), "
-        "or start a book with 'dreambook init'"
+        f"no {BOOK_TOML} in the current folder and no {MANUSCRIPT_FOLDER}/ folder below it" + where
     )
 
 

@@ -181,6 +181,12 @@ def test_a_folder_without_a_book_is_a_clear_usage_error(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_above_a_book_folder_the_usage_error_names_it(new_book: Path, tmp_path: Path) -> None:
+    result = run("check", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "dreambook check mybook" in result.stderr
+
+
 # --- 3. misleading diagnostics after one broken file ---------------------------------------------
 
 
