@@ -609,8 +609,11 @@ class PreviewServer:
             worker.join()
 
     def stop(self) -> None:
-        """Stop watching and serving, and wait for the threads to end."""
+        """Stop watching and serving, and wait for the threads to end. A build under way is
+        not cut short (its worker processes finish their pass), so that is said first."""
         self.preview.stopping.set()
+        if self.preview.build_lock.locked():
+            self.preview.report("stopping once the build under way has finished its pass")
         self.httpd.shutdown()
         self.httpd.server_close()
         for thread in self.threads:
