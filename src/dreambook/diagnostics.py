@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 
@@ -57,6 +57,11 @@ _TABLE: tuple[Code, ...] = (
     Code("DB020", "duplicate-slug", Severity.ERROR, "Two chapters have the same slug."),
     Code("DB021", "duplicate-section-id", Severity.ERROR, "Two headings would get the same section id."),
     Code("DB022", "markup-misread", Severity.WARNING, "The book would show a heading, code fence or HTML block otherwise than check reads it."),
+    Code("DB023", "duplicate-title", Severity.WARNING, "Two chapters have the same title (compared as bare Next Stages titles are)."),
+    Code("DB024", "placeholder-text", Severity.WARNING, "A chapter still holds text that `dreambook new` or `init` wrote as a placeholder."),
+    # the scaffolding commands (`dreambook new`), reported instead of writing anything
+    Code("DB025", "after-unknown", Severity.ERROR, "`dreambook new --after` names no chapter of the book."),
+    Code("DB026", "title-taken", Severity.ERROR, "`dreambook new` was given the title of a chapter the book already has."),
     # links and the graph
     Code("DB030", "dangling-next-stage", Severity.WARNING, "A Next Stages item names no chapter of the book."),
     Code("DB031", "dangling-cross-reference", Severity.WARNING, "A link points to a chapter or section that does not exist."),
@@ -109,7 +114,9 @@ class Diagnostic:
     """One problem found in the manuscript.
 
     ``path`` is the file it is about (``None`` for problems with no file), ``line``
-    is 1-based (``None`` when the whole file is meant).
+    is 1-based (``None`` when the whole file is meant). ``follows`` holds the problems that
+    are only consequences of this one (a link that cannot match a chapter whose title could
+    not be read): they are printed under it and not counted on their own.
     """
 
     severity: Severity
@@ -118,6 +125,7 @@ class Diagnostic:
     path: Path | None = None
     line: int | None = None
     hint: str | None = None
+    follows: tuple[Diagnostic, ...] = ()
 
     @property
     def name(self) -> str:
@@ -153,14 +161,13 @@ def diagnostic(
 
 def escalate(diagnostics: Iterable[Diagnostic]) -> tuple[Diagnostic, ...]:
     """Return the diagnostics with every warning turned into an error (``--strict``)."""
-    return tuple(
-        Diagnostic(Severity.ERROR, d.code, d.message, d.path, d.line, d.hint) for d in diagnostics
-    )
+    return tuple(replace(d, severity=Severity.ERROR) for d in diagnostics)
 
 
-def sort_key(d: Diagnostic) -> tuple[str, int, str, str]:
-    """Order diagnostics by file, then line, then code, so output is stable."""
-    return (str(d.path or ""), d.line or 0, d.code, d.message)
+def sort_key(d: Diagnostic) -> tuple[str, int, int, str, str]:
+    """Order diagnostics by file, then errors before warnings (the cause of a file's trouble
+    is read first), then line and code, so output is stable."""
+    return (str(d.path or ""), 0 if d.is_error else 1, d.line or 0, d.code, d.message)
 
 
 def display_path(path: Path, base: Path | None = None) -> str:
@@ -173,17 +180,24 @@ def display_path(path: Path, base: Path | None = None) -> str:
     return str(path) if relative.startswith("..") else relative
 
 
+def _where(d: Diagnostic, base: Path | None) -> str:
+    if d.path is None:
+        return ""
+    where = display_path(d.path, base)
+    if d.line is not None:
+        where += f":{d.line}"
+    return where + ": "
+
+
 def format_diagnostic(d: Diagnostic, base: Path | None = None) -> str:
-    """Return ``path:line: CODE severity: message`` with an indented hint line when there is one."""
-    where = ""
-    if d.path is not None:
-        where = display_path(d.path, base)
-        if d.line is not None:
-            where += f":{d.line}"
-        where += ": "
-    text = f"{where}{d.code} {d.severity.value}: {d.message}"
+    """Return ``path:line: CODE severity: message`` with an indented hint line when there is
+    one, and an indented ``because of this:`` line for each problem that follows from it."""
+    text = f"{_where(d, base)}{d.code} {d.severity.value}: {d.message}"
     if d.hint:
         text += f"\n    hint: {d.hint}"
+    for consequence in d.follows:
+        text += f"\n    because of this: {_where(consequence, base)}{consequence.code} "
+        text += consequence.message
     return text
 
 

@@ -1119,7 +1119,9 @@ def test_a_manuscript_folder_that_does_not_exist_is_a_usage_error(
     tmp_path: Path, command: str
 ) -> None:
     output = tmp_path / "out"
-    result = run(command, tmp_path / "no-such-manuscript", "-o", output)
+    # Only build writes, so only build takes an output folder (issue 17).
+    writes = ["-o", output] if command == "build" else []
+    result = run(command, tmp_path / "no-such-manuscript", *writes, cwd=tmp_path)
     assert result.returncode == 2
     assert_clean_failure(result)
     assert "is not a folder" in result.stderr
