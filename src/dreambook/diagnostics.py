@@ -80,6 +80,11 @@ _TABLE: tuple[Code, ...] = (
     Code("DB080", "manuscript-too-large", Severity.ERROR, "The manuscript is over the size or chapter limit."),
     Code("DB081", "chapter-too-large", Severity.ERROR, "One chapter file is over the per-chapter size limit."),
     Code("DB085", "nesting-too-deep", Severity.ERROR, "Lists, quotes, raw HTML, emphasis or links are nested too deeply."),
+    # catalogue metadata (catalogue.py)
+    Code("DB090", "author-missing", Severity.WARNING, "book.toml names no author."),
+    Code("DB091", "language-missing", Severity.WARNING, "book.toml gives no language; \"en\" is assumed."),
+    Code("DB092", "identifier-missing", Severity.WARNING, "book.toml gives no identifier a retailer can list."),
+    Code("DB093", "author-sort-mismatch", Severity.WARNING, "[book] author_sort does not give one sort name per author."),
     # preflight of a PDF (`dreambook preflight`, and the end of every print build)
     Code("PF001", "pdf-unreadable", Severity.ERROR, "The file cannot be read as a PDF."),
     Code("PF010", "trim-box-missing", Severity.ERROR, "A page has no TrimBox."),

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dreambook.catalogue import check_catalogue
 from dreambook.diagnostics import Diagnostic, escalate, sort_key
 from dreambook.errors import ManuscriptError, OutputError, UsageError
 from dreambook.export.writer import (
@@ -83,6 +84,9 @@ def check_manuscript(manuscript: Path, options: Options | None = None) -> Checke
         order_diagnostics = [d for d in order_diagnostics if d.code != "DB005"]
     found = diagnostics + graph_diagnostics + order_diagnostics + check_resources(book)
     found += check_styles_folder(book)
+    if not any(d.code in {"DB001", "DB002"} for d in diagnostics):
+        # Without a readable book.toml, its missing author or language says nothing new.
+        found += check_catalogue(book)
     if not options.trust_html:
         for chapter in book.chapters:
             found += check_raw_html(chapter)
