@@ -154,14 +154,13 @@ def house_sections(book: RenderedBook) -> frozenset[str]:
 
 
 def contents_sections(
-    book: RenderedBook, chapter: RenderedChapter, depth: int
+    chapter: RenderedChapter, depth: int, standard: frozenset[str]
 ) -> tuple[SectionEntry, ...]:
     """The headings of ``chapter`` a contents listing ``depth`` levels deep shows below it:
-    ``##`` sections from depth 2, ``###`` from 3, leaving out the book's standard sections
-    and the headings under them."""
+    ``##`` sections from depth 2, ``###`` from 3, leaving out the book's ``standard``
+    sections (:func:`house_sections`) and the headings under them."""
     if depth < 2:
         return ()
-    standard = house_sections(book)
     shown: list[SectionEntry] = []
     parent_shown = False  # a ### heading is listed under the ## section it belongs to
     for section in chapter.sections:
@@ -179,6 +178,7 @@ def ncx_entries(
 ) -> tuple[NavEntry, ...]:
     """The NCX's navMap: the contents and the map pages, then each chapter with its
     headings to ``depth`` levels (:func:`contents_sections`)."""
+    standard = house_sections(book)
     entries = [NavEntry(front.contents.file_name, front.contents.title)]
     if front.book_map is not None:
         entries.append(NavEntry(front.book_map.file_name, front.book_map.title))
@@ -187,7 +187,7 @@ def ncx_entries(
         below = _nested(
             [
                 (s.level, NavEntry(f"{file_name}#{s.anchor}", str(s.title.striptags())))
-                for s in contents_sections(book, chapter, depth)
+                for s in contents_sections(chapter, depth, standard)
             ]
         )
         entries.append(NavEntry(file_name, str(chapter.title.striptags()), below))

@@ -133,7 +133,7 @@ def _accessibility_metadata(package: Package, config: BookConfig) -> list[tuple[
     Visual access is declared when the book shows a picture (the map, the cover, an
     image), and text alone is declared sufficient only when every picture has a text
     equivalent. Conformance is claimed only when ``[epub] certified_by`` names who
-    checked it (the certifier's credential and report follow, see :func:`_add_metadata`).
+    checked it (the certifier's credential and report follow, see :func:`_add_certification`).
     """
     visual = package.has_images or package.book_map is not None
     described = _images_described(package)

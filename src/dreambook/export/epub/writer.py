@@ -18,6 +18,7 @@ from dreambook.export.epub.documents import (
     contents_sections,
     font_licence,
     front_matter,
+    house_sections,
     navigation_document,
     ncx_entries,
     print_edition_name,
@@ -116,7 +117,8 @@ class EpubWriter:
         depth = book.config.toc_depth
         # By default the navigation lists each chapter's own sections, the NCX (read by
         # older readers, often as a flat list) the chapters alone.
-        sections = {c.slug: contents_sections(book, c, depth or 2) for c in book.chapters}
+        standard = house_sections(book)
+        sections = {c.slug: contents_sections(c, depth or 2, standard) for c in book.chapters}
         navigation = navigation_document(
             templates, front, cover is not None, chapters, pages, sections
         )
