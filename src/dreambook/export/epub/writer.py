@@ -1,9 +1,10 @@
 """The EPUB writer: the rendered book as one EPUB 3 file, with the print edition's pages.
 
 It reads the stylesheet, fonts and cover (resources.py), renders the documents
-(documents.py), marks the printed pages when the PDF was laid out in the same run, carries
-the chapters' images, points every link at its file (xhtml.py) and writes the package
-(package.py) atomically.
+(documents.py), marks the printed pages when the PDF was laid out in the same run or an
+earlier one of the same content (pagemap.py), carries the chapters' images, points every
+link at its file (xhtml.py), cuts the fonts down to the finished text (fonts.py) and writes
+the package (package.py) atomically.
 """
 
 from __future__ import annotations
@@ -79,8 +80,11 @@ class EpubWriter:
         """Write ``<slug>.epub`` into ``context.output``; return what was written.
 
         With ``earlier["pdf"]``, its page breaks mark where each printed page begins and
-        add a page list. The package is dated with the identity's source date (1980-01-01
-        when the build has none). Raises DreambookError when a template does not give
+        add a page list; without it, those of the last PDF built from the same content into
+        the same folder (pagemap.py), or none, and the result's summary says why. The fonts
+        are subset to the finished text (fonts.py). The package is dated with the identity's
+        source date (the time of the build when there is none). Raises DreambookError when a
+        template does not give
         well-formed XHTML, FileNotFoundError when a template or the stylesheet is missing,
         and OSError when the file cannot be written.
         """
