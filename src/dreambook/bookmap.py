@@ -171,6 +171,13 @@ PRINT_INK: Mapping[str, str] = {
     "legend": "device-cmyk(0 0 0 0.73)", "paper": "device-cmyk(0 0 0 0)",
     "dead_end": "device-cmyk(0 0 0 1)", "unreachable": "device-cmyk(0 0 0 0.6)",
 }  # fmt: skip
+# In an ebook the map is drawn in the reader's text colour, whatever it is (dark on light,
+# light on dark in a night mode): every mark is currentColor, the hollow circles are
+# unfilled, and the kinds of node and link differ by dashes and weights as on paper. The
+# stylesheet may colour them further by their classes (map.svg.j2).
+READER_INK: Mapping[str, str] = {
+    role: "currentColor" for role in ("arc", "faint", "node", "text", "legend", "dead_end")
+} | {"unreachable": "currentColor", "paper": "none"}
 
 
 def render_svg(
@@ -178,10 +185,14 @@ def render_svg(
     styles: Styles,
     pages: Mapping[str, str] | None = None,
     ink: Mapping[str, str] = SCREEN_INK,
+    units_per_em: float | None = None,
 ) -> str:
     """Return the map as an SVG document (``map.svg.j2``), with page numbers when given,
-    drawn in ``ink`` (``SCREEN_INK``, or ``PRINT_INK`` for the print PDF), its words in
-    the book's language (``book_map.labels``)."""
+    drawn in ``ink`` (``SCREEN_INK``, ``PRINT_INK`` for the print PDF, ``READER_INK`` in an
+    ebook), its words in the book's language (``book_map.labels``).
+
+    The drawing is as many points wide and high as its units; with ``units_per_em`` it is
+    sized in ems instead, so many units to the em, and grows with the reader's text."""
     labels = book_map.labels
     row_of = {node.slug: _TOP + (node.position - 1) * _ROW for node in book_map.nodes}
     arcs = [
@@ -201,6 +212,8 @@ def render_svg(
         spine_x=_SPINE_X,
         width=_WIDTH,
         height=height,
+        svg_width=f"{_WIDTH / units_per_em:.2f}em" if units_per_em else f"{_WIDTH:g}",
+        svg_height=f"{height / units_per_em:.2f}em" if units_per_em else f"{height:g}",
         legend=_legend(book_map, _legend_words(labels)),
         legend_y=height - 22,
         ink=ink,

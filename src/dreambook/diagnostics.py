@@ -85,6 +85,11 @@ _TABLE: tuple[Code, ...] = (
     Code("DB080", "manuscript-too-large", Severity.ERROR, "The manuscript is over the size or chapter limit."),
     Code("DB081", "chapter-too-large", Severity.ERROR, "One chapter file is over the per-chapter size limit."),
     Code("DB085", "nesting-too-deep", Severity.ERROR, "Lists, quotes, raw HTML, emphasis or links are nested too deeply."),
+    # what retailers and libraries read (retail.py)
+    Code("DB090", "author-missing", Severity.WARNING, "book.toml names no author."),
+    Code("DB091", "language-missing", Severity.WARNING, "book.toml gives no language; \"en\" is assumed."),
+    Code("DB092", "identifier-missing", Severity.WARNING, "book.toml gives no identifier a retailer can list."),
+    Code("DB093", "author-sort-mismatch", Severity.WARNING, "[book] author_sort does not give one sort name per author."),
     # the book's interface words (labels.py)
     Code("DB110", "labels-language-unknown", Severity.WARNING, "dreambook has no interface words in the book's language; English ones are printed."),
     Code("DB111", "label-pattern-unusable", Severity.WARNING, "A [labels] override leaves out or adds a placeholder; the language's own words are printed."),

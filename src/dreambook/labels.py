@@ -83,6 +83,7 @@ LABEL_KEYS: tuple[LabelKey, ...] = (
     _key("dedication", "the dedication page's name for screen readers"),
     _key("landmarks", "the heading of the EPUB's landmarks"),
     _key("pages", "the heading of the EPUB's page list"),
+    _key("font_licence", "the name of the EPUB's page holding the fonts' licence"),
     _key("start_of_content", "the EPUB landmark of the first chapter"),
     _key("published_by", "the copyright page's publisher line ({publisher})", "publisher"),
     _key("print_edition", "how the EPUB names the printed edition without an ISBN ({title})", "title"),
@@ -130,6 +131,7 @@ _EN: Mapping[str, str] = {
     "dedication": "Dedication",
     "landmarks": "Landmarks",
     "pages": "Pages",
+    "font_licence": "Font licence",
     "start_of_content": "Start of Content",
     "published_by": "Published by {publisher}",
     "print_edition": "{title}, print edition",
@@ -171,6 +173,7 @@ _DE: Mapping[str, str] = {
     "dedication": "Widmung",
     "landmarks": "Wegmarken",
     "pages": "Seiten",
+    "font_licence": "Schriftlizenz",
     "start_of_content": "Textbeginn",
     "published_by": "Erschienen bei {publisher}",
     "print_edition": "{title}, gedruckte Ausgabe",
@@ -212,6 +215,7 @@ _FR: Mapping[str, str] = {
     "dedication": "Dédicace",
     "landmarks": "Repères",
     "pages": "Pages",
+    "font_licence": "Licence des polices",
     "start_of_content": "Début du texte",
     "published_by": "Publié par {publisher}",
     "print_edition": "{title}, édition imprimée",
@@ -253,6 +257,7 @@ _ES: Mapping[str, str] = {
     "dedication": "Dedicatoria",
     "landmarks": "Puntos de referencia",
     "pages": "Páginas",
+    "font_licence": "Licencia de las tipografías",
     "start_of_content": "Inicio del texto",
     "published_by": "Publicado por {publisher}",
     "print_edition": "{title}, edición impresa",
@@ -294,6 +299,7 @@ _IT: Mapping[str, str] = {
     "dedication": "Dedica",
     "landmarks": "Punti di riferimento",
     "pages": "Pagine",
+    "font_licence": "Licenza dei caratteri",
     "start_of_content": "Inizio del testo",
     "published_by": "Pubblicato da {publisher}",
     "print_edition": "{title}, edizione a stampa",
@@ -335,6 +341,7 @@ _PT: Mapping[str, str] = {
     "dedication": "Dedicatória",
     "landmarks": "Pontos de referência",
     "pages": "Páginas",
+    "font_licence": "Licença das fontes",
     "start_of_content": "Início do texto",
     "published_by": "Publicado por {publisher}",
     "print_edition": "{title}, edição impressa",
@@ -376,6 +383,7 @@ _NL: Mapping[str, str] = {
     "dedication": "Opdracht",
     "landmarks": "Oriëntatiepunten",
     "pages": "Bladzijden",
+    "font_licence": "Lettertypelicentie",
     "start_of_content": "Begin van de tekst",
     "published_by": "Uitgegeven door {publisher}",
     "print_edition": "{title}, gedrukte uitgave",
@@ -502,6 +510,7 @@ class Labels:
     dedication: str
     landmarks: str
     pages: str
+    font_licence: str
     start_of_content: str
     published_by: str
     print_edition: str

@@ -37,6 +37,7 @@ from dreambook.manuscript import Book, Chapter, Limits, load_book
 from dreambook.output_folder import CACHE_FOLDER, OutputFolder, StagedOutputs
 from dreambook.placeholders import CHAPTER_TEMPLATE, check_placeholders
 from dreambook.resources import check_resources, check_styles_folder
+from dreambook.retail import check_retail_metadata
 from dreambook.sanitize import check_raw_html
 from dreambook.slugs import title_key
 from dreambook.workers import usable_cpus, worker_pool
@@ -96,6 +97,9 @@ def check_manuscript(manuscript: Path, options: Options | None = None) -> Checke
     unread = _unread_chapters(book, diagnostics)
     found += duplicate_titles(book, unread)
     found += check_placeholders(book, _chapter_template(book), unread)
+    if not any(d.code in {"DB001", "DB002"} for d in diagnostics):
+        # Without a readable book.toml, its missing author or language says nothing new.
+        found += check_retail_metadata(book)
     if not options.trust_html:
         for chapter in book.chapters:
             found += check_raw_html(chapter)

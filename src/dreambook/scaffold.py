@@ -103,6 +103,9 @@ def init_book(folder: Path, title: str, author: str, today: dt.date) -> list[Pat
         {
             "book.title": title,
             "book.author": author,
+            # The default, written out: the author sees the key to change (check warns,
+            # DB091, when a book.toml gives no language).
+            "book.language": "en",
             "book.identifier": identifier,
             "book.date": today,
             "book.rights": f"Copyright © {today.year} {author}",

@@ -150,12 +150,12 @@ BAD_INPUTS: dict[str, BadInput] = {
     ),
     "unknown key": BadInput(
         {"one.md": chapter("One")},
-        ("book.toml", 6, "DB003", "error"),
+        ("book.toml", 7, "DB003", "error"),
         MINIMAL_TOML + 'colour = "blue"\n',
     ),
     "unknown table": BadInput(
         {"one.md": chapter("One")},
-        ("book.toml", 7, "DB003", "error"),
+        ("book.toml", 8, "DB003", "error"),
         MINIMAL_TOML + '\n[printing]\ntrim_size = "A5"\n',
     ),
     "start names no chapter": BadInput(
@@ -619,7 +619,7 @@ def test_a_cover_that_is_really_text_is_db063_on_its_book_toml_line(
     )
     result = run("check", root)
     assert result.returncode == 1
-    assert ("book.toml", 8, "DB063", "error") in found(result.stderr, root), result.stderr
+    assert ("book.toml", 9, "DB063", "error") in found(result.stderr, root), result.stderr
     output = tmp_path / "out"
     assert build(root, output, "html").returncode == 1
     assert not output.exists()
@@ -667,7 +667,7 @@ def test_a_styles_folder_linking_out_of_the_manuscript_is_refused(
     result = run("check", root)
     assert result.returncode == 1, result.stderr
     assert any(
-        path == "book.toml" and line == 6 and code in {"DB004", "DB060"}
+        path == "book.toml" and line == 7 and code in {"DB004", "DB060"}
         for path, line, code, _ in found(result.stderr, root)
     ), result.stderr
 
@@ -905,7 +905,8 @@ def test_template_syntax_in_titles_and_text_prints_literally(jinja_book: BuiltBo
 
 RTL_CJK_TITLES = {"one.md": "חלום על נפילה", "two.md": "夢の中で走る", "three.md": "حلم الطيران"}
 RTL_CJK_FILES = {
-    "book.toml": '[book]\ntitle = "ספר החלומות"\nlanguage = "he"\nstart = "one"\n',
+    "book.toml": '[book]\ntitle = "ספר החלומות"\nauthor = "A"\nlanguage = "he"\n'
+    'identifier = "urn:uuid:5b1e4c3a-0d7f-4e61-8a2b-9c4d3e2f1a07"\nstart = "one"\n',
     "one.md": chapter(
         RTL_CJK_TITLES["one.md"],
         "זה טקסט בעברית על חלומות.\n\n## Next Stages\n\n"

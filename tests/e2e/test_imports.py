@@ -49,8 +49,10 @@ def _loaded(modules: list[str], *arguments: str | Path) -> list[str]:
 def test_an_epub_or_html_build_never_loads_the_pdf_stack(
     tmp_path: Path, output_format: str
 ) -> None:
+    # The EPUB subsets its fonts with fontTools; nothing else of the PDF stack.
+    stack = [m for m in PDF_STACK if not (output_format == "epub" and m == "fontTools")]
     loaded = _loaded(
-        PDF_STACK, "build", SAMPLE_MANUSCRIPT, "-o", tmp_path, "--format", output_format, "-q"
+        stack, "build", SAMPLE_MANUSCRIPT, "-o", tmp_path, "--format", output_format, "-q"
     )
     assert loaded == []
     assert list(tmp_path.iterdir())  # it did build

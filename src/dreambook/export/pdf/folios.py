@@ -202,9 +202,22 @@ def read_page_map(path: Path) -> PageMap | None:
         return None
 
 
-def write_page_map(path: Path, page_map: PageMap) -> None:
-    """Keep ``page_map`` at ``path`` for the next build. Raises OSError when it cannot."""
-    data = {
+def stored_content_key(path: Path) -> str | None:
+    """The content key (export/pagelist.py) kept with the page map at ``path``; None when
+    there is no page map, it is unreadable, or it was kept without one."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    key = data.get("content") if isinstance(data, dict) else None
+    return key if isinstance(key, str) else None
+
+
+def write_page_map(path: Path, page_map: PageMap, content: str | None = None) -> None:
+    """Keep ``page_map`` at ``path`` for the next build, with the key of the content it was
+    laid out from (for an EPUB built alone). Raises OSError when it cannot."""
+    data: dict[str, object] = {
+        "content": content,
         "anchor_pages": dict(page_map.anchor_pages),
         "body_start": page_map.body_start,
         "page_count": page_map.page_count,
