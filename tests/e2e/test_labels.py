@@ -220,7 +220,14 @@ def test_the_german_epub_and_html_say_no_english_interface_word(german: Built) -
     assert "Zurück zu Anmerkung 1 im Text" in chapters  # a footnote back-link's title
     with zipfile.ZipFile(german.epub) as archive:
         stylesheet = archive.read("EPUB/epub.css").decode("utf-8")
+        package = archive.read("EPUB/content.opf").decode("utf-8")
     assert stylesheet.rstrip().endswith('h3::before { content: "F.\\2002 "; }')
+    # The accessibility summary a reading system reads out is in the book's language too.
+    summary = re.search(r'property="schema:accessibilitySummary">([^<]+)<', package)
+    assert summary is not None
+    assert "Lesereihenfolge" in summary.group(1)
+    assert "Die Karte des Buches ist eine Zeichnung" in summary.group(1)
+    assert "reading order" not in summary.group(1)
     site = dict(german.html_texts())
     assert "Lesereihenfolge" in site["index.html"]
     assert re.search(r"Kommend von [^\n]* und ", " ".join(site.values()))

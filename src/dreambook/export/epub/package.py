@@ -22,6 +22,7 @@ from dreambook.config import BookConfig
 from dreambook.export.epub.resources import Resource
 from dreambook.export.epub.xhtml import Document, document_properties, serialise_xhtml
 from dreambook.identity import BookIdentity
+from dreambook.labels import Labels
 from dreambook.render import RenderedBook
 from dreambook.retail import sort_names
 
@@ -127,7 +128,9 @@ def _images_described(package: Package) -> bool:
     return True
 
 
-def _accessibility_metadata(package: Package, config: BookConfig) -> list[tuple[str, str]]:
+def _accessibility_metadata(
+    package: Package, config: BookConfig, labels: Labels
+) -> list[tuple[str, str]]:
     """(property, value) pairs of EPUB Accessibility 1.1 metadata, from what the book holds.
 
     Visual access is declared when the book shows a picture (the map, the cover, an
@@ -151,27 +154,18 @@ def _accessibility_metadata(package: Package, config: BookConfig) -> list[tuple[
         if package.may_move
         else ["none"]
     )
-    summary = [
-        "A reflowable book in reading order, with a table of contents and headings for every "
-        "chapter and section; notes, where there are any, are linked to and from the text.",
-        "Its type size, typeface and colours can be changed in the reading system, and "
-        "nothing is conveyed by colour alone.",
-    ]
+    # Written in the book's language, from the same facts (labels.py).
+    summary = [labels.access_reflowable, labels.access_adjustable]
     if package.book_map is not None:
-        summary.append(
-            "The map of the book is a drawing; the list of chapters after it says the same "
-            "in words."
-        )
+        summary.append(labels.access_map)
     if package.has_images:
         summary.append(
-            "Every image has a text alternative."
-            if described
-            else "Some images have no text alternative."
+            labels.access_images_described if described else labels.access_images_undescribed
         )
     if package.print_edition is not None:
-        summary.append("Page markers and a page list follow the printed edition.")
+        summary.append(labels.access_page_list)
     if config.certified_by is None:
-        summary.append("Its accessibility has not been certified.")
+        summary.append(labels.access_not_certified)
     pairs = [("schema:accessMode", "textual")]
     if visual:
         pairs.append(("schema:accessMode", "visual"))
@@ -244,7 +238,7 @@ def _add_metadata(ebook: epub.EpubBook, book: RenderedBook, package: Package) ->
     if package.print_edition is not None:
         ebook.add_metadata("DC", "source", package.print_edition, {"id": "print-source"})
         ebook.add_metadata(None, "meta", package.print_edition, {"property": "pageBreakSource"})
-    for prop, value in _accessibility_metadata(package, config):
+    for prop, value in _accessibility_metadata(package, config, book.labels):
         ebook.add_metadata(None, "meta", value, {"property": prop})
     _add_certification(ebook, config)
 
