@@ -80,6 +80,12 @@ _TABLE: tuple[Code, ...] = (
     Code("DB080", "manuscript-too-large", Severity.ERROR, "The manuscript is over the size or chapter limit."),
     Code("DB081", "chapter-too-large", Severity.ERROR, "One chapter file is over the per-chapter size limit."),
     Code("DB085", "nesting-too-deep", Severity.ERROR, "Lists, quotes, raw HTML, emphasis or links are nested too deeply."),
+    # covers (DB100-DB109)
+    Code("DB100", "isbn-check-digit", Severity.ERROR, "[book] identifier has an ISBN's shape but the wrong check digit."),
+    Code("DB101", "cover-missing", Severity.WARNING, "The book has no cover image and no author to set a cover from."),
+    Code("DB102", "cover-too-small", Severity.WARNING, "A cover image is smaller than retailers take (1600 × 2560 pixels)."),
+    Code("DB103", "price-code-without-isbn", Severity.WARNING, "[cover] price_code is set, but the book has no ISBN to carry a barcode."),
+    Code("DB104", "cover-text-unreadable", Severity.ERROR, "[cover] back_text names a Markdown file that is missing or not UTF-8."),
     # preflight of a PDF (`dreambook preflight`, and the end of every print build)
     Code("PF001", "pdf-unreadable", Severity.ERROR, "The file cannot be read as a PDF."),
     Code("PF010", "trim-box-missing", Severity.ERROR, "A page has no TrimBox."),

@@ -156,7 +156,7 @@ def build_book(
     moved into place only when all are complete, so a failed build replaces nothing.
     """
     try:
-        specs = writing_order(formats)
+        specs = writing_order(formats, variants)
     except KeyError as unknown:
         raise UsageError(f"no output format {unknown}; known: {', '.join(FORMATS)}") from None
     workers = jobs or usable_cpus()
