@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dreambook.cover_check import check_cover
 from dreambook.diagnostics import Diagnostic, escalate, sort_key
 from dreambook.errors import ManuscriptError, OutputError, UsageError
 from dreambook.export.writer import (
@@ -83,6 +84,7 @@ def check_manuscript(manuscript: Path, options: Options | None = None) -> Checke
         order_diagnostics = [d for d in order_diagnostics if d.code != "DB005"]
     found = diagnostics + graph_diagnostics + order_diagnostics + check_resources(book)
     found += check_styles_folder(book)
+    found += check_cover(book)
     if not options.trust_html:
         for chapter in book.chapters:
             found += check_raw_html(chapter)

@@ -19,8 +19,7 @@ from markdown import Markdown
 from markupsafe import Markup
 
 from dreambook.config import BookConfig
-from dreambook.diagnostics import Diagnostic, diagnostic
-from dreambook.errors import BuildError
+from dreambook.cover_check import read_back_text
 from dreambook.export.cover.barcode import (
     BAR_HEIGHT,
     GUARD_EXTRA,
@@ -38,7 +37,6 @@ from dreambook.export.cover.geometry import (
 )
 from dreambook.export.pdf.variant import EditionTraits
 from dreambook.export.pdf.weasy import Typesetter, pdf_bytes
-from dreambook.fsutil import ConfinedReader
 from dreambook.isbn import parse_isbn
 
 if TYPE_CHECKING:
@@ -175,39 +173,6 @@ def _markdown(text: str) -> Markup:
     return Markup(converter.convert(html.escape(text, quote=False)))
 
 
-def back_text(config: BookConfig, manuscript: Path) -> str | None:
-    """The blurb's Markdown: ``[cover] back_text`` itself, or the text of the ``.md`` file
-    it names. Raises BuildError (DB104) when that file is missing or not UTF-8 (``check``
-    reports it first)."""
-    text = config.back_text
-    if text is None or not is_markdown_file(text):
-        return text
-    try:
-        return ConfinedReader([manuscript]).read_text(
-            manuscript / text, config.line_of("cover.back_text")
-        )
-    except (OSError, UnicodeDecodeError) as error:
-        raise BuildError([back_text_problem(config, manuscript, error)]) from error
-
-
-def is_markdown_file(text: str) -> bool:
-    """Whether ``[cover] back_text`` names a file (one line ending in .md) rather than
-    holding the blurb itself."""
-    return "\n" not in text and text.strip().lower().endswith(".md")
-
-
-def back_text_problem(config: BookConfig, manuscript: Path, error: Exception) -> Diagnostic:
-    """The DB104 diagnostic for a back-cover file that cannot be read."""
-    reason = "is not UTF-8" if isinstance(error, UnicodeDecodeError) else "cannot be read"
-    return diagnostic(
-        "DB104",
-        f"[cover] back_text {config.back_text!r} {reason}",
-        manuscript / "book.toml",
-        config.line_of("cover.back_text"),
-        "name a UTF-8 Markdown file inside the manuscript folder, or write the blurb itself",
-    )
-
-
 def _file_url(manuscript: Path, relative: str | None) -> str | None:
     return None if relative is None else (manuscript.resolve() / relative).as_uri()
 
@@ -239,7 +204,7 @@ def cover_html(context: BuildContext, wrap: Wrap | None, ink: CoverInk) -> str:
     else:
         spine = wrap.spine_box
         lettered = spine_carries_text(config, wrap.spine.pages)
-        blurb = back_text(config, manuscript)
+        blurb = read_back_text(config, manuscript)
         variables |= {
             "size": (wrap.width, wrap.height),
             "bleed": wrap.bleed,
@@ -263,8 +228,8 @@ def cover_pdf(
     """The cover laid out as a one-page PDF: the wrap (``wrap``) for the press, with the
     output intent of ``ink``, or the front cover alone (``wrap`` None) for screens.
 
-    Raises MissingDependencyError when WeasyPrint cannot run, BuildError (DB104) for an
-    unreadable back-cover file and OSError when a style file cannot be read.
+    Raises MissingDependencyError when WeasyPrint cannot run, BuildError (DB104, DB060) for
+    an unreadable back-cover file and OSError when a style file cannot be read.
     """
     config = context.book.config
     ground = cover_ink(config, ink.profile if ink is not None else None)

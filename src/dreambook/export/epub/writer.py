@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from dreambook.export.epub.cover import book_cover
 from dreambook.export.epub.documents import (
     chapter_documents,
     chapter_file_names,
@@ -25,7 +26,7 @@ from dreambook.export.epub.package import (
     package_bytes,
     package_date,
 )
-from dreambook.export.epub.resources import carry_images, cover_image, font_files
+from dreambook.export.epub.resources import carry_images, font_files
 from dreambook.export.epub.xhtml import DocumentTemplates, link_documents, place_page_markers
 from dreambook.export.writer import BuildContext, WriterResult
 from dreambook.fsutil import atomic_output
@@ -78,7 +79,7 @@ class EpubWriter:
         # The book's stylesheet without @imports and url()s that lead out of the book.
         stylesheet = clean_stylesheet(styles.read_text(STYLESHEET))[0].encode("utf-8")
         fonts = font_files(styles, stylesheet.decode("utf-8"))
-        cover = cover_image(book.config.cover, context.manuscript)
+        cover = book_cover(context)  # the author's image, or the front cover set for it
         print_edition = print_edition_name(context) if page_breaks else None
         templates = DocumentTemplates(
             styles.environment(),
