@@ -31,7 +31,8 @@ def _image_size(path: Path, root: Path) -> tuple[int, int] | None:
     try:
         resolved = ConfinedReader([root]).resolve(path)
         with Image.open(resolved) as image:
-            return image.size
+            # Only the pictures an EPUB may carry: others are refused (DB063) already.
+            return image.size if image.format in {"PNG", "JPEG", "GIF", "WEBP"} else None
     except (OSError, UnidentifiedImageError, ValueError, ResourceOutsideError):
         # Unreadable, or out of the book: resources.py reports it (DB062, DB063, DB060).
         return None

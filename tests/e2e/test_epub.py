@@ -291,7 +291,9 @@ def test_the_spine_is_the_front_matter_then_every_chapter_in_reading_order(
         assert section is not None, name
         assert section.get("id") == rendered.anchor, name
     front = spine[: -len(chapters)]
-    expected = ["title-page.xhtml", "copyright.xhtml", "dedication.xhtml", "contents.xhtml"]
+    # The cover page first: the sample's front cover, set from its title and author.
+    expected = ["cover.xhtml", "title-page.xhtml", "copyright.xhtml", "dedication.xhtml"]
+    expected.append("contents.xhtml")
     if sample.book.config.map:
         expected.append("map.xhtml")
     assert front == expected
@@ -393,7 +395,11 @@ def test_the_navigation_lists_every_chapter_with_its_sections_and_the_landmarks(
     landmarks = epub.nav("landmarks")
     assert landmarks is not None
     kinds = {str(a.get(EPUB_TYPE)): str(a.get("href")) for a in links(landmarks)}
-    assert kinds == {"toc": "contents.xhtml", "bodymatter": sample.plain.chapter_files[0]}
+    assert kinds == {
+        "cover": "cover.xhtml",
+        "toc": "contents.xhtml",
+        "bodymatter": sample.plain.chapter_files[0],
+    }
     assert epub.nav("page-list") is None
 
 
@@ -437,7 +443,8 @@ def test_metadata_comes_from_book_toml(sample: SampleEpubs) -> None:
 
 def test_accessibility_metadata_is_declared(sample: SampleEpubs) -> None:
     epub = OpenedEpub.open(sample.plain.path)
-    assert epub.metadata("schema:accessMode") == ["textual"]
+    # Visual too: the book shows a picture, its cover (whose alternative text names the book).
+    assert epub.metadata("schema:accessMode") == ["textual", "visual"]
     assert epub.metadata("schema:accessModeSufficient") == ["textual"]
     features = set(epub.metadata("schema:accessibilityFeature"))
     assert {"tableOfContents", "readingOrder", "structuralNavigation"} <= features
@@ -616,6 +623,7 @@ def test_a_minimal_two_chapter_book_passes_epubcheck(write_book: WriteBook, tmp_
     assert epubcheck_problems(result.path) == []
     epub = OpenedEpub.open(result.path)
     assert epub.spine() == [
+        "cover.xhtml",  # set from the title and author
         "title-page.xhtml",
         "copyright.xhtml",
         "contents.xhtml",
