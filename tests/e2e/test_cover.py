@@ -450,3 +450,22 @@ def test_a_wrong_isbn_check_digit_fails_check_at_its_line(write_book: WriteBook)
     assert result.returncode == 1
     assert "book.toml:4: DB100 error:" in result.stderr
     assert "should be 7" in result.stderr
+
+
+def test_the_html_edition_names_the_cover_as_its_social_preview_image(
+    write_book: WriteBook, tmp_path: Path
+) -> None:
+    manuscript = write_book({"one.md": chapter("One")})
+    output = tmp_path / "out"
+    result = run("build", manuscript, "-o", output, "--format", "html", "--jobs", "1")
+    assert result.returncode == 0, result.stderr
+    site = output / "a-small-book-site"
+    for page in ("index.html", "one.html"):
+        assert '<meta property="og:image" content="cover.jpg">' in (site / page).read_text()
+    with Image.open(site / "cover.jpg") as picture:
+        assert picture.size[0] >= 1600
+        assert picture.size[1] >= 2560
+    # Drawn once: the next build takes it from the cache.
+    cached = list((output / ".cache" / "cover").glob("*.jpg"))
+    assert len(cached) == 1
+    assert cached[0].read_bytes() == (site / "cover.jpg").read_bytes()

@@ -14,7 +14,7 @@ import io
 from typing import TYPE_CHECKING
 
 from dreambook.export.cover.page import SCREEN, STYLESHEET, cover_html, cover_ink, cover_pdf
-from dreambook.fsutil import atomic_output
+from dreambook.fsutil import ConfinedReader, atomic_output
 
 if TYPE_CHECKING:
     from dreambook.export.writer import BuildContext
@@ -70,3 +70,21 @@ def _draw(pdf: bytes, height_points: float) -> bytes:
     output = io.BytesIO()
     picture.save(output, format="JPEG", quality=JPEG_QUALITY, optimize=True)
     return output.getvalue()
+
+
+def cover_picture(context: BuildContext) -> tuple[str, bytes] | None:
+    """The book's cover picture for screens, as (file extension, bytes): ``[epub] cover``,
+    else ``[cover] front``, else the generated front cover when the book names its authors;
+    None when there is nothing to make one of.
+
+    ``check`` has refused an image outside the book, missing or of another type (DB060-DB063).
+    Raises OSError when the image cannot be read, and as ``front_cover_jpeg``.
+    """
+    config = context.book.config
+    own = config.cover or config.front
+    if own:
+        path = context.manuscript / own
+        return path.suffix.lower(), ConfinedReader([context.manuscript]).read_bytes(path)
+    if not config.authors:
+        return None
+    return ".jpg", front_cover_jpeg(context)
