@@ -79,12 +79,14 @@ def check_manuscript(manuscript: Path, options: Options | None = None) -> Checke
     graph, graph_diagnostics = build_graph(book)
     order, order_diagnostics = plan_reading_order(book, graph)
     order_diagnostics += check_order_lock(book, order)
-    if any(d.code in {"DB001", "DB002"} for d in diagnostics):
+    unreadable = any(d.code in {"DB001", "DB002"} for d in diagnostics)
+    if unreadable:
         # Without a readable book.toml, "start is not set" says nothing new.
         order_diagnostics = [d for d in order_diagnostics if d.code != "DB005"]
     found = diagnostics + graph_diagnostics + order_diagnostics + check_resources(book)
     found += check_styles_folder(book)
-    found += check_cover(book)
+    if not unreadable:  # nor does "no author to set a cover from"
+        found += check_cover(book)
     if not options.trust_html:
         for chapter in book.chapters:
             found += check_raw_html(chapter)

@@ -905,7 +905,9 @@ def test_template_syntax_in_titles_and_text_prints_literally(jinja_book: BuiltBo
 
 RTL_CJK_TITLES = {"one.md": "חלום על נפילה", "two.md": "夢の中で走る", "three.md": "حلم الطيران"}
 RTL_CJK_FILES = {
-    "book.toml": '[book]\ntitle = "ספר החלומות"\nlanguage = "he"\nstart = "one"\n',
+    # An author, or check would warn that there is nothing to set a cover from (DB101).
+    "book.toml": '[book]\ntitle = "ספר החלומות"\nauthor = "נועה לוי"\nlanguage = "he"\n'
+    'start = "one"\n',
     "one.md": chapter(
         RTL_CJK_TITLES["one.md"],
         "זה טקסט בעברית על חלומות.\n\n## Next Stages\n\n"
