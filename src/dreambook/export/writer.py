@@ -8,7 +8,8 @@ run) is declared in the format's :class:`FormatSpec` and handed over as that wri
 result, never found by loop order.
 
 ``FORMATS`` is the registry: a format's name, where its writer lives (imported only when
-the format is built, so an EPUB build never loads the PDF stack), and what it reads from
+the format is built, so an EPUB build never loads the PDF stack, only WeasyPrint to set a
+missing front cover), and what it reads from
 other formats. Adding a format means writing its package and adding one line here.
 """
 

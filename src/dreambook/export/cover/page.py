@@ -36,7 +36,6 @@ from dreambook.export.cover.geometry import (
     spine_reads_down,
 )
 from dreambook.export.pdf.variant import EditionTraits
-from dreambook.export.pdf.weasy import Typesetter, pdf_bytes
 from dreambook.isbn import parse_isbn
 
 if TYPE_CHECKING:
@@ -231,6 +230,9 @@ def cover_pdf(
     Raises MissingDependencyError when WeasyPrint cannot run, BuildError (DB104, DB060) for
     an unreadable back-cover file and OSError when a style file cannot be read.
     """
+    # Imported here: the HTML of the cover (and the ebook's cached picture) needs no layout.
+    from dreambook.export.pdf.weasy import Typesetter, pdf_bytes
+
     config = context.book.config
     ground = cover_ink(config, ink.profile if ink is not None else None)
     if wrap is None:
