@@ -423,6 +423,31 @@ def test_the_wrap_of_a_given_page_count(
     assert wrap.spine.width == pytest.approx(spine)
 
 
+def test_a_german_spine_reads_bottom_to_top(write_book: WriteBook, tmp_path: Path) -> None:
+    toml = '[book]\ntitle = "Nachtstücke"\nauthor = "A. Autorin"\nlanguage = "de"\nstart = "one"\n'
+    manuscript = write_book({"one.md": chapter("Eins")}, book_toml=toml)
+    checked = check_manuscript(manuscript)
+    config = checked.book.config
+    context = BuildContext(
+        book=render_book(checked.book, checked.graph, checked.reading_order),
+        styles=book_styles(manuscript, config),
+        manuscript=manuscript,
+        output=tmp_path,
+        identity=book_identity(manuscript, config),
+    )
+    destination = tmp_path / "cover.pdf"
+    write_cover(context, 300, destination)
+    with pymupdf.open(destination) as document:
+        (line,) = [
+            line
+            for block in document[0].get_text("dict")["blocks"]
+            for line in block.get("lines", [])
+            if "Nachtstücke" in "".join(span["text"] for span in line["spans"])
+            and abs(line["dir"][0]) < 0.01
+        ]
+    assert line["dir"][1] == pytest.approx(-1.0)  # the writing runs up the page
+
+
 # --- the cover alone, and check -------------------------------------------------------------------
 
 
