@@ -24,6 +24,7 @@ MINIMAL_TOML = """\
 title = "A Small Book"
 author = "Test Author"
 language = "en"
+identifier = "urn:uuid:0f0e6c36-5a43-4c1f-9a8e-2d7b3f1c9e55"
 start = "one"
 """
 

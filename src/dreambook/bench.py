@@ -146,6 +146,7 @@ def write_synthetic_manuscript(
         'title = "Benchmark Book"\n'
         'author = "dreambook bench"\n'
         'language = "en"\n'
+        'identifier = "urn:uuid:3d5c2a9e-8f14-4b7a-9e26-1c0b7d4f5a83"\n'
         f'start = "{slugs[0]}"\n'
         "date = 2026-01-01\n",
         encoding="utf-8",

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from dreambook.graph import ChapterGraph, Placement, ReadingOrder
+from dreambook.labels import ENGLISH, Labels, book_labels
 from dreambook.manuscript import Book
 from dreambook.styles import Styles
 
@@ -43,10 +44,12 @@ class MapEdge:
 
 @dataclass(frozen=True)
 class BookMap:
-    """Every chapter (in reading order) and every link between two different chapters."""
+    """Every chapter (in reading order) and every link between two different chapters, and
+    the words the drawing is labelled with (the book's language, its [labels] over it)."""
 
     nodes: tuple[MapNode, ...]
     edges: tuple[MapEdge, ...]
+    labels: Labels = ENGLISH
 
 
 def build_map(
@@ -65,7 +68,9 @@ def build_map(
     """
     chapters = {chapter.slug: chapter for chapter in book.chapters}
     shown = titles or {}
-    labels = order.labels()
+    config = book.config
+    words = book_labels(config.language, config.labels, config.next_stages_heading)
+    labels = order.labels(words)
     nodes = tuple(
         MapNode(
             slug=entry.slug,
@@ -90,7 +95,7 @@ def build_map(
             if reference.target != slug and pair not in joined:
                 edges.append(MapEdge(slug, reference.target, "cross-reference"))
                 joined.add(pair)
-    return BookMap(nodes, tuple(edges))
+    return BookMap(nodes, tuple(edges), words)
 
 
 # --- drawing ---------------------------------------------------------------------------------------
@@ -107,13 +112,17 @@ class _Arc:
     kind: str
 
 
-# The legend's entries in the order drawn, each with the width it takes (swatch and words).
+# The legend's entries in the order drawn, each with the width of its swatch.
 _LEGEND = (
-    ("next-stage", 92.0),
-    ("cross-reference", 100.0),
-    ("dead-end", 50.0),
-    ("unreachable", 60.0),
+    ("next-stage", 26.0),
+    ("cross-reference", 26.0),
+    ("dead-end", 11.0),
+    ("unreachable", 11.0),
 )
+# About the width of one character of the legend's 7.5-unit Vollkorn, and the gap after an
+# entry: the words are in the book's language, so their width is estimated, not measured.
+_LEGEND_CHARACTER = 3.9
+_LEGEND_GAP = 12.0
 
 
 @dataclass(frozen=True)
@@ -122,9 +131,10 @@ class _LegendEntry:
     x: float
 
 
-def _legend(book_map: BookMap) -> tuple[_LegendEntry, ...]:
+def _legend(book_map: BookMap, words: Mapping[str, str]) -> tuple[_LegendEntry, ...]:
     """The legend entries for what the map shows, side by side from the left: a legend
-    that explains a mark the drawing never uses sends the reader looking for it."""
+    that explains a mark the drawing never uses sends the reader looking for it.
+    ``words`` gives each kind's legend text."""
     kinds = {edge.kind for edge in book_map.edges}
     if any(node.dead_end and not node.unreachable for node in book_map.nodes):
         kinds.add("dead-end")
@@ -132,10 +142,10 @@ def _legend(book_map: BookMap) -> tuple[_LegendEntry, ...]:
         kinds.add("unreachable")
     entries: list[_LegendEntry] = []
     x = 8.0
-    for kind, width in _LEGEND:
+    for kind, swatch in _LEGEND:
         if kind in kinds:
             entries.append(_LegendEntry(kind, x))
-            x += width
+            x += swatch + len(words[kind]) * _LEGEND_CHARACTER + _LEGEND_GAP
     return tuple(entries)
 
 
@@ -161,6 +171,13 @@ PRINT_INK: Mapping[str, str] = {
     "legend": "device-cmyk(0 0 0 0.73)", "paper": "device-cmyk(0 0 0 0)",
     "dead_end": "device-cmyk(0 0 0 1)", "unreachable": "device-cmyk(0 0 0 0.6)",
 }  # fmt: skip
+# In an ebook the map is drawn in the reader's text colour, whatever it is (dark on light,
+# light on dark in a night mode): every mark is currentColor, the hollow circles are
+# unfilled, and the kinds of node and link differ by dashes and weights as on paper. The
+# stylesheet may colour them further by their classes (map.svg.j2).
+READER_INK: Mapping[str, str] = {
+    role: "currentColor" for role in ("arc", "faint", "node", "text", "legend", "dead_end")
+} | {"unreachable": "currentColor", "paper": "none"}
 
 
 def render_svg(
@@ -168,9 +185,15 @@ def render_svg(
     styles: Styles,
     pages: Mapping[str, str] | None = None,
     ink: Mapping[str, str] = SCREEN_INK,
+    units_per_em: float | None = None,
 ) -> str:
     """Return the map as an SVG document (``map.svg.j2``), with page numbers when given,
-    drawn in ``ink`` (``SCREEN_INK``, or ``PRINT_INK`` for the print PDF)."""
+    drawn in ``ink`` (``SCREEN_INK``, ``PRINT_INK`` for the print PDF, ``READER_INK`` in an
+    ebook), its words in the book's language (``book_map.labels``).
+
+    The drawing is as many points wide and high as its units; with ``units_per_em`` it is
+    sized in ems instead, so many units to the em, and grows with the reader's text."""
+    labels = book_map.labels
     row_of = {node.slug: _TOP + (node.position - 1) * _ROW for node in book_map.nodes}
     arcs = [
         _Arc(_arc(row_of[edge.source], row_of[edge.target]), edge.kind)
@@ -189,10 +212,23 @@ def render_svg(
         spine_x=_SPINE_X,
         width=_WIDTH,
         height=height,
-        legend=_legend(book_map),
+        svg_width=f"{_WIDTH / units_per_em:.2f}em" if units_per_em else f"{_WIDTH:g}",
+        svg_height=f"{height / units_per_em:.2f}em" if units_per_em else f"{height:g}",
+        legend=_legend(book_map, _legend_words(labels)),
         legend_y=height - 22,
         ink=ink,
+        labels=labels,
     )
+
+
+def _legend_words(labels: Labels) -> dict[str, str]:
+    """The legend text of each kind of mark."""
+    return {
+        "next-stage": labels.next_stages,
+        "cross-reference": labels.cross_reference,
+        "dead-end": labels.dead_end,
+        "unreachable": labels.unreachable,
+    }
 
 
 def render_dot(book_map: BookMap, title: str) -> str:

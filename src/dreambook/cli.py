@@ -1,13 +1,18 @@
-"""The ``dreambook`` command: argument parsing and exit codes only.
+"""The ``dreambook`` command, on Click: arguments, finding the book, printing, exit codes.
 
 Exit status: 0 when all went well, 1 when the manuscript has errors (or warnings under
-``--strict``), 2 for a usage problem such as a manuscript folder that does not exist,
-130 when stopped by Ctrl-C (SIGINT) and 143 by SIGTERM.
+``--strict``), 2 for a usage problem (an unknown option, a folder that holds no book, a
+``new --after`` that names no chapter), 130 when stopped by Ctrl-C (SIGINT) and 143 by
+SIGTERM.
+
+Every command that reads a book takes its folder as an optional argument; without one, the
+book is the current folder when it holds ``book.toml``, else ``manuscript/`` below it (and
+the command says so). Shell completion is Click's: ``dreambook completion SHELL`` prints the
+script, which calls the command back with ``_DREAMBOOK_COMPLETE`` set.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import datetime as dt
 import json
@@ -16,16 +21,21 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from types import FrameType
-from typing import TypeAlias
+from typing import Any
+
+import click
+from click.shell_completion import get_completion_class
 
 import dreambook
-from dreambook.diagnostics import display_path, format_diagnostic, summarise
+from dreambook.config import BOOK_TOML
+from dreambook.diagnostics import Diagnostic, display_path, format_diagnostic, summarise
 from dreambook.errors import (
     BuildError,
+    CodedUsageError,
     DreambookError,
     ManuscriptError,
     MissingDependencyError,
@@ -35,7 +45,7 @@ from dreambook.export.pdf.variant import Variant
 from dreambook.export.writer import DEFAULT_FORMATS, FORMATS
 from dreambook.fsutil import atomic_output
 from dreambook.graph import Placement, explain_position
-from dreambook.manuscript import ORDER_LOCK, Limits, write_order_lock
+from dreambook.manuscript import ORDER_LOCK, Limits, chapter_files, write_order_lock
 from dreambook.pipeline import CheckedBook, Options, build_book, check_manuscript
 from dreambook.slugs import slugify
 
@@ -46,11 +56,22 @@ EXIT_USAGE = 2
 EXIT_SIGINT = 128 + signal.SIGINT
 EXIT_SIGTERM = 128 + signal.SIGTERM
 
+PROG = "dreambook"
+COMPLETE_VARIABLE = "_DREAMBOOK_COMPLETE"
+SHELLS = ("bash", "zsh", "fish")
+# The folder below the current one where a book is looked for, and init's default.
+MANUSCRIPT_FOLDER = "manuscript"
+
 
 class _Stopped(BaseException):
     """SIGTERM arrived: unwinds the command like Ctrl-C does (a BaseException, so that no
     handler of errors takes it for one), stopping the workers and removing temporary files
     on the way out."""
+
+
+class _Interrupted(BaseException):
+    """Ctrl-C while a command ran. Click would turn a KeyboardInterrupt into its own Abort
+    and print an empty line; this passes through Click to main(), which says it in one line."""
 
 
 @contextlib.contextmanager
@@ -72,311 +93,223 @@ def _stopped_by_sigterm() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "manuscript",
-        nargs="?",
-        default="manuscript",
-        type=Path,
-        help="the manuscript folder, holding book.toml and the chapters (default: manuscript)",
+def _say(message: str) -> None:
+    """A line for the person at the terminal (stderr, so that stdout stays the command's output)."""
+    click.echo(message, err=True)
+
+
+# --- finding the book ------------------------------------------------------------------------------
+
+
+def find_book(given: Path | None, say: Callable[[str], None] = _say) -> Path:
+    """Return the book's folder: ``given`` when there is one, else the current folder when it
+    holds book.toml, else ``manuscript/`` below it (said through ``say``).
+
+    Raises UsageError when ``given`` is not a folder, or when neither place holds a book.
+    """
+    if given is not None:
+        if not given.is_dir():
+            raise UsageError(f"{given} is not a folder; give the folder that holds the book.toml")
+        return given
+    if Path(BOOK_TOML).is_file():
+        return Path(".")
+    below = Path(MANUSCRIPT_FOLDER)
+    if below.is_dir():
+        say(
+            f"dreambook: using the book in {MANUSCRIPT_FOLDER}/ (the current folder has no {BOOK_TOML})"
+        )
+        return below
+    nearby = sorted(
+        child.name
+        for child in Path(".").iterdir()
+        if child.is_dir() and not child.name.startswith(".") and (child / BOOK_TOML).is_file()
     )
-    parser.add_argument(
+    if nearby:
+        where = f"; the book{'s' if len(nearby) > 1 else ''} below: " + ", ".join(nearby[:5])
+        where += f" (e.g. 'cd {nearby[0]}', or give it: dreambook check {nearby[0]})"
+    else:
+        where = (
+            "; run this inside a book's folder, give the folder (dreambook check "
+            "path/to/book), or start a book with 'dreambook init'"
+        )
+    raise UsageError(
+        f"no {BOOK_TOML} in the current folder and no {MANUSCRIPT_FOLDER}/ folder below it" + where
+    )
+
+
+def _complete_slugs(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """Shell completion of a chapter slug: the file names of the book's chapters, read
+    without printing anything and without reading a chapter."""
+    given = ctx.params.get("book")
+    try:
+        folder = find_book(given, say=lambda message: None)
+        slugs = sorted({slugify(path.stem) for path in chapter_files(folder)})
+    except (UsageError, OSError):
+        return []
+    return [slug for slug in slugs if slug.startswith(incomplete)]
+
+
+# --- the options commands share --------------------------------------------------------------------
+
+_Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+BOOK_HELP = (
+    "the book's folder, the one holding book.toml (default: the current folder if it holds "
+    f"book.toml, else {MANUSCRIPT_FOLDER}/ below it)"
+)
+
+
+def _book_argument(function: Callable[..., Any]) -> Callable[..., Any]:
+    return click.argument(
+        "book",
+        required=False,
+        type=click.Path(path_type=Path, file_okay=False),
+        metavar="[BOOK]",
+        help=BOOK_HELP,
+    )(function)
+
+
+def _output_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
         "-o",
         "--output",
-        default="build",
-        type=Path,
-        help="the folder that receives what the command writes (default: build)",
-    )
-    parser.add_argument("--strict", action="store_true", help="treat every warning as an error")
-    parser.add_argument(
-        "--trust-html",
-        action="store_true",
-        help="keep raw HTML in chapters as written (default: remove scripts, frames, "
-        "event handlers and other unsafe markup, and report each removal)",
-    )
-    parser.add_argument(
-        "--max-chapters",
-        type=int,
-        default=Limits().max_chapters,
-        metavar="N",
-        help="refuse a manuscript with more chapter files than this (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--max-megabytes",
-        type=int,
-        default=Limits().max_bytes // (1024 * 1024),
-        metavar="MB",
-        help="refuse a manuscript whose chapter files total more than this (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--max-chapter-megabytes",
-        type=float,
-        default=Limits().max_chapter_bytes / (1024 * 1024),
-        metavar="MB",
-        help="refuse a chapter file larger than this (default: %(default)g)",
-    )
+        type=click.Path(path_type=Path, dir_okay=True, file_okay=False),
+        default=Path("build"),
+        show_default=True,
+        help="the folder that receives what the command writes (made if missing)",
+    )(function)
 
 
-class _VersionAction(argparse.Action):
-    """Print the version; looked up only when asked for (see dreambook.__getattr__)."""
-
-    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
-        print(f"dreambook {dreambook.__version__}")
-        parser.exit()
-
-
-# What add_subparsers returns: argparse names its class only privately.
-_Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="dreambook",
-        description="Turn a Markdown manuscript of linked chapters into a book.",
-    )
-    parser.add_argument("--version", action=_VersionAction, nargs=0, help="print the version")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add_command in (
-        _add_check,
-        _add_order,
-        _add_build,
-        _add_graph,
-        _add_preview,
-        _add_init,
-        _add_new,
-        _add_preflight,
-    ):
-        add_command(commands)
-    return parser
-
-
-def _add_check(commands: _Commands) -> None:
-    check = commands.add_parser(
-        "check",
-        help="report every problem in the manuscript as path:line: CODE message",
-        description="Read the manuscript, resolve its links and reading order, and report "
-        "every problem found. Exits 1 when there are errors (or warnings, with --strict).",
-    )
-    _add_common(check)
+def _reading_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """--strict, --trust-html and the size limits: every command that reads a book."""
+    limits = Limits()
+    options: list[_Decorator] = [
+        click.option("--strict", is_flag=True, help="treat every warning as an error"),
+        click.option(
+            "--trust-html",
+            is_flag=True,
+            help="keep raw HTML in chapters as written (default: remove scripts, frames, "
+            "event handlers and other unsafe markup, and report each removal)",
+        ),
+        click.option(
+            "--max-chapters",
+            type=click.IntRange(min=1),
+            default=limits.max_chapters,
+            show_default=True,
+            metavar="N",
+            help="refuse a manuscript with more chapter files than this",
+        ),
+        click.option(
+            "--max-megabytes",
+            type=click.IntRange(min=1),
+            default=limits.max_bytes // (1024 * 1024),
+            show_default=True,
+            metavar="MB",
+            help="refuse a manuscript whose chapter files total more than this",
+        ),
+        click.option(
+            "--max-chapter-megabytes",
+            type=click.FloatRange(min=0, min_open=True),
+            default=limits.max_chapter_bytes / (1024 * 1024),
+            show_default=True,
+            metavar="MB",
+            help="refuse a chapter file larger than this",
+        ),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
 
 
-def _add_order(commands: _Commands) -> None:
-    order = commands.add_parser(
-        "order",
-        help="print the reading order derived from the Next Stages links",
-        description="Print the chapters in reading order: position, slug, title and how "
-        "each was reached (start, next stage of another chapter, unreachable, appendix).",
-    )
-    _add_common(order)
-    order.add_argument(
-        "--write",
-        action="store_true",
-        help=f"save the order to {ORDER_LOCK} in the manuscript folder; check and build "
-        "then warn (DB045) when a later edit changes it",
-    )
-    order.add_argument(
-        "--explain", metavar="SLUG", help="say why the chapter SLUG sits where it does"
+def _options(params: dict[str, Any]) -> Options:
+    return Options(
+        strict=params["strict"],
+        trust_html=params["trust_html"],
+        limits=Limits(
+            params["max_chapters"],
+            params["max_megabytes"] * 1024 * 1024,
+            int(params["max_chapter_megabytes"] * 1024 * 1024),
+        ),
     )
 
 
-def _add_build(commands: _Commands) -> None:
-    build = commands.add_parser(
-        "build",
-        help="write the book: PDF and EPUB (and the HTML preview with --format html)",
-        description="Check the manuscript, then write the book into the output folder. "
-        "Nothing is written when the check finds errors.",
-    )
-    _add_common(build)
-    build.add_argument(
-        "--format",
-        dest="formats",
-        action="append",
-        choices=list(FORMATS),
-        help="an output to write; repeat for several (default: pdf and epub)",
-    )
-    build.add_argument(
-        "--jobs",
-        type=int,
-        default=None,
-        metavar="N",
-        help="lay out the PDF in chunks of chapters on N processes (default: the number of "
-        "CPUs); 1 lays the book out as one document in this process",
-    )
-    build.add_argument(
-        "-q", "--quiet", action="store_true", help="print only problems and the summary line"
-    )
-    build.add_argument(
-        "-v", "--verbose", action="store_true", help="also print the time each stage took"
-    )
-    build.add_argument(
-        "--timings-json",
-        type=Path,
-        metavar="FILE",
-        help="write the stage timings and page counts as JSON (used by the benchmark)",
-    )
-    build.add_argument(
-        "--variant",
-        dest="variants",
-        action="append",
-        choices=[*(v.value for v in Variant), "all"],
-        help="PDF edition: digital (links, tagged), print (PDF/X-4 for the printer), or all; "
-        "repeat for several (default: digital)",
-    )
+# --- the command group --------------------------------------------------------------------------------
 
 
-def _add_graph(commands: _Commands) -> None:
-    graph = commands.add_parser(
-        "graph",
-        help="draw the map of the book (chapters and their links) as SVG or DOT",
-        description="Write the map of the book into the output folder: chapters in reading "
-        "order, Next Stages as solid arcs, cross-references dashed, unreachable chapters and "
-        "dead ends marked. SVG needs nothing else; DOT is for Graphviz.",
-    )
-    _add_common(graph)
-    graph.add_argument("--format", dest="map_format", choices=["svg", "dot"], default="svg")
+class _Group(click.Group):
+    """The dreambook command group: commands listed in the order they are declared (the
+    order an author meets them), and Ctrl-C passed through Click as ``_Interrupted``."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise _Interrupted from None
 
 
-def _add_preview(commands: _Commands) -> None:
-    preview = commands.add_parser(
-        "preview",
-        help="serve the book on this computer and rebuild it on every change",
-        description="Build the book, serve the HTML edition and the print PDF (as spreads) on "
-        "127.0.0.1, watch the manuscript and styles, rebuild on every change and reload open "
-        "pages. Build errors show over the last good book. Ctrl-C stops it.",
-    )
-    _add_common(preview)
-    preview.add_argument("--port", type=int, default=0, help="port to serve on (default: any free)")
+def _print_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(f"dreambook {dreambook.__version__}")
+        ctx.exit()
 
 
-def _add_init(commands: _Commands) -> None:
-    init = commands.add_parser(
-        "init",
-        help="create a new book that builds at once: book.toml, a first chapter, the styles",
-        description="Create a manuscript folder with book.toml, a first chapter with the house "
-        "sections and a copy of dreambook's templates and stylesheets to restyle.",
-    )
-    init.add_argument("folder", nargs="?", default="manuscript", type=Path, metavar="DIR")
-    init.add_argument("--title", default="Untitled Book", help="the book's title")
-    init.add_argument("--author", default="The Author", help="the book's author")
+@click.group(
+    cls=_Group,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="print the version and exit",
+)
+def cli() -> None:
+    """Turn a Markdown manuscript of linked chapters into a book.
+
+    Run a command inside a book's folder (the one holding book.toml), in the folder above
+    its manuscript/ folder, or give the book's folder as an argument.
+    """
 
 
-def _add_new(commands: _Commands) -> None:
-    new = commands.add_parser(
-        "new",
-        help="write a new chapter with the house sections",
-        description="Write a new chapter file with front matter and the house sections. With "
-        "--after SLUG it goes beside that chapter and joins the end of its Next Stages.",
-    )
-    new.add_argument("title", metavar="TITLE", help="the new chapter's title")
-    new.add_argument("manuscript", nargs="?", default="manuscript", type=Path)
-    new.add_argument("--after", metavar="SLUG", help="the chapter whose Next Stages lead here")
+# --- check and order -------------------------------------------------------------------------------
 
 
-def _bleed(text: str) -> float:
-    """argparse type of --bleed: a length such as 0.125in or 3mm, in points."""
-    from dreambook.config import parse_length
-
-    try:
-        return parse_length(text).points
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from error
+def _count(chapters: int, diagnostics: Sequence[Diagnostic]) -> str:
+    """``3 chapters, 1 error, 0 warnings``: the summary's counts, the same for every command."""
+    return f"{chapters} chapter{'s' if chapters != 1 else ''}, {summarise(diagnostics)}"
 
 
-def _add_preflight(commands: _Commands) -> None:
-    preflight = commands.add_parser(
-        "preflight",
-        help="check a PDF for print: boxes, bleed, fonts, colour, images, rules, PDF/X",
-        description="Read a PDF (any PDF, not only dreambook's) and report what a printer's "
-        "prepress would refuse or question, as FILE:PAGE: CODE severity: message. Exits 1 "
-        "when there are errors (or warnings, with --strict).",
-    )
-    preflight.add_argument("pdf", type=Path, metavar="FILE.pdf", help="the PDF to check")
-    preflight.add_argument(
-        "--bleed",
-        type=_bleed,
-        default=None,
-        metavar="LENGTH",
-        help="the bleed every page must have beyond its trim (default: 0.125in)",
-    )
-    preflight.add_argument(
-        "--strict", action="store_true", help="treat warnings as errors (exit 1 on any finding)"
-    )
+def _report(diagnostics: Sequence[Diagnostic]) -> None:
+    for d in diagnostics:
+        _say(format_diagnostic(d))
 
 
-def _run_preflight(arguments: argparse.Namespace) -> int:
-    from dreambook.preflight import DEFAULT_BLEED, preflight
-
-    path: Path = arguments.pdf
-    if not path.is_file():
-        raise UsageError(f"{path} is not a file")
-    report = preflight(path, arguments.bleed if arguments.bleed is not None else DEFAULT_BLEED)
-    for found in report.findings:
-        print(format_diagnostic(found), file=sys.stderr)
-    print(report.summary(), file=sys.stderr)
-    failed = report.errors or (arguments.strict and report.findings)
-    return EXIT_MANUSCRIPT if failed else EXIT_OK
+def _failed(checked: CheckedBook, suffix: str = "") -> int:
+    _say(f"FAILED: {_count(len(checked.book.chapters), checked.diagnostics)}{suffix}")
+    return EXIT_MANUSCRIPT
 
 
-def _run_preview(arguments: argparse.Namespace) -> int:
-    from dreambook.preview import Preview, PreviewServer
-
-    if not arguments.manuscript.is_dir():
-        raise UsageError(f"{arguments.manuscript} is not a folder")
-    preview = Preview(arguments.manuscript, arguments.output / "preview", _options(arguments))
-    server = PreviewServer(preview, "127.0.0.1", arguments.port)
-    server.start()
-    print(f"previewing {arguments.manuscript} at {server.url} (Ctrl-C stops)", file=sys.stderr)
-    try:
-        while not preview.stopping.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        print("stopping", file=sys.stderr)
-    finally:
-        server.stop()
-    return EXIT_OK
-
-
-def _run_scaffold(arguments: argparse.Namespace) -> int:
-    from dreambook.scaffold import init_book, new_chapter
-
-    if arguments.command == "init":
-        written = init_book(arguments.folder, arguments.title, arguments.author, dt.date.today())
-    else:
-        if not arguments.manuscript.is_dir():
-            raise UsageError(f"{arguments.manuscript} is not a folder")
-        written = new_chapter(arguments.manuscript, arguments.title, arguments.after)
-    for path in written:
-        print(f"wrote {display_path(path)}", file=sys.stderr)
-    return EXIT_OK
-
-
-def _run_graph(checked: CheckedBook, arguments: argparse.Namespace) -> int:
-    from dreambook.bookmap import build_map, render_dot, render_svg
-    from dreambook.render import typeset_inline
-    from dreambook.styles import book_styles
-
-    _report(checked)
+@cli.command(
+    "check",
+    short_help="report every problem in the book as path:line: CODE message",
+)
+@_book_argument
+@_reading_options
+def check_command(book: Path | None, **params: Any) -> int:
+    """Read the book, resolve its links and reading order, and report every problem found,
+    the cause of a file's trouble first. Exits 1 when there are errors (or warnings, with
+    --strict). Writes nothing."""
+    checked = check_manuscript(find_book(book), _options(params))
+    _report(checked.diagnostics)
     if checked.has_errors:
-        print(f"FAILED: {summarise(checked.diagnostics)}", file=sys.stderr)
-        return EXIT_MANUSCRIPT
-    # The titles as the book prints them (curly apostrophes), as in the PDF's and EPUB's map.
-    titles = {c.slug: typeset_inline(c.title).striptags() for c in checked.book.chapters}
-    book_map = build_map(checked.book, checked.graph, checked.reading_order, titles)
-    name = slugify(checked.book.config.title) or "book"
-    if arguments.map_format == "dot":
-        text = render_dot(book_map, checked.book.config.title)
-    else:
-        text = render_svg(book_map, book_styles(checked.book.root, checked.book.config))
-    destination = arguments.output / f"{name}-map.{arguments.map_format}"
-    with atomic_output(destination) as output:
-        output.write(text.encode("utf-8"))
-    print(f"wrote {display_path(destination)}", file=sys.stderr)
+        return _failed(checked)
+    _say(f"ok: {_count(len(checked.book.chapters), checked.diagnostics)}")
     return EXIT_OK
-
-
-def _report(checked: CheckedBook) -> None:
-    for d in checked.diagnostics:
-        print(format_diagnostic(d), file=sys.stderr)
 
 
 def _how_reached(placement: Placement, via: str | None) -> str:
@@ -385,50 +318,58 @@ def _how_reached(placement: Placement, via: str | None) -> str:
     return str(placement.value)
 
 
-def _run_check(checked: CheckedBook) -> int:
-    _report(checked)
-    chapters = len(checked.book.chapters)
-    status = "FAILED" if checked.has_errors else "ok"
-    print(
-        f"{status}: {chapters} chapter{'s' if chapters != 1 else ''}, "
-        f"{summarise(checked.diagnostics)}",
-        file=sys.stderr,
-    )
-    return EXIT_MANUSCRIPT if checked.has_errors else EXIT_OK
-
-
-def _run_order(checked: CheckedBook, arguments: argparse.Namespace) -> int:
-    if arguments.write:
+@cli.command("order", short_help="print the reading order derived from the Next Stages links")
+@_book_argument
+@_reading_options
+@click.option(
+    "--write",
+    is_flag=True,
+    help=f"save the order to {ORDER_LOCK} in the book's folder; check and build then warn "
+    "(DB045) when a later edit changes it",
+)
+@click.option(
+    "--explain",
+    metavar="SLUG",
+    shell_complete=_complete_slugs,
+    help="say why the chapter SLUG sits where it does",
+)
+def order_command(book: Path | None, write: bool, explain: str | None, **params: Any) -> int:
+    """Print the chapters in reading order: position, slug, title and how each was reached
+    (start, next stage of another chapter, unreachable, appendix). Writes nothing unless
+    --write is given."""
+    checked = check_manuscript(find_book(book), _options(params))
+    if write:
         # The lock is being replaced, so a difference from the old one is no problem.
         checked = replace(
             checked, diagnostics=tuple(d for d in checked.diagnostics if d.code != "DB045")
         )
-    _report(checked)
+    _report(checked.diagnostics)
     if checked.has_errors:
-        print(f"FAILED: {summarise(checked.diagnostics)}", file=sys.stderr)
-        return EXIT_MANUSCRIPT
-    if arguments.explain:
-        if arguments.explain not in checked.reading_order.slugs:
-            print(f"dreambook: no chapter has the slug {arguments.explain!r}", file=sys.stderr)
-            return EXIT_USAGE
-        for sentence in explain_position(checked.graph, checked.reading_order, arguments.explain):
-            print(sentence)
+        return _failed(checked)
+    if explain:
+        if explain not in checked.reading_order.slugs:
+            raise UsageError(f"no chapter has the slug {explain!r}")
+        for sentence in explain_position(checked.graph, checked.reading_order, explain):
+            click.echo(sentence)
         return EXIT_OK
-    if arguments.write:
+    if write:
         written = write_order_lock(
             checked.book.root, checked.book.config.title, checked.reading_order.slugs
         )
-        print(f"wrote {display_path(written)}", file=sys.stderr)
+        _say(f"wrote {display_path(written)}")
     titles = {chapter.slug: chapter.title for chapter in checked.book.chapters}
     entries = checked.reading_order.entries
     slug_width = max((len(entry.slug) for entry in entries), default=4)
     width = len(str(len(entries)))
     for position, entry in enumerate(entries, start=1):
-        print(
+        click.echo(
             f"{position:>{width}}  {entry.slug:<{slug_width}}  {titles[entry.slug]}  "
             f"({_how_reached(entry.placement, entry.via)})"
         )
     return EXIT_OK
+
+
+# --- build -----------------------------------------------------------------------------------------
 
 
 def _peak_memory() -> dict[str, float]:
@@ -443,58 +384,127 @@ def _peak_memory() -> dict[str, float]:
     return {"dreambook": round(own, 1), "largest child": round(children, 1)}
 
 
-def _options(arguments: argparse.Namespace) -> Options:
-    return Options(
-        strict=arguments.strict,
-        trust_html=arguments.trust_html,
-        limits=Limits(
-            arguments.max_chapters,
-            arguments.max_megabytes * 1024 * 1024,
-            int(arguments.max_chapter_megabytes * 1024 * 1024),
-        ),
-    )
+def _announce(message: str) -> None:
+    """Progress reporter for a terminal: one line as each stage starts."""
+    _say(f"... {message}")
 
 
-def _run_build(arguments: argparse.Namespace) -> int:
-    formats = arguments.formats or list(DEFAULT_FORMATS)
-    chosen = arguments.variants or ["digital"]
-    variants = [v.value for v in Variant] if "all" in chosen else chosen
+def _silent(message: str) -> None:
+    """Progress reporter for pipes, logs and --quiet: nothing."""
+
+
+class _FormatChoice(click.Choice[str]):
+    """A choice of the output formats registered in export/writer.py, read from the registry
+    each time it is used: a format registered after this module was imported is offered too."""
+
+    def __init__(self) -> None:
+        super().__init__(tuple(FORMATS))
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        return tuple(FORMATS)
+
+    @choices.setter
+    def choices(self, value: tuple[str, ...]) -> None:
+        """Click sets the choices once; the registry stays the one source."""
+
+
+@cli.command("build", short_help="write the book: PDF and EPUB (and the HTML edition)")
+@_book_argument
+@_output_option
+@click.option(
+    "--format",
+    "formats",
+    multiple=True,
+    type=_FormatChoice(),
+    help="an output to write; repeat for several  [default: " + " and ".join(DEFAULT_FORMATS) + "]",
+)
+@click.option(
+    "--variant",
+    "variants",
+    multiple=True,
+    type=click.Choice([*(v.value for v in Variant), "all"]),
+    help="PDF edition: digital (links, tagged), print (PDF/X-4 for the printer), or all; "
+    "repeat for several  [default: digital]",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="lay out the PDF in chunks of chapters on N processes; 1 lays the book out as one "
+    "document in this process  [default: the number of CPUs]",
+)
+@_reading_options
+@click.option("-q", "--quiet", is_flag=True, help="print only problems and the summary line")
+@click.option("-v", "--verbose", is_flag=True, help="also print the time each stage took")
+@click.option(
+    "--timings-json",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE",
+    help="write the stage timings and page counts as JSON (used by the benchmark)",
+)
+def build_command(
+    book: Path | None,
+    output: Path,
+    formats: tuple[str, ...],
+    variants: tuple[str, ...],
+    jobs: int | None,
+    quiet: bool,
+    verbose: bool,
+    timings_json: Path | None,
+    **params: Any,
+) -> int:
+    """Check the book, then write it into the output folder. Nothing is written when the
+    check finds errors, and a failed build leaves the previous files in place."""
+    manuscript = find_book(book)
+    chosen = list(variants) or ["digital"]
+    editions = [v.value for v in Variant] if "all" in chosen else chosen
     started = time.perf_counter()
-    if arguments.verbose:
+    if verbose:
         # The PDF writer reports each layout pass and the merge at INFO level.
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("  %(message)s"))
         logging.getLogger("dreambook").addHandler(handler)
         logging.getLogger("dreambook").setLevel(logging.INFO)
     # Progress lines only for a person watching a terminal; logs and pipes get the summary.
-    show_progress = sys.stderr.isatty() and not arguments.quiet
-    result = build_book(
-        arguments.manuscript,
-        arguments.output,
-        formats,
-        variants,
-        _options(arguments),
-        progress=_announce if show_progress else _silent,
-        jobs=arguments.jobs,
-    )
+    show_progress = sys.stderr.isatty() and not quiet
+    try:
+        result = build_book(
+            manuscript,
+            output,
+            list(formats) or list(DEFAULT_FORMATS),
+            editions,
+            _options(params),
+            progress=_announce if show_progress else _silent,
+            jobs=jobs,
+        )
+    except ManuscriptError as error:
+        _report(error.diagnostics)
+        counts = (
+            _count(error.chapters, error.diagnostics)
+            if error.chapters is not None
+            else summarise(error.diagnostics)
+        )
+        _say(f"FAILED: {counts}; nothing was written")
+        return EXIT_MANUSCRIPT
     elapsed = time.perf_counter() - started
-    _report(result.checked)
-    for found in result.writer_diagnostics:
-        print(format_diagnostic(found), file=sys.stderr)
-    if not arguments.quiet:
+    _report(result.checked.diagnostics)
+    _report(result.writer_diagnostics)
+    if not quiet:
         for path in result.files:
             if path.is_dir():
-                print(f"wrote {display_path(path)}/ (the HTML edition)", file=sys.stderr)
+                _say(f"wrote {display_path(path)}/ (the HTML edition)")
                 continue
             size = path.stat().st_size
             pages = f", {result.pages[path]} pages" if path in result.pages else ""
-            print(f"wrote {display_path(path)} ({size / 1024:.0f} KiB{pages})", file=sys.stderr)
+            _say(f"wrote {display_path(path)} ({size / 1024:.0f} KiB{pages})")
         for line in result.summaries:
-            print(line, file=sys.stderr)
-    if arguments.verbose:
+            _say(line)
+    if verbose:
         for stage, seconds in result.timings.items():
-            print(f"  {stage:<16} {seconds:6.2f} s", file=sys.stderr)
-    if arguments.timings_json:
+            _say(f"  {stage:<16} {seconds:6.2f} s")
+    if timings_json:
         report = {
             "stages": result.timings,
             "pages": max(result.pages.values(), default=None),
@@ -502,24 +512,226 @@ def _run_build(arguments: argparse.Namespace) -> int:
             "files": [str(path) for path in result.files],
             "peak_rss_mb": _peak_memory(),
         }
-        arguments.timings_json.write_text(json.dumps(report, indent=2), encoding="utf-8")
+        timings_json.write_text(json.dumps(report, indent=2), encoding="utf-8")
     diagnostics = (*result.checked.diagnostics, *result.writer_diagnostics)
     count = len(result.files)
-    print(
+    _say(
         f"ok: {count} file{'s' if count != 1 else ''} written in {elapsed:.1f} s, "
-        f"{summarise(diagnostics)}",
-        file=sys.stderr,
+        f"{summarise(diagnostics)}"
     )
     return EXIT_OK
 
 
-def _announce(message: str) -> None:
-    """Progress reporter for a terminal: one line as each stage starts."""
-    print(f"... {message}", file=sys.stderr)
+# --- graph and preview -------------------------------------------------------------------------------
 
 
-def _silent(message: str) -> None:
-    """Progress reporter for pipes, logs and --quiet: nothing."""
+@cli.command("graph", short_help="draw the map of the book (chapters and their links)")
+@_book_argument
+@_output_option
+@click.option(
+    "--format",
+    "map_format",
+    type=click.Choice(["svg", "dot"]),
+    default="svg",
+    show_default=True,
+    help="svg: a drawing that needs nothing else; dot: the graph as text for Graphviz",
+)
+@_reading_options
+def graph_command(book: Path | None, output: Path, map_format: str, **params: Any) -> int:
+    """Write the map of the book into the output folder as <book>-map.svg (or .dot):
+    chapters in reading order, Next Stages as solid arcs, cross-references dashed,
+    unreachable chapters and dead ends marked."""
+    from dreambook.bookmap import build_map, render_dot, render_svg
+    from dreambook.render import typeset_inline
+    from dreambook.styles import book_styles
+
+    checked = check_manuscript(find_book(book), _options(params))
+    _report(checked.diagnostics)
+    if checked.has_errors:
+        return _failed(checked)
+    # The titles as the book prints them (curly apostrophes), as in the PDF's and EPUB's map.
+    titles = {c.slug: typeset_inline(c.title).striptags() for c in checked.book.chapters}
+    book_map = build_map(checked.book, checked.graph, checked.reading_order, titles)
+    name = slugify(checked.book.config.title) or "book"
+    if map_format == "dot":
+        text = render_dot(book_map, checked.book.config.title)
+    else:
+        text = render_svg(book_map, book_styles(checked.book.root, checked.book.config))
+    destination = output / f"{name}-map.{map_format}"
+    with atomic_output(destination) as written:
+        written.write(text.encode("utf-8"))
+    _say(f"wrote {display_path(destination)}")
+    return EXIT_OK
+
+
+@cli.command("preview", short_help="serve the book on this computer and rebuild it on every change")
+@_book_argument
+@_output_option
+@click.option(
+    "--port",
+    type=click.IntRange(min=0, max=65535),
+    default=0,
+    help="the port to serve on  [default: any free port]",
+)
+@_reading_options
+def preview_command(book: Path | None, output: Path, port: int, **params: Any) -> int:
+    """Build the HTML edition and serve it on 127.0.0.1 at once, then lay out the print PDF
+    (shown as spreads). Watches the book and its styles, rebuilds on every change, reloads
+    open pages, and prints one line per rebuild. Build errors show over the last good book
+    and in the terminal. Writes into OUTPUT/preview. Ctrl-C stops it."""
+    from dreambook.preview import Preview, PreviewServer
+
+    manuscript = find_book(book)
+    folder = manuscript.resolve()
+    shown = f"{folder.name} (this folder)" if folder == Path.cwd() else display_path(manuscript)
+    preview = Preview(manuscript, output / "preview", _options(params), report=_say)
+    try:
+        server = PreviewServer(preview, "127.0.0.1", port)
+    except OSError as error:  # the port is taken, or not this user's to open
+        raise UsageError(
+            f"cannot serve on 127.0.0.1:{port}: {error.strerror or error}; choose another "
+            "--port, or leave it out for any free one"
+        ) from error
+    try:
+        server.start(
+            serving=lambda url: _say(
+                f"previewing {shown} at {url} (Ctrl-C stops); "
+                "the HTML edition is ready, the PDF follows"
+            )
+        )
+        while not preview.stopping.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        _say("stopping")
+    finally:
+        server.stop()
+    return EXIT_OK
+
+
+# --- init and new ----------------------------------------------------------------------------------
+
+
+@cli.command(
+    "init", short_help="start a new book that builds at once: book.toml, a chapter, the styles"
+)
+@click.argument(
+    "folder",
+    required=False,
+    default=Path(MANUSCRIPT_FOLDER),
+    type=click.Path(path_type=Path, file_okay=False),
+    metavar="[DIR]",
+    help=f"the folder to create the book in; it may exist but must hold no book yet "
+    f"(default: {MANUSCRIPT_FOLDER})",
+)
+@click.option("--title", default="Untitled Book", show_default=True, help="the book's title")
+@click.option("--author", default="The Author", show_default=True, help="the book's author")
+def init_command(folder: Path, title: str, author: str) -> int:
+    """Create a book folder with book.toml, a first chapter with the house sections (its
+    placeholder text to be written over) and a copy of dreambook's templates and stylesheets
+    to restyle."""
+    from dreambook.scaffold import init_book
+
+    for path in init_book(folder, title, author, dt.date.today()):
+        _say(f"wrote {display_path(path)}")
+    return EXIT_OK
+
+
+@cli.command("new", short_help="write a new chapter with the house sections")
+@click.argument("title", metavar="TITLE", help="the new chapter's title; its slug names the file")
+@_book_argument
+@click.option(
+    "--after",
+    metavar="SLUG",
+    shell_complete=_complete_slugs,
+    help="the chapter whose Next Stages lead to the new one; it is written beside that "
+    "chapter, and its Next Stages lead back  [default: none; the chapter is unlinked]",
+)
+def new_command(title: str, book: Path | None, after: str | None) -> int:
+    """Write a new chapter file with front matter and the house sections. With --after SLUG
+    it goes beside that chapter and joins the end of its Next Stages. Refuses a title or
+    file name the book already has."""
+    from dreambook.scaffold import new_chapter
+
+    for path in new_chapter(find_book(book), title, after):
+        _say(f"wrote {display_path(path)}")
+    return EXIT_OK
+
+
+# --- preflight ----------------------------------------------------------------------------------------
+
+
+class _Length(click.ParamType[float]):
+    """A length such as 0.125in or 3mm, converted to points."""
+
+    name = "length"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        from dreambook.config import parse_length
+
+        if isinstance(value, float):
+            return value
+        try:
+            return parse_length(str(value)).points
+        except ValueError as error:
+            self.fail(str(error), param, ctx)
+
+
+@cli.command(
+    "preflight", short_help="check a PDF for print: boxes, bleed, fonts, colour, images, PDF/X"
+)
+@click.argument(
+    "pdf",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE.pdf",
+    help="the PDF to check (any PDF, not only dreambook's)",
+)
+@click.option(
+    "--bleed",
+    type=_Length(),
+    default=None,
+    metavar="LENGTH",
+    help="the bleed every page must have beyond its trim  [default: 0.125in]",
+)
+@click.option("--strict", is_flag=True, help="treat warnings as errors (exit 1 on any finding)")
+def preflight_command(pdf: Path, bleed: float | None, strict: bool) -> int:
+    """Read a PDF and report what a printer's prepress would refuse or question, as
+    FILE:PAGE: CODE severity: message. Exits 1 when there are errors (or warnings, with
+    --strict)."""
+    from dreambook.preflight import DEFAULT_BLEED, preflight
+
+    if not pdf.is_file():
+        raise UsageError(f"{pdf} is not a file")
+    report = preflight(pdf, bleed if bleed is not None else DEFAULT_BLEED)
+    _report(report.findings)
+    _say(report.summary())
+    failed = report.errors or (strict and report.findings)
+    return EXIT_MANUSCRIPT if failed else EXIT_OK
+
+
+# --- completion -----------------------------------------------------------------------------------------
+
+
+@cli.command("completion", short_help="print the shell completion script for bash, zsh or fish")
+@click.argument(
+    "shell",
+    type=click.Choice(SHELLS),
+    metavar="SHELL",
+    help="the shell to complete in: " + ", ".join(SHELLS),
+)
+def completion_command(shell: str) -> int:
+    """Print the script that lets SHELL complete dreambook's commands, options, formats and
+    chapter slugs. Load it from the shell's start-up file, e.g. for bash add
+    'eval "$(dreambook completion bash)"' to ~/.bashrc; for zsh the same line in ~/.zshrc;
+    for fish, 'dreambook completion fish > ~/.config/fish/completions/dreambook.fish'."""
+    completion = get_completion_class(shell)
+    assert completion is not None  # the choice allows only shells Click knows
+    click.echo(completion(cli, {}, PROG, COMPLETE_VARIABLE).source())
+    return EXIT_OK
+
+
+# --- running -----------------------------------------------------------------------------------------
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -528,50 +740,47 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with _stopped_by_sigterm():
             return _main(argv)
-    except KeyboardInterrupt:
-        print("dreambook: stopped (SIGINT)", file=sys.stderr)
+    except (KeyboardInterrupt, _Interrupted, click.Abort):
+        _say("dreambook: stopped (SIGINT)")
         return EXIT_SIGINT
     except _Stopped:
-        print("dreambook: stopped (SIGTERM)", file=sys.stderr)
+        _say("dreambook: stopped (SIGTERM)")
         return EXIT_SIGTERM
 
 
 def _main(argv: Sequence[str] | None) -> int:
     try:
-        arguments = _parser().parse_args(argv)
-    except SystemExit as stop:  # argparse exits 2 on usage errors and 0 for --help/--version
-        return int(stop.code or 0)
-    try:
-        if arguments.command == "build":
-            return _run_build(arguments)
-        if arguments.command in {"init", "new"}:
-            return _run_scaffold(arguments)
-        if arguments.command == "preview":
-            return _run_preview(arguments)
-        if arguments.command == "preflight":
-            return _run_preflight(arguments)
-        checked = check_manuscript(arguments.manuscript, _options(arguments))
-        if arguments.command == "graph":
-            return _run_graph(checked, arguments)
-        if arguments.command == "check":
-            return _run_check(checked)
-        return _run_order(checked, arguments)
+        status = cli.main(
+            args=list(argv) if argv is not None else None,
+            prog_name=PROG,
+            complete_var=COMPLETE_VARIABLE,
+            standalone_mode=False,
+        )
+    except click.exceptions.Exit as done:  # --help, --version
+        return int(done.exit_code)
+    except click.ClickException as error:  # usage: each command's own usage line and the fault
+        error.show()
+        return EXIT_USAGE if isinstance(error, click.UsageError) else int(error.exit_code)
+    except SystemExit as done:  # shell completion answers and exits
+        return int(done.code or 0) if not isinstance(done.code, str) else EXIT_USAGE
+    except CodedUsageError as error:
+        _say(format_diagnostic(error.diagnostic))
+        return EXIT_USAGE
     except (UsageError, MissingDependencyError) as error:
         # Asked for something this command or this machine cannot do as asked.
-        print(f"dreambook: {error}", file=sys.stderr)
+        _say(f"dreambook: {error}")
         return EXIT_USAGE
     except ManuscriptError as error:
-        for d in error.diagnostics:
-            print(format_diagnostic(d), file=sys.stderr)
-        print(f"FAILED: {summarise(error.diagnostics)}; nothing was written", file=sys.stderr)
+        _report(error.diagnostics)
+        _say(f"FAILED: {summarise(error.diagnostics)}; nothing was written")
         return EXIT_MANUSCRIPT
     except BuildError as error:
-        for d in error.diagnostics:
-            print(format_diagnostic(d), file=sys.stderr)
+        _report(error.diagnostics)
         return EXIT_MANUSCRIPT
     except OSError as error:
-        print(f"dreambook: cannot write the output: {error}", file=sys.stderr)
+        _say(f"dreambook: cannot write the output: {error}")
         return EXIT_MANUSCRIPT
     except DreambookError as error:
-        print(f"dreambook: {error}", file=sys.stderr)
+        _say(f"dreambook: {error}")
         return EXIT_MANUSCRIPT
+    return int(status) if isinstance(status, int) else EXIT_OK

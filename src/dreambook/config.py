@@ -19,15 +19,18 @@ from dreambook.diagnostics import Diagnostic, diagnostic, line_of_byte
 from dreambook.errors import ResourceOutsideError
 from dreambook.fsutil import ConfinedReader
 from dreambook.isbn import expected_check_digit, parse_isbn
+from dreambook.labels import DEFAULT_NEXT_STAGES_HEADING, ENGLISH, LABEL_KEYS
 from dreambook.toml_schema import (
     DATE,
     FLAG,
     TEXT,
     TEXT_LIST,
+    TEXT_TABLE,
     KeyReader,
     Kind,
     Rejected,
     Singular,
+    TableKey,
     TomlLines,
     declared_fields,
     declared_keys,
@@ -278,6 +281,58 @@ def _number_kind(name: str, low: float, high: float, whole: bool) -> Kind[float]
     return Kind(name, read, lambda number: f"{number:g}")
 
 
+def _read_toc_depth(reader: KeyReader, table: str, key: str) -> int | None:
+    raw = reader.value(table, key)
+    if raw is None:
+        return None
+    # TOML booleans are not counts, though Python's bool is an int.
+    if isinstance(raw, int) and not isinstance(raw, bool) and 1 <= raw <= 3:
+        return raw
+    reader.report(
+        "DB004",
+        f"{table}.{key}",
+        f"[{table}] {key} must be 1, 2 or 3",
+        "1 lists the chapters, 2 their ## sections too, 3 the ### headings below those",
+    )
+    return None
+
+
+def _read_sort_names(reader: KeyReader, table: str, key: str) -> tuple[str, ...] | None:
+    """One sort name as a string, or several (one per author, in order) as a list."""
+    raw = reader.value(table, key)
+    if raw is None:
+        return None
+    if isinstance(raw, str) and raw.strip():
+        return (raw.strip(),)
+    if isinstance(raw, list) and all(isinstance(v, str) and v.strip() for v in raw):
+        return tuple(v.strip() for v in raw)
+    reader.report(
+        "DB004",
+        f"{table}.{key}",
+        f"[{table}] {key} must be a name or a list of names",
+        f'write it as {key} = "Ellison, Mara", or a list with one name per author',
+    )
+    return None
+
+
+def _toml_sort_names(names: tuple[str, ...]) -> str:
+    if len(names) == 1:
+        return toml_string(names[0])
+    return "[" + ", ".join(toml_string(name) for name in names) + "]"
+
+
+def _web_address(text: str) -> str:
+    """Return ``text`` if it is an http(s) address; raises Rejected otherwise."""
+    if not re.fullmatch(r"https?://[^\s/]+\S*", text):
+        raise Rejected("is not a web address", "write the full address, starting https://")
+    return text
+
+
+WEB_ADDRESS = parsed("web address", _web_address, toml_string)
+TOC_DEPTH: Kind[int] = Kind("1, 2 or 3", _read_toc_depth, str)
+SORT_NAMES: Kind[tuple[str, ...]] = Kind(
+    "name or list of names", _read_sort_names, _toml_sort_names
+)
 LANGUAGE = parsed("language tag", _language_tag, toml_string)
 IDENTIFIER = parsed("ISBN or UUID URN", _book_identifier, toml_string)
 MANUSCRIPT_PATH = parsed("path", _inside_manuscript, toml_string)
@@ -345,6 +400,14 @@ class BookConfig:
             "author", doc="the author's name (for several, use authors)", example="Mara Ellison"
         ),
     )
+    author_sort: tuple[str, ...] = setting(
+        "book",
+        SORT_NAMES,
+        (),
+        doc="how catalogues sort the authors (the EPUB's file-as), one per author; when unset,"
+        ' each name turned round at its last word ("Mara Ellison" -> "Ellison, Mara")',
+        example=("Ellison, Mara",),
+    )
     language: str = setting(
         "book", LANGUAGE, "en", doc="the book's language, a BCP 47 tag such as en-GB or pt-BR"
     )
@@ -399,7 +462,11 @@ class BookConfig:
         example=("keeping-a-dream-journal",),
     )
     next_stages_heading: str = setting(
-        "book", TEXT, "Next Stages", doc="the heading text of the Next Stages section"
+        "book",
+        TEXT,
+        DEFAULT_NEXT_STAGES_HEADING,
+        doc="the heading of the Next Stages section in the chapter files; when set, the "
+        "printed heading too (else the book's language's words)",
     )
     keywords: tuple[str, ...] = setting(
         "book", TEXT_LIST, (), doc="PDF keywords and EPUB subjects", example=("dreams", "sleep")
@@ -587,6 +654,52 @@ class BookConfig:
         None,
         doc="the cover image, a path inside the manuscript folder",
         example="images/cover.jpg",
+    )
+    embed_fonts: bool = setting(
+        "epub",
+        FLAG,
+        True,
+        doc="carry the stylesheet's fonts in the EPUB, cut down to the characters the book uses;"
+        " false leaves the typeface to the reading system",
+        example=False,
+    )
+    toc_depth: int | None = setting(
+        "epub",
+        TOC_DEPTH,
+        None,
+        doc="levels in the EPUB's navigation and NCX (1 chapters, 2 and their ## sections, 3 and"
+        " ### headings); when unset, chapters and sections in the navigation, chapters alone in"
+        " the NCX. Sections every chapter repeats are never listed",
+        example=2,
+    )
+    certified_by: str | None = setting(
+        "epub",
+        TEXT,
+        None,
+        doc="who checked the EPUB against EPUB Accessibility 1.1 (WCAG 2.1 AA); only then does"
+        " the EPUB claim conformance",
+        example="Dreambook Sample Press accessibility desk",
+    )
+    certifier_credential: str | None = setting(
+        "epub",
+        TEXT,
+        None,
+        doc="the certifier's credential, with certified_by",
+        example="DAISY Ace Certified",
+    )
+    certifier_report: str | None = setting(
+        "epub",
+        WEB_ADDRESS,
+        None,
+        doc="the web address of the certifier's report, with certified_by",
+        example="https://example.org/a11y/report.html",
+    )
+    labels: tuple[tuple[str, str], ...] = setting(
+        "labels",
+        TEXT_TABLE,
+        (),
+        doc="the interface words, each key overriding the book's language's words",
+        keys=tuple(TableKey(key.key, key.doc, getattr(ENGLISH, key.key)) for key in LABEL_KEYS),
     )
     # Where each key was written, for diagnostics raised by later stages (e.g. an unknown start).
     key_lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 
@@ -57,6 +57,11 @@ _TABLE: tuple[Code, ...] = (
     Code("DB020", "duplicate-slug", Severity.ERROR, "Two chapters have the same slug."),
     Code("DB021", "duplicate-section-id", Severity.ERROR, "Two headings would get the same section id."),
     Code("DB022", "markup-misread", Severity.WARNING, "The book would show a heading, code fence or HTML block otherwise than check reads it."),
+    Code("DB023", "duplicate-title", Severity.WARNING, "Two chapters have the same title (compared as bare Next Stages titles are)."),
+    Code("DB024", "placeholder-text", Severity.WARNING, "A chapter still holds text that `dreambook new` or `init` wrote as a placeholder."),
+    # the scaffolding commands (`dreambook new`), reported instead of writing anything
+    Code("DB025", "after-unknown", Severity.ERROR, "`dreambook new --after` names no chapter of the book."),
+    Code("DB026", "title-taken", Severity.ERROR, "`dreambook new` was given the title of a chapter the book already has."),
     # links and the graph
     Code("DB030", "dangling-next-stage", Severity.WARNING, "A Next Stages item names no chapter of the book."),
     Code("DB031", "dangling-cross-reference", Severity.WARNING, "A link points to a chapter or section that does not exist."),
@@ -80,12 +85,20 @@ _TABLE: tuple[Code, ...] = (
     Code("DB080", "manuscript-too-large", Severity.ERROR, "The manuscript is over the size or chapter limit."),
     Code("DB081", "chapter-too-large", Severity.ERROR, "One chapter file is over the per-chapter size limit."),
     Code("DB085", "nesting-too-deep", Severity.ERROR, "Lists, quotes, raw HTML, emphasis or links are nested too deeply."),
+    # what retailers and libraries read (retail.py)
+    Code("DB090", "author-missing", Severity.WARNING, "book.toml names no author."),
+    Code("DB091", "language-missing", Severity.WARNING, "book.toml gives no language; \"en\" is assumed."),
+    Code("DB092", "identifier-missing", Severity.WARNING, "book.toml gives no identifier a retailer can list."),
+    Code("DB093", "author-sort-mismatch", Severity.WARNING, "[book] author_sort does not give one sort name per author."),
     # covers (DB100-DB109)
     Code("DB100", "isbn-check-digit", Severity.ERROR, "[book] identifier has an ISBN's shape but the wrong check digit."),
     Code("DB101", "cover-missing", Severity.WARNING, "The book has no cover image and no author to set a cover from."),
     Code("DB102", "cover-too-small", Severity.WARNING, "A cover image is smaller than retailers take (1600 × 2560 pixels)."),
     Code("DB103", "price-code-without-isbn", Severity.WARNING, "[cover] price_code is set, but the book has no ISBN to carry a barcode."),
     Code("DB104", "cover-text-unreadable", Severity.ERROR, "[cover] back_text names a Markdown file that is missing or not UTF-8."),
+    # the book's interface words (labels.py)
+    Code("DB110", "labels-language-unknown", Severity.WARNING, "dreambook has no interface words in the book's language; English ones are printed."),
+    Code("DB111", "label-pattern-unusable", Severity.WARNING, "A [labels] override leaves out or adds a placeholder; the language's own words are printed."),
     # preflight of a PDF (`dreambook preflight`, and the end of every print build)
     Code("PF001", "pdf-unreadable", Severity.ERROR, "The file cannot be read as a PDF."),
     Code("PF010", "trim-box-missing", Severity.ERROR, "A page has no TrimBox."),
@@ -112,7 +125,9 @@ class Diagnostic:
     """One problem found in the manuscript.
 
     ``path`` is the file it is about (``None`` for problems with no file), ``line``
-    is 1-based (``None`` when the whole file is meant).
+    is 1-based (``None`` when the whole file is meant). ``follows`` holds the problems that
+    are only consequences of this one (a link that cannot match a chapter whose title could
+    not be read): they are printed under it and not counted on their own.
     """
 
     severity: Severity
@@ -121,6 +136,7 @@ class Diagnostic:
     path: Path | None = None
     line: int | None = None
     hint: str | None = None
+    follows: tuple[Diagnostic, ...] = ()
 
     @property
     def name(self) -> str:
@@ -156,14 +172,13 @@ def diagnostic(
 
 def escalate(diagnostics: Iterable[Diagnostic]) -> tuple[Diagnostic, ...]:
     """Return the diagnostics with every warning turned into an error (``--strict``)."""
-    return tuple(
-        Diagnostic(Severity.ERROR, d.code, d.message, d.path, d.line, d.hint) for d in diagnostics
-    )
+    return tuple(replace(d, severity=Severity.ERROR) for d in diagnostics)
 
 
-def sort_key(d: Diagnostic) -> tuple[str, int, str, str]:
-    """Order diagnostics by file, then line, then code, so output is stable."""
-    return (str(d.path or ""), d.line or 0, d.code, d.message)
+def sort_key(d: Diagnostic) -> tuple[str, int, int, str, str]:
+    """Order diagnostics by file, then errors before warnings (the cause of a file's trouble
+    is read first), then line and code, so output is stable."""
+    return (str(d.path or ""), 0 if d.is_error else 1, d.line or 0, d.code, d.message)
 
 
 def display_path(path: Path, base: Path | None = None) -> str:
@@ -176,17 +191,24 @@ def display_path(path: Path, base: Path | None = None) -> str:
     return str(path) if relative.startswith("..") else relative
 
 
+def _where(d: Diagnostic, base: Path | None) -> str:
+    if d.path is None:
+        return ""
+    where = display_path(d.path, base)
+    if d.line is not None:
+        where += f":{d.line}"
+    return where + ": "
+
+
 def format_diagnostic(d: Diagnostic, base: Path | None = None) -> str:
-    """Return ``path:line: CODE severity: message`` with an indented hint line when there is one."""
-    where = ""
-    if d.path is not None:
-        where = display_path(d.path, base)
-        if d.line is not None:
-            where += f":{d.line}"
-        where += ": "
-    text = f"{where}{d.code} {d.severity.value}: {d.message}"
+    """Return ``path:line: CODE severity: message`` with an indented hint line when there is
+    one, and an indented ``because of this:`` line for each problem that follows from it."""
+    text = f"{_where(d, base)}{d.code} {d.severity.value}: {d.message}"
     if d.hint:
         text += f"\n    hint: {d.hint}"
+    for consequence in d.follows:
+        text += f"\n    because of this: {_where(consequence, base)}{consequence.code} "
+        text += consequence.message
     return text
 
 

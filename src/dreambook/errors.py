@@ -20,11 +20,22 @@ class UsageError(DreambookError):
     """
 
 
-class ManuscriptError(DreambookError):
-    """The manuscript has errors (exit status 1); ``diagnostics`` lists them all."""
+class CodedUsageError(UsageError):
+    """A usage error with a code of its own (exit status 2), such as ``new --after`` naming
+    no chapter: ``diagnostic`` says what is wrong and, in its hint, what was probably meant."""
 
-    def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
+    def __init__(self, found: Diagnostic) -> None:
+        self.diagnostic = found
+        super().__init__(found.message)
+
+
+class ManuscriptError(DreambookError):
+    """The manuscript has errors (exit status 1); ``diagnostics`` lists them all, and
+    ``chapters`` is how many chapter files were read (None when not known)."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic], chapters: int | None = None) -> None:
         self.diagnostics = tuple(diagnostics)
+        self.chapters = chapters
         count = sum(1 for d in self.diagnostics if d.is_error)
         super().__init__(f"the manuscript has {count} error(s)")
 

@@ -22,6 +22,7 @@ from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
 from dreambook.diagnostics import Diagnostic, diagnostic
+from dreambook.labels import ENGLISH, Labels
 from dreambook.manuscript import Book, Chapter, NextStageItem
 from dreambook.slugs import CLAUSE_MARK, name_key, split_after_words, strip_blurb_lead, title_key
 
@@ -93,9 +94,10 @@ class ReadingOrder:
         """The chapter slugs in reading order."""
         return tuple(entry.slug for entry in self.entries)
 
-    def labels(self) -> dict[str, tuple[str, str]]:
+    def labels(self, words: Labels = ENGLISH) -> dict[str, tuple[str, str]]:
         """Each chapter's (label, number): ("Chapter 1", "1"), ..., and for appendices
-        ("Appendix", "A") when there is one, ("Appendix B", "B") when there are several.
+        ("Appendix", "A") when there is one, ("Appendix B", "B") when there are several,
+        in the language of ``words`` ("Kapitel 1", "Anhang B").
 
         One source for every place that names a chapter by number: the chapter openings,
         the contents and the map of the book.
@@ -106,11 +108,11 @@ class ReadingOrder:
         for entry in self.entries:
             if entry.placement is Placement.APPENDIX:
                 letter = chr(ord("A") + appendix.index(entry.slug) % 26)
-                label = f"Appendix {letter}" if len(appendix) > 1 else "Appendix"
+                label = words.appendix_label(letter, several=len(appendix) > 1)
                 labels[entry.slug] = (label, letter)
             else:
                 number += 1
-                labels[entry.slug] = (f"Chapter {number}", str(number))
+                labels[entry.slug] = (words.chapter_label(number), str(number))
         return labels
 
 
@@ -379,7 +381,51 @@ def build_graph(book: Book) -> tuple[ChapterGraph, list[Diagnostic]]:
     return graph, diagnostics
 
 
+def duplicate_titles(book: Book, unread: Iterable[str] = ()) -> list[Diagnostic]:
+    """DB023 for every chapter whose title an earlier chapter (in file order) already has.
+
+    Titles are compared as bare-title Next Stages items are matched (slugs.title_key: case,
+    punctuation and dash style do not count), so two titles reported here are two that a
+    reader of the contents, or a bare-title item, cannot tell apart. Chapters in ``unread``
+    (slugs of chapters whose title could not be read, and which are titled after their file
+    name) are left out. Raises nothing.
+    """
+    skipped = set(unread)
+    first: dict[str, Chapter] = {}
+    diagnostics = []
+    for chapter in book.chapters:
+        key = title_key(chapter.title)
+        if chapter.slug in skipped or not key:
+            continue
+        earlier = first.setdefault(key, chapter)
+        if earlier is chapter:
+            continue
+        diagnostics.append(
+            diagnostic(
+                "DB023",
+                f"the title {chapter.title!r} is already the title of {earlier.source_path}",
+                chapter.path,
+                chapter.title_line,
+                "give each chapter a title of its own; the contents and bare-title Next "
+                "Stages items cannot tell these two apart",
+            )
+        )
+    return diagnostics
+
+
 # --- the reading order ----------------------------------------------------------------------------
+
+
+def reachable(successors: Mapping[str, Sequence[str]], start: str) -> set[str]:
+    """Return every chapter a chain of ``successors`` leads to from ``start`` (and ``start``)."""
+    seen = {start}
+    stack = [start]
+    while stack:
+        for successor in successors.get(stack.pop(), ()):
+            if successor not in seen:
+                seen.add(successor)
+                stack.append(successor)
+    return seen
 
 
 def _walk(graph: ChapterGraph, start: str, skip: set[str]) -> Iterator[OrderEntry]:

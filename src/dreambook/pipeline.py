@@ -6,12 +6,12 @@ import concurrent.futures
 import contextlib
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from dreambook.cover_check import check_cover
 from dreambook.diagnostics import Diagnostic, escalate, sort_key
-from dreambook.errors import ManuscriptError, OutputError, UsageError
+from dreambook.errors import DreambookError, ManuscriptError, OutputError, UsageError
 from dreambook.export.writer import (
     DEFAULT_FORMATS,
     FORMATS,
@@ -24,16 +24,23 @@ from dreambook.export.writer import (
 )
 from dreambook.graph import (
     ChapterGraph,
+    Placement,
     ReadingOrder,
     build_graph,
     check_order_lock,
+    duplicate_titles,
     plan_reading_order,
+    reachable,
 )
 from dreambook.identity import book_identity
-from dreambook.manuscript import Book, Limits, load_book
+from dreambook.labels import label_diagnostics
+from dreambook.manuscript import Book, Chapter, Limits, load_book
 from dreambook.output_folder import CACHE_FOLDER, OutputFolder, StagedOutputs
+from dreambook.placeholders import CHAPTER_TEMPLATE, check_placeholders
 from dreambook.resources import check_resources, check_styles_folder
+from dreambook.retail import check_retail_metadata
 from dreambook.sanitize import check_raw_html
+from dreambook.slugs import title_key
 from dreambook.workers import usable_cpus, worker_pool
 
 
@@ -85,13 +92,144 @@ def check_manuscript(manuscript: Path, options: Options | None = None) -> Checke
         order_diagnostics = [d for d in order_diagnostics if d.code != "DB005"]
     found = diagnostics + graph_diagnostics + order_diagnostics + check_resources(book)
     found += check_styles_folder(book)
-    if not unreadable:  # nor does "no author to set a cover from"
+    config = book.config
+    found += label_diagnostics(
+        config.language, config.labels, manuscript / "book.toml", config.key_lines
+    )
+    unread = _unread_chapters(book, diagnostics)
+    found += duplicate_titles(book, unread)
+    found += check_placeholders(book, _chapter_template(book), unread)
+    if not unreadable:
+        # Without a readable book.toml, its missing author or language says nothing new,
+        # nor does "no author to set a cover from".
+        found += check_retail_metadata(book)
         found += check_cover(book)
     if not options.trust_html:
         for chapter in book.chapters:
             found += check_raw_html(chapter)
     found.sort(key=sort_key)
+    found = _fold_consequences(book, graph, order, found, unread)
     return CheckedBook(book, graph, order, escalate(found) if options.strict else tuple(found))
+
+
+# A chapter with one of these errors could not be read, or not its title: it stands in the
+# book titled after its file name, and what other checks say about it may be only a result.
+_UNREAD_CODES = frozenset({"DB010", "DB011", "DB012", "DB013", "DB014", "DB017", "DB081", "DB085"})
+
+
+def _unread_chapters(book: Book, diagnostics: Sequence[Diagnostic]) -> dict[str, Diagnostic]:
+    """Slug -> the error that kept each chapter (or its title) from being read."""
+    by_path = {chapter.path: chapter.slug for chapter in book.chapters}
+    unread: dict[str, Diagnostic] = {}
+    for d in sorted(diagnostics, key=sort_key):
+        if d.code in _UNREAD_CODES and d.is_error and d.path in by_path:
+            unread.setdefault(by_path[d.path], d)
+    return unread
+
+
+def _chapter_template(book: Book) -> str | None:
+    """The text of the book's new-chapter template (what `new` writes), None if unreadable."""
+    from dreambook.styles import book_styles
+
+    try:
+        return book_styles(book.root, book.config).read_text(CHAPTER_TEMPLATE)
+    except (OSError, UnicodeDecodeError, DreambookError):
+        return None  # check_styles_folder reports a styles file it may not read
+
+
+def _written_title(chapter: Chapter) -> str | None:
+    """The ``title:`` line of a chapter whose front matter could not be read, if it has one."""
+    try:
+        head = chapter.path.read_bytes()[:4096].decode("utf-8", errors="replace")
+    except OSError:
+        return None
+    for line in head.splitlines()[1:40]:
+        if line.strip() == "---":
+            break
+        if line.startswith("title:"):
+            return line.removeprefix("title:").strip().strip("'\"") or None
+    return None
+
+
+def _meant_chapter(item_text: str, unread: Sequence[Chapter]) -> Chapter | None:
+    """The unread chapter a bare-title item that matched no title most likely names: the one
+    whose written title line the item starts with, else the only one without such a line."""
+    item = title_key(item_text)
+    titled = {chapter.slug: _written_title(chapter) for chapter in unread}
+    for chapter in unread:
+        title = titled[chapter.slug]
+        if title and (item == title_key(title) or item.startswith(title_key(title) + " ")):
+            return chapter
+    untitled = [chapter for chapter in unread if not titled[chapter.slug]]
+    return untitled[0] if len(untitled) == 1 else None
+
+
+def _fold_consequences(
+    book: Book,
+    graph: ChapterGraph,
+    order: ReadingOrder,
+    found: list[Diagnostic],
+    unread: dict[str, Diagnostic],
+) -> list[Diagnostic]:
+    """Fold what only follows from a chapter that could not be read under that chapter's error.
+
+    Followed from it: the chapter's own "unreachable" (DB040); a bare-title Next Stages item
+    that matches no title (DB030) when it names that chapter (its written title line, or it
+    is the only unread chapter without one); and "unreachable" for a chapter that such an
+    item would have made reachable. Returns the diagnostics, root causes first, with the
+    consequences in their ``follows``. Raises nothing.
+    """
+    if not unread:
+        return found
+    by_slug = {chapter.slug: chapter for chapter in book.chapters}
+    by_path = {chapter.path: chapter for chapter in book.chapters}
+    unread_chapters = [by_slug[slug] for slug in unread]
+    folded: dict[str, list[Diagnostic]] = {slug: [] for slug in unread}
+    successors = {slug: list(graph.successors(slug)) for slug in graph.chapters}
+    kept: list[Diagnostic] = []
+    unreachable: list[Diagnostic] = []
+    for d in found:
+        source = by_path.get(d.path) if d.path is not None else None
+        if source is not None and d.code == "DB040":
+            if source.slug in unread:
+                folded[source.slug].append(d)
+            else:
+                unreachable.append(d)
+            continue
+        if source is not None and d.code == "DB030":
+            item = next((i for i in source.next_stages if i.line == d.line), None)
+            meant = _meant_chapter(item.text, unread_chapters) if item and not item.href else None
+            if meant is not None:
+                folded[meant.slug].append(d)
+                successors.setdefault(source.slug, []).append(meant.slug)
+                continue
+        kept.append(d)
+    # Chapters the folded items would have made reachable, each with the unread chapter
+    # through which they would have been reached.
+    start = next((e.slug for e in order.entries if e.placement is Placement.START), None)
+    reached_through: dict[str, str] = {}
+    if start is not None:
+        before = reachable({slug: graph.successors(slug) for slug in graph.chapters}, start)
+        after = reachable(successors, start)
+        for slug in unread:
+            if slug in after and slug not in before:
+                for reached in reachable(successors, slug) - before:
+                    reached_through.setdefault(reached, slug)
+    for d in unreachable:
+        chapter = by_path[d.path] if d.path is not None else None
+        cause = reached_through.get(chapter.slug) if chapter is not None else None
+        if cause is None:
+            kept.append(d)
+        else:
+            folded[cause].append(d)
+    result = [
+        replace(d, follows=(*d.follows, *folded[by_path[d.path].slug]))
+        if d.path in by_path and unread.get(by_path[d.path].slug) == d
+        else d
+        for d in kept
+    ]
+    result.sort(key=sort_key)
+    return result
 
 
 @dataclass(frozen=True)
@@ -200,7 +338,7 @@ def _build_book(
     with watch.stage("check", f"checking {manuscript}"):
         checked = check_manuscript(manuscript, options)
     if checked.has_errors:
-        raise ManuscriptError(checked.diagnostics)
+        raise ManuscriptError(checked.diagnostics, len(checked.book.chapters))
     with watch.stage("render", f"rendering {len(checked.book.chapters)} chapters"):
         rendered = render_book(
             checked.book, checked.graph, checked.reading_order, trust_html=options.trust_html

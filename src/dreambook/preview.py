@@ -1,11 +1,15 @@
 """``dreambook preview``: build the book, serve it on 127.0.0.1, rebuild on every change.
 
 The server serves the HTML edition of the book and the print PDF, with its pages shown
-as spreads. It watches the manuscript and styles folders (watchfiles); after a change it
-rebuilds the HTML edition first and tells open pages to reload (server-sent events on
-``/__dreambook__/events``), then lays out the PDF and tells the spreads page. When a
-build fails, pages keep showing the last good book and lay an overlay over it with each
-``path:line: CODE message`` and its hint; the overlay goes when the book builds again.
+as spreads. It starts serving as soon as the HTML edition is built; the PDF is laid out
+after that, in the background. It watches the manuscript and styles folders (watchfiles);
+after a change it rebuilds the HTML edition first and tells open pages to reload
+(server-sent events on ``/__dreambook__/events``), then lays out the PDF and tells the
+spreads page. When a build fails, pages keep showing the last good book and lay an overlay
+over it with each ``path:line: CODE message`` and its hint; the overlay goes when the book
+builds again. Each build is told, in one line, to the ``report`` function the preview is
+given (the terminal's, for ``dreambook preview``): what changed, the time of each stage,
+the pages, and the problems the browser shows.
 
 The server answers only this machine's browser: a request whose ``Host`` is not the address
 it listens on (``127.0.0.1``, ``localhost`` or ``[::1]`` with its port) is refused with 403,
@@ -25,14 +29,15 @@ import queue
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dreambook.diagnostics import Diagnostic, format_diagnostic
+from dreambook.diagnostics import Diagnostic, display_path, format_diagnostic, summarise
 from dreambook.errors import BuildError, DreambookError, ManuscriptError
 from dreambook.export.pdf.variant import Variant
-from dreambook.pipeline import Options, build_book
+from dreambook.pipeline import BuildResult, Options, build_book
 from dreambook.styles import default_styles_folder
 
 log = logging.getLogger(__name__)
@@ -45,6 +50,7 @@ CLIENT_TIMEOUT = 30.0  # seconds a connection may sit idle or half-sent before i
 MAX_CLIENTS = 16  # requests handled at once; more wait to be accepted
 MAX_EVENT_STREAMS = 32  # open pages listening for reloads, each holding a connection
 MAX_PATH_BYTES = 2048  # longer request paths are answered with 414
+WATCH_START_TIMEOUT = 120.0  # seconds start() waits for the first PDF and the watcher
 _KEEP_ALIVE = 15.0  # seconds between comments on a quiet event stream (finds closed pages)
 _LOCAL_NAMES = ("127.0.0.1", "localhost", "[::1]")
 _CONTENT_TYPES = {
@@ -90,13 +96,38 @@ def _diagnostics_payload(diagnostics: tuple[Diagnostic, ...]) -> list[str]:
     return [format_diagnostic(d) for d in diagnostics if d.is_error]
 
 
-class Preview:
-    """One book being previewed: its builds, its output folder and its open pages."""
+def _quiet(line: str) -> None:
+    """The default reporter of a Preview: says nothing."""
 
-    def __init__(self, manuscript: Path, output: Path, options: Options | None = None) -> None:
+
+@dataclass
+class _Outcome:
+    """What one build of one format did, for the rebuild's line in the terminal."""
+
+    ok: bool
+    seconds: float
+    result: BuildResult | None = None
+    problems: tuple[str, ...] = ()
+
+
+class Preview:
+    """One book being previewed: its builds, its output folder and its open pages.
+
+    ``report`` is called with one line per build (and a line for each problem the browser
+    is shown); library code prints nothing itself.
+    """
+
+    def __init__(
+        self,
+        manuscript: Path,
+        output: Path,
+        options: Options | None = None,
+        report: Callable[[str], None] = _quiet,
+    ) -> None:
         self.manuscript = manuscript
         self.output = output
         self.options = options or Options()
+        self.report = report
         self.events = _Broadcast()
         self.stopping = threading.Event()
         self.watching = threading.Event()
@@ -111,7 +142,8 @@ class Preview:
 
     # --- building -------------------------------------------------------------------------------
 
-    def _build(self, formats: tuple[str, ...]) -> bool:
+    def _build(self, formats: tuple[str, ...]) -> _Outcome:
+        started = time.perf_counter()
         try:
             result = build_book(
                 self.manuscript, self.output, formats, (Variant.PRINT.value,), self.options
@@ -119,10 +151,17 @@ class Preview:
         except (ManuscriptError, BuildError) as error:
             messages = _diagnostics_payload(error.diagnostics)
             self.events.send("build-error", {"diagnostics": messages})
-            return False
+            problems = tuple(messages) or (summarise(error.diagnostics),)
+            return _Outcome(False, time.perf_counter() - started, None, problems)
         except DreambookError as error:
             self.events.send("build-error", {"diagnostics": [str(error)]})
-            return False
+            return _Outcome(False, time.perf_counter() - started, None, (str(error),))
+        except Exception:
+            # Stopping (Ctrl-C, SIGTERM) shuts the worker pools down under a build that is
+            # still running; that build's failure is no news to the author who stopped it.
+            if self.stopping.is_set():
+                return _Outcome(False, time.perf_counter() - started, None, ())
+            raise
         for path in result.files:
             if path.is_dir():
                 self.site = path
@@ -130,7 +169,7 @@ class Preview:
                 self.cover = path
             elif path.suffix == ".pdf":
                 self.pdf = path
-        return True
+        return _Outcome(True, time.perf_counter() - started, result)
 
     def _render_pages(self) -> None:
         """Draw each page of the print PDF as an image, for the spreads view."""
@@ -162,19 +201,87 @@ class Preview:
             self.cover_image = "cover.png"
 
     def _state(self) -> dict[Path, float]:
-        """Modification times of everything in the manuscript folder."""
-        return {path: path.stat().st_mtime for path in self.manuscript.rglob("*") if path.is_file()}
+        """Modification times of everything in the manuscript folder but the preview's output."""
+        return {
+            path: path.stat().st_mtime
+            for path in self.manuscript.rglob("*")
+            if path.is_file() and not self._is_output(path)
+        }
 
-    def rebuild(self) -> None:
-        """Build the HTML edition and announce it, then the PDF and its pages, and announce that."""
+    def _is_output(self, path: Path) -> bool:
+        """True for a file the preview itself writes (its output may sit inside the book's
+        folder when the book is the current folder: a change there is no edit)."""
+        try:
+            return Path(path).resolve().is_relative_to(self.output.resolve())
+        except (OSError, ValueError):
+            return False
+
+    def _stages(self, outcome: _Outcome) -> str:
+        if outcome.result is None:
+            return f"{outcome.seconds:.1f} s"
+        times = ", ".join(f"{stage} {sec:.1f} s" for stage, sec in outcome.result.timings.items())
+        return f"{outcome.seconds:.1f} s ({times})"
+
+    def _tell(self, changed: str, html: _Outcome, pdf: _Outcome | None) -> None:
+        """One line for the rebuild, then each problem the browser shows, one a line
+        (nothing once the preview is stopping)."""
+        if self.stopping.is_set():
+            return
+        stamp = time.strftime("%H:%M:%S")
+        if not html.ok:
+            self.report(f"{stamp} {changed}: FAILED, the browser shows the last good book")
+            for problem in html.problems:
+                self.report(f"  {problem}")
+            return
+        line = f"{stamp} {changed}: html {self._stages(html)}"
+        if pdf is not None and pdf.ok:
+            line += f"; pdf {self._stages(pdf)}, {len(self.page_images)} pages"
+        elif pdf is not None:
+            line += "; the PDF FAILED"
+        warnings = html.result.checked.diagnostics if html.result is not None else ()
+        line += f"; {summarise(warnings)}"
+        self.report(line)
+        for problem in pdf.problems if pdf is not None else ():
+            self.report(f"  {problem}")
+
+    def build_html(self) -> _Outcome:
+        """Build the HTML edition (taking the build lock) and tell open pages to reload."""
         with self.build_lock:
             self.built_state = self._state()
-            if not self._build(("html",)):
-                return
-            self.events.send("reload", {"what": "html"})
-            if self._build(("pdf",)):
+            outcome = self._build(("html",))
+            if outcome.ok:
+                self.events.send("reload", {"what": "html"})
+            return outcome
+
+    def build_pdf(self) -> _Outcome:
+        """Lay out the print PDF, draw its pages and tell the spreads page."""
+        with self.build_lock:
+            outcome = self._build(("pdf",))
+            if outcome.ok:
                 self._render_pages()
                 self.events.send("pdf", {"pages": len(self.page_images)})
+            return outcome
+
+    def rebuild(self, changed: Iterable[Path] = ()) -> None:
+        """Build the HTML edition and announce it, then the PDF and its pages, and announce
+        that; report the whole in one line, saying which files ``changed``."""
+        # An editor's temporary file, gone again before the build, is no change to report.
+        changed = [p for p in changed if Path(p).exists() or Path(p) in self.built_state]
+        html = self.build_html()
+        pdf = self.build_pdf() if html.ok else None
+        self._tell(_what_changed(changed, self.manuscript), html, pdf)
+
+    def first_build(self) -> _Outcome:
+        """Build the HTML edition once, before serving; the PDF follows (``finish_first_build``)."""
+        outcome = self.build_html()
+        if not outcome.ok:
+            self._tell("first build", outcome, None)
+        return outcome
+
+    def finish_first_build(self, html: _Outcome) -> None:
+        """Lay out the PDF of the first build (if its HTML edition built) and report both."""
+        if html.ok:
+            self._tell("first build", html, self.build_pdf())
 
     def watch(self) -> None:
         """Rebuild whenever something in the manuscript or styles folders changes, until stopped."""
@@ -184,10 +291,15 @@ class Preview:
         own_styles = self.manuscript / "styles"
         if not own_styles.is_dir():
             folders.append(str(default_styles_folder()))
+
+        def edited(change: watchfiles.Change, path: str) -> bool:
+            return watchfiles.DefaultFilter()(change, path) and not self._is_output(Path(path))
+
         # yield_on_timeout: the first (empty) round proves the watcher is registered, so
         # start() can wait for it and no save made right after starting is missed.
         for changes in watchfiles.watch(
             *folders,
+            watch_filter=edited,
             stop_event=self.stopping,
             debounce=150,
             rust_timeout=200,
@@ -196,10 +308,11 @@ class Preview:
         ):
             if not self.watching.is_set():
                 self.watching.set()
-                if self._state() != self.built_state:
-                    self.rebuild()  # something changed while the watcher was starting
+                now, built = self._state(), self.built_state
+                if now != built:  # something changed while the watcher was starting
+                    self.rebuild(p for p in now.keys() | built.keys() if now.get(p) != built.get(p))
             if changes:
-                self.rebuild()
+                self.rebuild(Path(path) for _, path in changes)
 
     # --- serving --------------------------------------------------------------------------------
 
@@ -225,6 +338,16 @@ class Preview:
         except (OSError, ValueError):
             return None
         return candidate
+
+
+def _what_changed(changed: Iterable[Path], manuscript: Path) -> str:
+    """``rebuilt after one.md changed`` (or ``two.md and 3 more``) for the rebuild's line."""
+    names = sorted({display_path(Path(path), manuscript) for path in changed})
+    if not names:
+        return "rebuilt"
+    if len(names) == 1:
+        return f"rebuilt after {names[0]} changed"
+    return f"rebuilt after {names[0]} and {len(names) - 1} more changed"
 
 
 def _live_script() -> bytes:
@@ -444,6 +567,11 @@ class _PreviewHTTPServer(http.server.ThreadingHTTPServer):
         super().shutdown()
 
 
+def _in_turn(work: list[Callable[[], None]]) -> None:
+    for step in work:
+        step()
+
+
 class PreviewServer:
     """The HTTP server and the watcher thread of one preview, started and stopped together."""
 
@@ -467,21 +595,40 @@ class PreviewServer:
         host, port = self.httpd.server_address[:2]
         return f"http://{host!s}:{port}/"
 
-    def start(self, watch: bool = True) -> None:
-        """Build once, then serve (and watch) in background threads."""
-        self.preview.rebuild()
+    def start(self, watch: bool = True, serving: Callable[[str], None] | None = None) -> None:
+        """Build the HTML edition, then serve it (and watch) in background threads at once;
+        the PDF is laid out after that, in the background, and the spreads follow.
+
+        ``serving`` is called with the address as soon as the server answers, before the PDF
+        is laid out; start returns when the PDF is laid out and the watcher runs.
+        """
+        html = self.preview.first_build()
         server = threading.Thread(target=self.httpd.serve_forever, name="preview-http")
         self.threads.append(server)
+        server.start()
+        if serving is not None:
+            serving(self.url)
+        # The PDF first, then the watcher: the watcher's first round compares the files
+        # with those the first build read, so an edit made meanwhile is not missed.
+        work = [lambda: self.preview.finish_first_build(html)]
         if watch:
-            self.threads.append(threading.Thread(target=self.preview.watch, name="preview-watch"))
-        for thread in self.threads:
-            thread.start()
+            work.append(self.preview.watch)
+        worker = threading.Thread(target=_in_turn, args=(work,), name="preview-build")
+        self.threads.append(worker)
+        worker.start()
+        # Returns once the first PDF is laid out and the watcher runs (without a watcher:
+        # once the PDF is laid out); meanwhile the server already answers.
         if watch:
-            self.preview.watching.wait(timeout=30)
+            self.preview.watching.wait(timeout=WATCH_START_TIMEOUT)
+        else:
+            worker.join()
 
     def stop(self) -> None:
-        """Stop watching and serving, and wait for the threads to end."""
+        """Stop watching and serving, and wait for the threads to end. A build under way is
+        not cut short (its worker processes finish their pass), so that is said first."""
         self.preview.stopping.set()
+        if self.preview.build_lock.locked():
+            self.preview.report("stopping once the build under way has finished its pass")
         self.httpd.shutdown()
         self.httpd.server_close()
         for thread in self.threads:

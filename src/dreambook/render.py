@@ -18,6 +18,7 @@ from markupsafe import Markup
 from dreambook.bookmap import BookMap, build_map
 from dreambook.config import BookConfig
 from dreambook.graph import ChapterGraph, LinkResolver, ReadingOrder
+from dreambook.labels import ENGLISH, Labels, book_labels
 from dreambook.manuscript import Book, Chapter
 from dreambook.markdown_ext import ChapterContext, DreambookExtension
 from dreambook.sanitize import sanitize_html
@@ -86,12 +87,15 @@ class RenderedChapter:
 
 @dataclass(frozen=True)
 class RenderedBook:
-    """The book ready for the writers: its settings, its file-name slug and its chapters in order."""
+    """The book ready for the writers: its settings, its file-name slug, its chapters in
+    order, its map, and the interface words every writer prints (in the book's language,
+    with book.toml's ``[labels]`` over them)."""
 
     config: BookConfig
     slug: str
     chapters: tuple[RenderedChapter, ...]
     book_map: BookMap | None = None
+    labels: Labels = ENGLISH
 
     @property
     def title(self) -> Markup:
@@ -141,13 +145,17 @@ def typeset_inline(text: str) -> Markup:
 class ChapterRenderer:
     """Converts chapters with one configured Python-Markdown instance, reused between chapters."""
 
-    def __init__(self, resolver: LinkResolver, *, trust_html: bool = False) -> None:
+    def __init__(
+        self, resolver: LinkResolver, *, trust_html: bool = False, labels: Labels = ENGLISH
+    ) -> None:
         self.resolver = resolver
         self.trust_html = trust_html
         self.extension = DreambookExtension()
+        # The footnote back-link's tooltip is an interface word: in the book's language.
+        footnotes = {"SEPARATOR": "-", "BACKLINK_TITLE": labels.backlink_title()}
         self.markdown = Markdown(
             extensions=[*MARKDOWN_EXTENSIONS, self.extension],
-            extension_configs={**_SMARTY, "footnotes": {"SEPARATOR": "-"}},
+            extension_configs={**_SMARTY, "footnotes": footnotes},
             output_format="html",
         )
 
@@ -189,8 +197,9 @@ def render_book(
         slug: ChapterLink(slug, by_slug[slug].anchor(), typeset_inline(by_slug[slug].title))
         for slug in order
     }
-    labels = reading_order.labels()
-    renderer = ChapterRenderer(LinkResolver(book.chapters), trust_html=trust_html)
+    words = book_labels(book.config.language, book.config.labels, book.config.next_stages_heading)
+    labels = reading_order.labels(words)
+    renderer = ChapterRenderer(LinkResolver(book.chapters), trust_html=trust_html, labels=words)
     rendered: list[RenderedChapter] = []
     for slug in order:
         chapter = by_slug[slug]
@@ -225,5 +234,5 @@ def render_book(
     titles = {slug: link.title.striptags() for slug, link in links.items()}
     book_map = build_map(book, graph, reading_order, titles) if book.config.map else None
     return RenderedBook(
-        book.config, slugify(book.config.title) or "book", tuple(rendered), book_map
+        book.config, slugify(book.config.title) or "book", tuple(rendered), book_map, words
     )

@@ -8,6 +8,7 @@ book.toml lists every key of config.BOOK_KEYS, so a key added there appears in i
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import shutil
 import uuid
 from collections.abc import Mapping
@@ -16,13 +17,13 @@ from pathlib import Path
 
 from dreambook.config import BOOK_KEYS
 from dreambook.config import BOOK_TOML as BOOK_TOML_NAME
-from dreambook.errors import UsageError
+from dreambook.diagnostics import diagnostic
+from dreambook.errors import CodedUsageError, UsageError
 from dreambook.fsutil import apply_output_modes, atomic_output
-from dreambook.manuscript import Chapter, load_book
-from dreambook.slugs import slugify
+from dreambook.manuscript import Book, Chapter, load_book
+from dreambook.placeholders import LINK_BLURB
+from dreambook.slugs import slugify, title_key
 from dreambook.styles import Styles, book_styles, default_styles_folder
-
-_LINK_BLURB = "where the reader goes from here."
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,9 @@ def init_book(folder: Path, title: str, author: str, today: dt.date) -> list[Pat
         {
             "book.title": title,
             "book.author": author,
+            # The default, written out: the author sees the key to change (check warns,
+            # DB091, when a book.toml gives no language).
+            "book.language": "en",
             "book.identifier": identifier,
             "book.date": today,
             "book.rights": f"Copyright © {today.year} {author}",
@@ -135,23 +139,59 @@ def _insert_next_stage(chapter: Chapter, item: str) -> str:
     return f"{text}\n\n## Next Stages\n\n{item}\n"
 
 
+def _parent_chapter(book: Book, after: str) -> Chapter:
+    """The chapter ``--after`` names; raises CodedUsageError (DB025) with the closest slugs."""
+    by_slug = {chapter.slug: chapter for chapter in book.chapters}
+    if after in by_slug:
+        return by_slug[after]
+    close = difflib.get_close_matches(after, list(by_slug), n=3, cutoff=0.5)
+    if close:
+        hint = "did you mean " + " or ".join(repr(slug) for slug in close) + "?"
+    else:
+        known = sorted(by_slug)
+        listed = ", ".join(known[:8]) + (", ..." if len(known) > 8 else "")
+        hint = f"give the slug of a chapter (its file name without '.md'): {listed}"
+    raise CodedUsageError(
+        diagnostic(
+            "DB025", f"--after names {after!r}, but no chapter has that slug", None, None, hint
+        )
+    )
+
+
+def _refuse_taken_title(book: Book, title: str) -> None:
+    """Raise CodedUsageError (DB026) when a chapter of ``book`` already has ``title``
+    (compared as bare titles are matched, so that the two could not be told apart)."""
+    key = title_key(title)
+    taken = next((c for c in book.chapters if key and title_key(c.title) == key), None)
+    if taken is not None:
+        raise CodedUsageError(
+            diagnostic(
+                "DB026",
+                f"the chapter {taken.source_path} is already titled {taken.title!r}",
+                None,
+                None,
+                "choose another title, or edit that chapter",
+            )
+        )
+
+
 def new_chapter(manuscript: Path, title: str, after: str | None) -> list[Path]:
     """Write a new chapter file with the house sections, next to the ``after`` chapter if given.
 
     With ``after``, the new chapter is added to the end of that chapter's Next Stages, and
-    its own Next Stages lead back there. Raises UsageError when the chapter file exists,
-    the title gives no slug, or ``after`` names no chapter.
+    its own Next Stages lead back there. Raises CodedUsageError when ``after`` names no
+    chapter (DB025) or a chapter already has the title (DB026), and UsageError when the
+    chapter file exists or the title gives no slug.
     """
     book, _ = load_book(manuscript)
     slug = slugify(title)
     if not slug:
         raise UsageError(f"the title {title!r} has no letters or digits to make a file name from")
+    parent = _parent_chapter(book, after) if after else None
+    _refuse_taken_title(book, title)
     by_slug = {chapter.slug: chapter for chapter in book.chapters}
     if slug in by_slug:
         raise UsageError(f"a chapter with the slug {slug!r} already exists: {by_slug[slug].path}")
-    parent = by_slug[after] if after else None
-    if after and parent is None:
-        raise UsageError(f"--after names {after!r}, but no chapter has that slug")
     folder = parent.path.parent if parent else manuscript
     destination = folder / f"{slug}.md"
     if destination.exists():
@@ -159,7 +199,7 @@ def new_chapter(manuscript: Path, title: str, after: str | None) -> list[Path]:
     styles = book_styles(manuscript, book.config)
     next_stages = []
     if parent is not None:
-        next_stages.append(NextStageLink(parent.title, f"{parent.path.stem}.md", _LINK_BLURB))
+        next_stages.append(NextStageLink(parent.title, f"{parent.path.stem}.md", LINK_BLURB))
     text = (
         styles.environment()
         .get_template("new-chapter.md.j2")
@@ -169,6 +209,6 @@ def new_chapter(manuscript: Path, title: str, after: str | None) -> list[Path]:
     _write_text(destination, text)
     if parent is not None:
         href = Path(destination).relative_to(parent.path.parent).as_posix()
-        _write_text(parent.path, _insert_next_stage(parent, f"- [{title}]({href}) — {_LINK_BLURB}"))
+        _write_text(parent.path, _insert_next_stage(parent, f"- [{title}]({href}) — {LINK_BLURB}"))
         written.append(parent.path)
     return written

@@ -72,6 +72,16 @@ class Singular:
 
 
 @dataclass(frozen=True)
+class TableKey:
+    """One key of a table that a single field reads whole (``[labels]``): its name, its line
+    of documentation and an example value (a string)."""
+
+    key: str
+    doc: str
+    example: str
+
+
+@dataclass(frozen=True)
 class Setting(Generic[_T]):
     """What a dataclass field declares about its book.toml key (see :func:`setting`)."""
 
@@ -81,6 +91,7 @@ class Setting(Generic[_T]):
     example: _T | None
     required: bool
     singular: Singular | None
+    keys: tuple[TableKey, ...] = ()
 
 
 def setting(
@@ -92,15 +103,18 @@ def setting(
     example: _T | None = None,
     required: bool = False,
     singular: Singular | None = None,
+    keys: tuple[TableKey, ...] = (),
 ) -> _T | _D:
     """Declare the dataclass field it is the default of as the key ``[table] <field name>``.
 
     Returns a dataclasses.Field (typed as the field's value, so that mypy checks ``kind`` and
     ``default`` against the field's annotation). ``default`` is the value when the key is
     unset or bad; a ``required`` key that is unset is an error. A key with a ``singular``
-    also reads that one-value key as a list of one.
+    also reads that one-value key as a list of one. With ``keys`` the field is the whole
+    table instead: it declares those keys of ``[table]`` (each a string, documented one
+    by one), and ``kind`` reads them together (see :data:`TEXT_TABLE`).
     """
-    declared = Setting(table, kind, doc, example, required, singular)
+    declared = Setting(table, kind, doc, example, required, singular, keys)
     return field(default=default, metadata={_SETTING: declared})
 
 
@@ -142,6 +156,12 @@ def declared_keys(fields: Iterable[Field[Any]]) -> tuple[BookKey, ...]:
     keys: list[BookKey] = []
     for declared_field in declared_fields(fields):
         declared: Setting[Any] = declared_field.metadata[_SETTING]
+        if declared.keys:
+            keys += [
+                BookKey(declared.table, key.key, TEXT, None, False, key.doc, key.example)
+                for key in declared.keys
+            ]
+            continue
         one = declared.singular
         if one is not None:
             keys.append(BookKey(declared.table, one.key, TEXT, None, False, one.doc, one.example))
@@ -252,6 +272,11 @@ class KeyReader:
         """
         declared: Setting[Any] = declared_field.metadata[_SETTING]
         table, key, default = declared.table, declared_field.name, declared_field.default
+        if declared.keys:
+            names = {table_key.key for table_key in declared.keys}
+            pairs = declared.kind.read(self, table, key)
+            # Keys the table does not declare are the unknown-key check's (DB003).
+            return default if pairs is None else tuple(p for p in pairs if p[0] in names)
         if declared.singular is not None:
             one = self._singular(table, declared.singular.key, key)
             if one is not None:
@@ -306,6 +331,21 @@ def _read_text_list(reader: KeyReader, table: str, key: str) -> tuple[str, ...] 
     return tuple(v.strip() for v in raw)
 
 
+def _read_text_table(reader: KeyReader, table: str, key: str) -> tuple[tuple[str, str], ...] | None:
+    """The (key, text) pairs of the whole table ``[table]`` (``key``, the field's name, is
+    not a key of it), in the order written; None when the table is absent. A value that is
+    not a non-empty string is reported and left out."""
+    section = reader.data.get(table)
+    if not isinstance(section, dict):
+        return None
+    pairs = []
+    for name in section:
+        text = _read_text(reader, table, name)
+        if text is not None:
+            pairs.append((name, text))
+    return tuple(pairs)
+
+
 def _read_flag(reader: KeyReader, table: str, key: str) -> bool | None:
     raw = reader.value(table, key)
     if raw is None or isinstance(raw, bool):
@@ -350,6 +390,12 @@ TEXT: Kind[str] = Kind("string", _read_text, toml_string)
 TEXT_LIST: Kind[tuple[str, ...]] = Kind("list of strings", _read_text_list, _toml_list)
 FLAG: Kind[bool] = Kind("true or false", _read_flag, lambda flag: "true" if flag else "false")
 DATE: Kind[dt.date] = Kind("date", _read_date, dt.date.isoformat)
+# A whole table of strings, declared key by key with ``setting(..., keys=...)``.
+TEXT_TABLE: Kind[tuple[tuple[str, str], ...]] = Kind(
+    "table of strings",
+    _read_text_table,
+    lambda pairs: "{" + ", ".join(f"{k} = {toml_string(v)}" for k, v in pairs) + "}",
+)
 
 
 def parsed(name: str, parse: Callable[[str], _T], toml: Callable[[_T], str]) -> Kind[_T]:

@@ -69,15 +69,21 @@ def test_order_explain_of_an_unknown_slug_is_a_usage_error(write_book: WriteBook
     assert "nowhere" in result.stderr
 
 
-def test_init_makes_a_book_that_passes_strict_check_and_builds(tmp_path: Path) -> None:
+def test_init_makes_a_book_that_checks_and_builds_with_only_its_placeholder_to_write(
+    tmp_path: Path,
+) -> None:
     book = tmp_path / "mybook"
     made = run("init", book, "--title", "Night Notes: A Trial", "--author", "A. Writer")
     assert made.returncode == 0, made.stderr
     assert (book / "book.toml").is_file()
     assert (book / "styles" / "print.css").is_file()
     assert (book / "styles" / "fonts" / "OFL.txt").is_file()
-    checked = run("check", "--strict", book)
+    checked = run("check", book)
     assert checked.returncode == 0, checked.stderr
+    # The first chapter's instructions to the author are the book's one problem: a warning,
+    # so the book builds, and an error under --strict, so it is not published so.
+    assert diagnostics_in(checked.stderr) == [("opening.md", 5, "DB024")]
+    assert run("check", "--strict", book).returncode == 1
     built = run("build", book, "-o", tmp_path / "out", "--format", "html")
     assert built.returncode == 0, built.stderr
     page = (tmp_path / "out" / "night-notes-a-trial.html").read_text("utf-8")
@@ -94,13 +100,16 @@ def test_new_after_adds_the_chapter_to_that_chapters_next_stages(tmp_path: Path)
     made = run("new", "The Second Door", book, "--after", "opening")
     assert made.returncode == 0, made.stderr
     assert (book / "the-second-door.md").is_file()
-    order = run("order", "--strict", book)
+    order = run("order", book)
     assert order.returncode == 0, order.stderr
     rows = [line.split()[1] for line in order.stdout.splitlines()]
     assert rows == ["opening", "the-second-door"]
     assert "(next stage of opening)" in order.stdout
-    # Its own Next Stages lead back, so the graph has no dead end and check --strict is clean.
-    assert run("check", "--strict", book).returncode == 0
+    # Its own Next Stages lead back, so the graph has no dead end: the only problems left
+    # are the placeholders init and new wrote, for the author to write over.
+    checked = run("check", book)
+    assert checked.returncode == 0, checked.stderr
+    assert {code for _, _, code in diagnostics_in(checked.stderr)} == {"DB024"}
     duplicate = run("new", "The Second Door", book)
     assert duplicate.returncode == 2
 

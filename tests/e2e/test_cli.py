@@ -142,7 +142,7 @@ def test_unknown_book_toml_key_is_reported_on_its_line(write_book: WriteBook) ->
     root = write_book({"one.md": chapter("One")}, book_toml=MINIMAL_TOML + 'colour = "blue"\n')
     result = run("check", root)
     assert result.returncode == 1
-    assert ("book.toml", 6, "DB003") in diagnostics_in(result.stderr)
+    assert ("book.toml", 7, "DB003") in diagnostics_in(result.stderr)
 
 
 def test_order_refuses_a_manuscript_with_errors(write_book: WriteBook) -> None:
@@ -227,7 +227,7 @@ BAD_INPUTS = {
     "unknown book.toml key": (
         {"one.md": chapter("One")},
         MINIMAL_TOML + "[print]\ntrim = '6in x 9in'\n",
-        ("book.toml", 7, "DB003"),
+        ("book.toml", 8, "DB003"),
     ),
 }
 

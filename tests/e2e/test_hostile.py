@@ -150,12 +150,12 @@ BAD_INPUTS: dict[str, BadInput] = {
     ),
     "unknown key": BadInput(
         {"one.md": chapter("One")},
-        ("book.toml", 6, "DB003", "error"),
+        ("book.toml", 7, "DB003", "error"),
         MINIMAL_TOML + 'colour = "blue"\n',
     ),
     "unknown table": BadInput(
         {"one.md": chapter("One")},
-        ("book.toml", 7, "DB003", "error"),
+        ("book.toml", 8, "DB003", "error"),
         MINIMAL_TOML + '\n[printing]\ntrim_size = "A5"\n',
     ),
     "start names no chapter": BadInput(
@@ -619,7 +619,7 @@ def test_a_cover_that_is_really_text_is_db063_on_its_book_toml_line(
     )
     result = run("check", root)
     assert result.returncode == 1
-    assert ("book.toml", 8, "DB063", "error") in found(result.stderr, root), result.stderr
+    assert ("book.toml", 9, "DB063", "error") in found(result.stderr, root), result.stderr
     output = tmp_path / "out"
     assert build(root, output, "html").returncode == 1
     assert not output.exists()
@@ -667,7 +667,7 @@ def test_a_styles_folder_linking_out_of_the_manuscript_is_refused(
     result = run("check", root)
     assert result.returncode == 1, result.stderr
     assert any(
-        path == "book.toml" and line == 6 and code in {"DB004", "DB060"}
+        path == "book.toml" and line == 7 and code in {"DB004", "DB060"}
         for path, line, code, _ in found(result.stderr, root)
     ), result.stderr
 
@@ -905,9 +905,8 @@ def test_template_syntax_in_titles_and_text_prints_literally(jinja_book: BuiltBo
 
 RTL_CJK_TITLES = {"one.md": "חלום על נפילה", "two.md": "夢の中で走る", "three.md": "حلم الطيران"}
 RTL_CJK_FILES = {
-    # An author, or check would warn that there is nothing to set a cover from (DB101).
-    "book.toml": '[book]\ntitle = "ספר החלומות"\nauthor = "נועה לוי"\nlanguage = "he"\n'
-    'start = "one"\n',
+    "book.toml": '[book]\ntitle = "ספר החלומות"\nauthor = "A"\nlanguage = "he"\n'
+    'identifier = "urn:uuid:5b1e4c3a-0d7f-4e61-8a2b-9c4d3e2f1a07"\nstart = "one"\n',
     "one.md": chapter(
         RTL_CJK_TITLES["one.md"],
         "זה טקסט בעברית על חלומות.\n\n## Next Stages\n\n"
@@ -1121,7 +1120,9 @@ def test_a_manuscript_folder_that_does_not_exist_is_a_usage_error(
     tmp_path: Path, command: str
 ) -> None:
     output = tmp_path / "out"
-    result = run(command, tmp_path / "no-such-manuscript", "-o", output)
+    # Only build writes, so only build takes an output folder (issue 17).
+    writes = ["-o", output] if command == "build" else []
+    result = run(command, tmp_path / "no-such-manuscript", *writes, cwd=tmp_path)
     assert result.returncode == 2
     assert_clean_failure(result)
     assert "is not a folder" in result.stderr

@@ -5,11 +5,14 @@ from __future__ import annotations
 import contextlib
 import http.client
 import queue
+import re
 import socket
 import threading
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -318,3 +321,114 @@ def test_a_slow_client_is_closed_after_the_time_limit_and_threads_are_bounded(
         for client in silent:
             client.close()
     assert request(hardened, "/one.html")[0] == 200
+
+
+# --- issue 17: the HTML edition first, and a terminal that says what each rebuild did ----------
+
+
+class _HeldPdf(Preview):
+    """A preview whose PDF layout waits until the test lets it go."""
+
+    def __init__(self, manuscript: Path, output: Path, release: threading.Event) -> None:
+        super().__init__(manuscript, output)
+        self.release = release
+
+    def build_pdf(self) -> Any:
+        assert self.release.wait(timeout=EVENT_TIMEOUT)
+        return super().build_pdf()
+
+
+def test_the_html_edition_is_served_before_the_pdf_is_laid_out(
+    write_book: WriteBook, tmp_path: Path
+) -> None:
+    root = write_book({"one.md": chapter("One", "The first words.\n")})
+    release = threading.Event()
+    preview = _HeldPdf(root, tmp_path / "preview", release)
+    server = PreviewServer(preview, "127.0.0.1", 0)
+    addresses: queue.Queue[str] = queue.Queue()
+    starter = threading.Thread(
+        target=server.start, kwargs={"watch": False, "serving": addresses.put}
+    )
+    starter.start()
+    try:
+        url = addresses.get(timeout=EVENT_TIMEOUT)
+        # The PDF is held back, and the book is served all the same.
+        status, page = get(url)
+        assert status == 200
+        assert "A Small Book" in page
+        assert preview.pdf is None
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            get(url + "__dreambook__/book.pdf")
+        assert missing.value.code == 404
+    finally:
+        release.set()
+        starter.join(timeout=EVENT_TIMEOUT)
+        server.stop()
+    assert preview.pdf is not None
+    assert preview.pdf.is_file()
+
+
+def test_the_preview_command_prints_a_line_per_rebuild_with_its_problems(
+    write_book: WriteBook, tmp_path: Path
+) -> None:
+    import signal
+    import subprocess
+
+    from tests.e2e.test_cli import _dreambook_command
+
+    root = write_book(
+        {
+            "one.md": chapter("One", "Words.\n\n## Next Stages\n\n- [Two](two.md) — on.\n"),
+            "two.md": chapter("Two"),
+        }
+    )
+    process = subprocess.Popen(
+        [*_dreambook_command(), "preview", "-o", str(tmp_path / "out")],
+        cwd=root,  # inside the book's folder: the output is elsewhere
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:
+        assert process.stderr is not None
+        for line in process.stderr:
+            lines.put(line.rstrip("\n"))
+
+    threading.Thread(target=read, daemon=True).start()
+
+    seen: list[str] = []
+
+    def line_with(words: str) -> str:
+        while True:
+            try:
+                line = lines.get(timeout=EVENT_TIMEOUT)
+            except queue.Empty:
+                pytest.fail(f"no line with {words!r}; the preview printed {seen}")
+            seen.append(line)
+            if words in line:
+                return line
+
+    try:
+        serving = line_with("previewing")
+        assert "http://127.0.0.1:" in serving
+        assert "the PDF follows" in serving
+        first = line_with("first build:")
+        assert re.search(r"html \d+\.\d s \(check \d+\.\d s, render", first), first
+        assert re.search(r"pdf \d+\.\d s .*, \d+ pages; 0 errors, 0 warnings$", first), first
+        (root / "one.md").write_text(
+            chapter("One", "New words.\n\n## Next Stages\n\n- [Two](two.md) — on.\n"), "utf-8"
+        )
+        rebuilt = line_with("rebuilt after")
+        assert "one.md changed" in rebuilt
+        assert re.search(r"\d+ pages; 0 errors, 0 warnings$", rebuilt), rebuilt
+        (root / "two.md").write_text("---\nsubtitle: S\n---\n\nText.\n", "utf-8")
+        failed = line_with("rebuilt after")
+        assert "two.md changed: FAILED" in failed
+        problem = lines.get(timeout=EVENT_TIMEOUT)
+        assert problem.startswith("  two.md:1: DB014 error: the front matter has no title")
+        assert "title: Two" in lines.get(timeout=EVENT_TIMEOUT)  # its hint, from the file name
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=EVENT_TIMEOUT)
+    assert process.returncode == 0

@@ -6,6 +6,7 @@ type and larger, between the running head and the folio) with its baseline and t
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -67,11 +68,16 @@ def text_lines(pdf: Path) -> list[Line]:
 
 
 @pytest.fixture(scope="module")
-def sample_lines(tmp_path_factory: pytest.TempPathFactory) -> list[Line]:
+def sample_pdf(tmp_path_factory: pytest.TempPathFactory) -> Path:
     output = tmp_path_factory.mktemp("makeup")
     result = run("build", SAMPLE, "-o", output, "--format", "pdf", "--jobs", "1")
     assert result.returncode == 0, result.stderr
-    return text_lines(output / f"{BOOK}.pdf")
+    return output / f"{BOOK}.pdf"
+
+
+@pytest.fixture(scope="module")
+def sample_lines(sample_pdf: Path) -> list[Line]:
+    return text_lines(sample_pdf)
 
 
 _HYPHEN_END = re.compile(r"(\w+)[\u2010-]$")
@@ -227,6 +233,90 @@ def test_chapters_open_on_a_right_hand_page_unless_the_book_says_any(
     else:
         assert not on_the_right, openings  # chapter one fills one page: two opens on a left
         assert not [i for i in blank if i > openings[0]], blank
+
+
+def _first_and_last(lines: list[Line]) -> dict[int, tuple[Line, Line]]:
+    """Each page's first and last line of running text, by page index."""
+    found: dict[int, tuple[Line, Line]] = {}
+    for line in lines:
+        first, _ = found.get(line.page, (line, line))
+        found[line.page] = (first, line)
+    return found
+
+
+def test_no_word_is_split_by_an_added_hyphen_at_the_foot_of_a_right_hand_page(
+    sample_lines: list[Line],
+) -> None:
+    """The reader never turns the page in the middle of a word the layout hyphenated
+    (U+2010; a compound's own hyphen-minus may still end the page)."""
+    feet = _first_and_last(sample_lines)
+    turned = [
+        f"p. {last.label}: {last.text[-24:]}"
+        for index, (_, last) in feet.items()
+        if index % 2 == 0 and last.text.endswith("\u2010")
+    ]
+    assert turned == []
+    # The check has something to find: the layout's hyphens are U+2010.
+    assert sum(line.text.endswith("\u2010") for line in sample_lines) > 40
+
+
+def test_no_chapter_ends_on_a_page_that_its_next_stages_box_opens(
+    sample_lines: list[Line],
+) -> None:
+    """The box either comes back onto the page before or takes lines of text with it."""
+    pages = _first_and_last(sample_lines)
+    opening = [f"p. {first.label}" for first, _ in pages.values() if first.text == "Next Stages"]
+    assert opening == []
+    with_text = [
+        line.page for position, line in enumerate(sample_lines)
+        if line.text == "Next Stages" and position and sample_lines[position - 1].page == line.page
+    ]  # fmt: skip
+    assert len(with_text) >= 12  # of the sample's 14 chapters
+
+
+def word_spaces(pdf: Path) -> list[tuple[float, str, str]]:
+    """For each full line of running text (one that reaches the right edge of the text, so
+    justified), the median space between its words in ems of 10.5 pt, its page and text.
+    Chapters' small-capital first lines are left out (their letterspacing is not a space)."""
+    found = []
+    with pymupdf.open(pdf) as document:
+        for page in document:
+            rows: dict[tuple[int, int], list[Any]] = {}
+            for word in page.get_text("words"):
+                rows.setdefault((word[5], word[6]), []).append(word)
+            lines = [r for r in rows.values() if 11 < r[0][3] - r[0][1] < 16 and len(r) >= 4]
+            if len(lines) < 5:
+                continue
+            rights = sorted(max(w[2] for w in r) for r in lines)
+            edge = rights[int(len(rights) * 0.8)]
+            opening = any(
+                span["size"] > 20
+                for block in page.get_text("dict")["blocks"]
+                for line in block.get("lines", [])
+                for span in line["spans"]
+            )
+            full = sorted(
+                (r for r in lines if max(w[2] for w in r) >= edge - 3), key=lambda r: r[0][1]
+            )
+            if opening:  # the chapter's first full line is in small capitals
+                full = full[1:]
+            for row in full:
+                row.sort(key=lambda w: w[0])
+                text = " ".join(w[4] for w in row)
+                gaps = sorted((b[0] - a[2]) / 10.5 for a, b in itertools.pairwise(row))
+                found.append((gaps[len(gaps) // 2], page.get_label(), text))
+    return found
+
+
+def test_few_justified_lines_are_loose(sample_pdf: Path) -> None:
+    """A paragraph with a line whose spaces the justification stretched far is set a little
+    tighter (makeup.py): fewer than 4% of full lines keep word spaces over 0.45 em (it was
+    6.1% before, 1.5% after in the sample book), none over 0.75 em."""
+    spaces = word_spaces(sample_pdf)
+    assert len(spaces) > 600
+    loose = [s for s in spaces if s[0] > 0.45]
+    assert len(loose) / len(spaces) < 0.04, sorted(loose, reverse=True)[:5]
+    assert max(spaces)[0] <= 0.75
 
 
 @dataclass(frozen=True)

@@ -305,7 +305,7 @@ FOOTNOTES = """
 """
 
 
-def test_footnotes_become_asides_at_the_end_of_the_chapter() -> None:
+def test_footnotes_become_asides_before_the_next_stages_box() -> None:
     tree = page(FOOTNOTES)
     assert make_epub_notes(tree) == 1
     call = tree.find(f".//{X}a[@class='footnote-ref']")
@@ -313,9 +313,10 @@ def test_footnotes_become_asides_at_the_end_of_the_chapter() -> None:
     assert (call.get(EPUB_TYPE), call.get("role")) == ("noteref", "doc-noteref")
     chapter = tree.find(f"{X}body/{X}section")
     assert chapter is not None
-    notes = chapter[-1]
+    # As in the printed book: the notes close the text, the Next Stages box the chapter.
+    notes = chapter[-2]
     assert notes.get(EPUB_TYPE) == "footnotes"
-    assert chapter[-2].get("class") == "next-stages"
+    assert chapter[-1].get("class") == "next-stages"
     (aside,) = notes
     assert aside.tag == f"{X}aside"
     assert aside.get("id") == "c--fn-1"
@@ -324,6 +325,8 @@ def test_footnotes_become_asides_at_the_end_of_the_chapter() -> None:
     back = aside.find(f".//{X}a")
     assert back is not None
     assert back.get("role") == "doc-backlink"
+    # An arrow Vollkorn has, never Python-Markdown's hooked arrow, and no emoji.
+    assert back.text == "\u2191\ufe0e"
     assert tree.find(f".//{X}div") is None
     assert tree.find(f".//{X}hr") is None
 

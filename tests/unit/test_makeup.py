@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from dreambook.export.pdf.makeup import Space, fill_css, page_fill, with_fill
+from dreambook.export.pdf.makeup import KEPT, LET_GO, Space, fill_css, page_fill, with_fill
 
 weasyprint = pytest.importorskip("weasyprint")
 
@@ -30,6 +30,10 @@ BOX = (
 )
 
 
+# A paragraph of four lines, the chapter's last.
+LONG = "<p>" + " ".join(["Words"] * 20) + "</p>"
+
+
 def lines(count: int) -> str:
     return "".join("<p>Line.</p>" for _ in range(count))
 
@@ -37,6 +41,19 @@ def lines(count: int) -> str:
 def lay_out(body: str, fill: dict[str, Space] | None = None) -> Any:
     html = f"<html><head><style>{CSS}</style></head><body>{body}</body></html>"
     return weasyprint.HTML(string=with_fill(html, fill or {})).render()
+
+
+def _page_lines(page: Any) -> list[str]:
+    """The text of each line on ``page``, top to bottom."""
+
+    def walk(box: Any) -> Any:
+        for child in getattr(box, "children", ()):
+            yield child
+            yield from walk(child)
+
+    found = [b for b in walk(page._page_box) if type(b).__name__ == "LineBox"]
+    found.sort(key=lambda b: b.position_y)
+    return ["".join(getattr(t, "text", "") for t in walk(b)).rstrip() for b in found]
 
 
 def test_a_page_left_short_by_a_heading_gets_whole_lines_above_its_headings() -> None:
@@ -70,8 +87,81 @@ def test_a_next_stages_box_that_a_line_of_tightening_brings_back_is_pulled_back(
     assert "nh" in again.pages[0].anchors  # and now ends the first, with the first item
 
 
-def test_a_box_that_needs_more_than_a_line_stays_where_it_is() -> None:
-    # Ten lines leave 40px: 35px over, more than a line.
-    document = lay_out(lines(10) + BOX)
-    assert len(document.pages) == 2
+def test_a_box_that_needs_more_than_a_line_takes_the_last_lines_over_with_it() -> None:
+    # The box needs 55px and page one leaves 20px: more than a line of tightening finds.
+    body = lines(4) + '<h2 id="a">A</h2>' + lines(2) + LONG + BOX
+    document = lay_out(body)
+    assert _page_lines(document.pages[1])[0] == "Next"  # the box opens page two, alone
+    fill = page_fill(document.pages, {})
+    assert fill == {"n|break-before": KEPT}
+    assert fill_css(fill) == '[id="n"] { break-before: avoid !important; }'
+    kept = lay_out(body, fill)
+    # The box takes the paragraph's last two lines over with it ...
+    second = _page_lines(kept.pages[1])
+    assert second[:2] == ["Words Words Words Words Words"] * 2
+    assert second[2] == "Next"
+    # ... and the next measure fills what that left on page one above its heading.
+    again = page_fill(kept.pages, fill)
+    assert again == {**fill, "a|padding-top": Space(0.0, 2 * 20 - 0.5)}
+    final = lay_out(body, again)
+    assert _page_lines(final.pages[0]) == _page_lines(kept.pages[0])
+    assert page_fill(final.pages, again) is again
+
+
+def test_a_kept_box_is_let_go_when_its_page_would_be_left_too_empty() -> None:
+    # Keeping the box with its text would put four lines above page one's one heading.
+    body = lines(2) + '<h2 id="a">A</h2>' + lines(2) + LONG + BOX
+    document = lay_out(body)
+    fill = page_fill(document.pages, {})
+    assert fill == {"n|break-before": KEPT}
+    kept = lay_out(body, fill)
+    let_go = page_fill(kept.pages, fill)
+    assert let_go == {"n|break-before": LET_GO}
+    assert fill_css(let_go) == '[id="n"] { break-inside: auto !important; }'
+    # Laid out again, the box stands where it first stood, and stays.
+    final = lay_out(body, let_go)
+    assert _page_lines(final.pages[1])[0] == "Next"
+    # Page one, short by the box as at first, is filled as any short page is.
+    settled = page_fill(final.pages, let_go)
+    assert settled == {**let_go, "a|padding-top": Space(0.0, 2 * 20 - 0.5)}
+    assert page_fill(lay_out(body, settled).pages, settled) is settled
+
+
+def _long_words(pairs: int) -> str:
+    """A paragraph in a column so narrow that nearly every line ends in a hyphen."""
+    words = " ".join(["incomprehensibilities extraordinarily"] * pairs)
+    return f'<p id="w" lang="en" style="hyphens: auto; width: 160px">{words}</p>'
+
+
+def test_a_word_is_not_hyphenated_across_the_turn_of_a_right_hand_page() -> None:
+    document = lay_out(_long_words(12))
+    assert document.pages[0]._page_box.page_type.side == "right"
+    assert _page_lines(document.pages[0])[-1].endswith("\u2010")  # split over the turn
+    fill = page_fill(document.pages, {})
+    assert fill == {"w|hyphens": KEPT}
+    assert fill_css(fill) == '[id="w"] { hyphens: manual !important; }'
+    again = lay_out(_long_words(12), fill)
+    assert not _page_lines(again.pages[0])[-1].endswith("\u2010")
+    assert page_fill(again.pages, fill) is fill
+
+
+def test_a_hyphen_at_the_foot_of_a_left_hand_page_is_left() -> None:
+    # Page one is full of short lines; the paragraph runs from page two (left) onto three.
+    body = lines(12) + _long_words(7)
+    document = lay_out(body)
+    assert document.pages[1]._page_box.page_type.side == "left"
+    assert _page_lines(document.pages[1])[-1].endswith("\u2010")
+    assert len(document.pages) == 3
     assert page_fill(document.pages, {}) == {}
+
+
+def test_a_paragraph_with_a_loose_line_is_set_a_little_tighter() -> None:
+    # Long words that may not be hyphenated in a narrow justified column: loose lines.
+    words = " ".join(["comprehensibility at extraordinarily"] * 4)
+    body = f'<p id="w" style="text-align: justify; width: 200px">{words}</p><p id="s">Short.</p>'
+    document = lay_out(body)
+    fill = page_fill(document.pages, {})
+    assert fill == {"w|letter-spacing": KEPT}
+    assert fill_css(fill) == '[id="w"] { letter-spacing: -0.012em !important; }'
+    # Tightened once, it is not tightened again.
+    assert page_fill(lay_out(body, fill).pages, fill) is fill

@@ -55,6 +55,7 @@ class FrontMatter:
     slug: str | None
     slug_line: int
     ending: bool
+    title_line: int = 1
 
 
 def split_front_matter(text: str, path: Path) -> tuple[str | None, str, int, list[Diagnostic]]:
@@ -204,11 +205,14 @@ def _yaml_entries(
     return entries, []
 
 
-def read_front_matter(source: str, path: Path) -> tuple[FrontMatter, list[Diagnostic]]:
+def read_front_matter(
+    source: str, path: Path, example_title: str | None = None
+) -> tuple[FrontMatter, list[Diagnostic]]:
     """Parse the YAML front matter (safe loader only) and check every key's type.
 
-    Returns the front matter (empty when it is not a YAML mapping) with its diagnostics;
-    raises nothing.
+    ``example_title`` is the title a missing-title hint suggests (the chapter's first
+    heading, say); without one, the file name gives it. Returns the front matter (empty
+    when it is not a YAML mapping) with its diagnostics; raises nothing.
     """
     empty = FrontMatter(None, None, None, 1, False)
     # Front matter starts on file line 2 (after the opening '---'); YAML marks are 0-based.
@@ -226,7 +230,8 @@ def read_front_matter(source: str, path: Path) -> tuple[FrontMatter, list[Diagno
                 "the front matter has no title" if "title" not in lines else "the title is empty",
                 path,
                 lines.get("title", 1),
-                "add a line such as 'title: Running Away From Danger' to the front matter",
+                f"add a line such as 'title: {example_title or title_from_file_name(path)}' "
+                "to the front matter",
             )
         )
     slug = values.get("slug")
@@ -243,7 +248,12 @@ def read_front_matter(source: str, path: Path) -> tuple[FrontMatter, list[Diagno
         slug = None
     return (
         FrontMatter(
-            values.get("title"), values.get("subtitle"), slug, lines.get("slug", 1), ending
+            values.get("title"),
+            values.get("subtitle"),
+            slug,
+            lines.get("slug", 1),
+            ending,
+            lines.get("title", 1),
         ),
         diagnostics,
     )
@@ -289,3 +299,38 @@ def _entry_values(
         else:
             values[key] = " ".join(text.split())
     return values, lines, ending, diagnostics
+
+
+# Words an English title leaves lower-case unless they open it ("Running in Slow Motion").
+_SMALL_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "as",
+        "at",
+        "but",
+        "by",
+        "for",
+        "from",
+        "in",
+        "into",
+        "of",
+        "on",
+        "or",
+        "the",
+        "to",
+        "with",
+    ]
+)
+
+
+def title_from_file_name(path: Path) -> str:
+    """A title made from a chapter's file name, for a hint: ``night-swim.md`` -> ``Night Swim``,
+    ``running-in-slow-motion.md`` -> ``Running in Slow Motion``."""
+    words = [word for word in re.split(r"[-_\s]+", path.stem) if word]
+    titled = [
+        word if index and word in _SMALL_WORDS else word[:1].upper() + word[1:]
+        for index, word in enumerate(words)
+    ]
+    return " ".join(titled) or "The Chapter"

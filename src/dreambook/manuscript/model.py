@@ -88,6 +88,8 @@ class Chapter:
     next_stages_line: int | None
     next_stages: tuple[NextStageItem, ...]
     raw_markup: tuple[RawMarkup, ...] = ()
+    # The line of the front matter's title (1 when the title is the file name's).
+    title_line: int = 1
 
     @property
     def sections(self) -> tuple[Heading, ...]:

@@ -55,8 +55,11 @@ def read_chapter(
     front_source, body, body_line, diagnostics = split_front_matter(text, path)
     if front_source is None:
         return fallback, diagnostics
-    front, diagnostics = read_front_matter(front_source, path)
     index = index_body(body, body_line, next_stages_heading)
+    # A missing title's hint suggests the chapter's own title heading ('# ...') when it has
+    # one (a '##' heading is a section, no title), else one made from its file name.
+    title_heading = next((h.text for h in index.headings if h.level == 1), None)
+    front, diagnostics = read_front_matter(front_source, path, title_heading)
     depth, deep_line = index.deepest
     if depth > MAX_NESTING:
         # Refused before anything else looks at it: renderers recurse once per level.
@@ -103,6 +106,7 @@ def _indexed_chapter(
         raw_markup=tuple(index.raw_markup),
         next_stages_line=index.next_stages_line,
         next_stages=tuple(index.next_stages),
+        title_line=front.title_line,
     )
 
 

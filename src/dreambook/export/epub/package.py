@@ -1,10 +1,10 @@
 """The EPUB package: EbookLib assembles it, then a repack makes its bytes reproducible.
 
-EbookLib writes the manifest, spine, metadata and NCX and zips them. Two things in its
+EbookLib writes the manifest, spine, metadata and NCX and zips them. Some things in its
 output cannot be set through its API, so :func:`normalise_package` corrects the written zip:
-every entry is dated with the time of the build (no two builds were alike), and the NCX
-declares a depth of 0 whatever its navMap holds. The repacked zip has ``mimetype`` first
-and stored, fixed entry dates and a fixed entry order.
+every entry is dated with the time of the build (no two builds were alike), the NCX
+declares a depth of 0 whatever its navMap holds and has no page list. The repacked zip has
+``mimetype`` first and stored, fixed entry dates and a fixed entry order.
 """
 
 from __future__ import annotations
@@ -12,33 +12,36 @@ from __future__ import annotations
 import datetime as dt
 import io
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ebooklib import epub  # type: ignore[import-untyped]
 from lxml import etree
 
+from dreambook.config import BookConfig
 from dreambook.export.epub.resources import Resource
 from dreambook.export.epub.xhtml import Document, document_properties, serialise_xhtml
 from dreambook.identity import BookIdentity
 from dreambook.render import RenderedBook
+from dreambook.retail import sort_names
 
 CONTAINER_NS = "urn:oasis:names:tc:opendocument:xmlns:container"
 NCX_NS = "http://www.daisy.org/z3986/2005/ncx/"
 EPUB_MIMETYPE = b"application/epub+zip"
 STYLESHEET = "epub.css"
-# EPUB requires a dcterms:modified; this fixed date stands in when the build has no source
-# date at all (never the clock, so rebuilds stay identical). Zip entries cannot be dated
-# before it anyway.
-_FALLBACK_MODIFIED = dt.datetime(1980, 1, 1, tzinfo=dt.UTC)
+# Zip entries cannot be dated before the zip format's epoch.
+_ZIP_EPOCH = dt.datetime(1980, 1, 1, tzinfo=dt.UTC)
+ACCESSIBILITY_CLAIM = "EPUB Accessibility 1.1 - WCAG 2.1 Level AA"
 
 
 def package_date(modified: dt.datetime | None) -> dt.datetime:
     """The date that stamps the package: the build's source date in UTC, to the second.
 
-    A build without a source date gets 1980-01-01, never the clock.
+    A build without a source date (no SOURCE_DATE_EPOCH, no git history, no ``[book]
+    date``) is stamped with the time it ran: a made-up date would be a false statement in
+    every catalogue, and such a build has nothing to be reproduced from anyway.
     """
-    return (modified or _FALLBACK_MODIFIED).astimezone(dt.UTC).replace(microsecond=0)
+    return (modified or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
 
 
 class _PreparedDocument(epub.EpubHtml):  # type: ignore[misc]
@@ -59,7 +62,10 @@ class Package:
 
     ``documents`` are in reading order (the spine); ``chapter_files`` maps each chapter's
     slug to its file (for the NCX); ``print_edition`` names the edition the page markers
-    follow (None: the book has no page list).
+    follow (None: the book has no page list). ``nonlinear`` are documents reached by link
+    only (the font licence), after the reading order; ``pages`` are ``(href, folio)`` of
+    every print page marker, in order; ``book_map`` is the map's page, when the book has one;
+    ``ncx_entries`` are the NCX's navMap: ``(href, title, children)``.
     """
 
     identity: BookIdentity
@@ -70,6 +76,10 @@ class Package:
     cover: Resource | None
     print_edition: str | None
     chapter_files: Mapping[str, str]
+    nonlinear: tuple[Document, ...] = ()
+    pages: tuple[tuple[str, str], ...] = ()
+    book_map: Document | None = None
+    ncx_entries: tuple[NavEntry, ...] = ()
 
     @property
     def has_images(self) -> bool:
@@ -78,38 +88,123 @@ class Package:
             resource.media_type.startswith("image/") for resource in self.resources
         )
 
+    @property
+    def may_move(self) -> bool:
+        """True when an image is animated (a GIF of several frames, an APNG, an animated
+        WebP): nobody has said that it does not flash or simulate motion."""
+        return any(_animated(resource) for resource in self.resources)
 
-def _accessibility_metadata(package: Package) -> list[tuple[str, str]]:
-    """(property, value) pairs of EPUB Accessibility 1.1 metadata for this book.
 
-    The schema.org values are the ones the EPUB Accessibility vocabulary lists; the
-    summary says in words what the features mean for a reader.
+def _animated(resource: Resource) -> bool:
+    """Whether an image holds more than one frame, read from the markers of its format."""
+    content = resource.content
+    if resource.media_type == "image/gif":
+        return content.count(b"\x21\xf9\x04") > 1  # a graphic control block per frame
+    if resource.media_type == "image/png":
+        end = content.find(b"IDAT")
+        return b"acTL" in content[: end if end > 0 else len(content)]
+    if resource.media_type == "image/webp":
+        return b"ANIM" in content[:4096]
+    return False
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    """One entry of the NCX's navMap: its target, its title and the entries below it."""
+
+    href: str
+    title: str
+    children: tuple[NavEntry, ...] = ()
+
+
+def _images_described(package: Package) -> bool:
+    """True when every picture in the book has a text equivalent: each chapter image an
+    ``alt`` text, the map the list of chapters that says the same in words."""
+    for document in package.documents:
+        for image in document.tree.iter("{http://www.w3.org/1999/xhtml}img"):
+            if not str(image.get("alt") or "").strip() and image.get("role") != "presentation":
+                return False
+    return True
+
+
+def _accessibility_metadata(package: Package, config: BookConfig) -> list[tuple[str, str]]:
+    """(property, value) pairs of EPUB Accessibility 1.1 metadata, from what the book holds.
+
+    Visual access is declared when the book shows a picture (the map, the cover, an
+    image), and text alone is declared sufficient only when every picture has a text
+    equivalent. Conformance is claimed only when ``[epub] certified_by`` names who
+    checked it (the certifier's credential and report follow, see :func:`_add_certification`).
     """
+    visual = package.has_images or package.book_map is not None
+    described = _images_described(package)
     features = ["tableOfContents", "readingOrder", "structuralNavigation", "ARIA"]
+    # Every size is relative and every colour the reader's (the map's included).
     features.append("displayTransformability")
-    if package.has_images:
+    if package.has_images and described:
         features.append("alternativeText")
+    if package.book_map is not None:
+        features.append("longDescription")
     if package.print_edition is not None:
         features += ["pageBreakMarkers", "pageNavigation", "printPageNumbers"]
-    summary = (
-        "A reflowable book in reading order, with a table of contents and headings for "
-        "every chapter and section; notes, where there are any, are linked to and from the "
-        "text. Its type size, typeface and colours can be changed in the reading system, "
-        "and nothing is conveyed by colour alone."
+    hazards = (
+        ["unknownFlashingHazard", "unknownMotionSimulationHazard", "noSoundHazard"]
+        if package.may_move
+        else ["none"]
     )
-    if package.print_edition is not None:
-        summary += " Page markers and a page list follow the printed edition."
-    pairs = [("schema:accessMode", "textual")]
-    if package.has_images:
-        pairs.append(("schema:accessMode", "visual"))
-    pairs.append(("schema:accessModeSufficient", "textual"))
-    pairs += [("schema:accessibilityFeature", feature) for feature in features]
-    pairs += [
-        ("schema:accessibilityHazard", "none"),
-        ("schema:accessibilitySummary", summary),
-        ("dcterms:conformsTo", "EPUB Accessibility 1.1 - WCAG 2.1 Level AA"),
+    summary = [
+        "A reflowable book in reading order, with a table of contents and headings for every "
+        "chapter and section; notes, where there are any, are linked to and from the text.",
+        "Its type size, typeface and colours can be changed in the reading system, and "
+        "nothing is conveyed by colour alone.",
     ]
+    if package.book_map is not None:
+        summary.append(
+            "The map of the book is a drawing; the list of chapters after it says the same "
+            "in words."
+        )
+    if package.has_images:
+        summary.append(
+            "Every image has a text alternative."
+            if described
+            else "Some images have no text alternative."
+        )
+    if package.print_edition is not None:
+        summary.append("Page markers and a page list follow the printed edition.")
+    if config.certified_by is None:
+        summary.append("Its accessibility has not been certified.")
+    pairs = [("schema:accessMode", "textual")]
+    if visual:
+        pairs.append(("schema:accessMode", "visual"))
+    if not visual or described:
+        pairs.append(("schema:accessModeSufficient", "textual"))
+    if visual:
+        pairs.append(("schema:accessModeSufficient", "textual,visual"))
+    pairs += [("schema:accessibilityFeature", feature) for feature in features]
+    pairs += [("schema:accessibilityHazard", hazard) for hazard in hazards]
+    pairs.append(("schema:accessibilitySummary", " ".join(summary)))
     return pairs
+
+
+def _add_certification(ebook: epub.EpubBook, config: BookConfig) -> None:
+    """``dcterms:conformsTo`` with who certified it, their credential and report: a claim
+    of conformance is made only by someone who checked."""
+    if config.certified_by is None:
+        return
+    ebook.add_metadata(None, "meta", ACCESSIBILITY_CLAIM, {"property": "dcterms:conformsTo"})
+    ebook.add_metadata(
+        None, "meta", config.certified_by, {"property": "a11y:certifiedBy", "id": "certifier"}
+    )
+    if config.certifier_credential:
+        ebook.add_metadata(
+            None, "meta", config.certifier_credential,
+            {"property": "a11y:certifierCredential", "refines": "#certifier"},
+        )  # fmt: skip
+    if config.certifier_report:
+        ebook.add_metadata(
+            None, "link", None,
+            {"rel": "a11y:certifierReport", "refines": "#certifier",
+             "href": config.certifier_report},
+        )  # fmt: skip
 
 
 def _add_metadata(ebook: epub.EpubBook, book: RenderedBook, package: Package) -> None:
@@ -128,8 +223,14 @@ def _add_metadata(ebook: epub.EpubBook, book: RenderedBook, package: Package) ->
         ebook.add_metadata(
             None, "meta", "subtitle", {"refines": "#subtitle", "property": "title-type"}
         )
+    sorted_as = sort_names(config)
     for number, author in enumerate(identity.authors, start=1):
-        ebook.add_author(author, role="aut", uid=f"creator-{number}")
+        uid = f"creator-{number}"
+        ebook.add_author(author, role="aut", uid=uid)
+        # Not through add_author's file_as, which marks the sort name with the relator scheme.
+        ebook.add_metadata(
+            None, "meta", sorted_as[number - 1], {"refines": f"#{uid}", "property": "file-as"}
+        )
     for name, value in (
         ("publisher", config.publisher),
         ("date", identity.date.isoformat() if identity.date else None),
@@ -143,8 +244,9 @@ def _add_metadata(ebook: epub.EpubBook, book: RenderedBook, package: Package) ->
     if package.print_edition is not None:
         ebook.add_metadata("DC", "source", package.print_edition, {"id": "print-source"})
         ebook.add_metadata(None, "meta", package.print_edition, {"property": "pageBreakSource"})
-    for prop, value in _accessibility_metadata(package):
+    for prop, value in _accessibility_metadata(package, config):
         ebook.add_metadata(None, "meta", value, {"property": prop})
+    _add_certification(ebook, config)
 
 
 def _add_items(ebook: epub.EpubBook, package: Package) -> dict[str, epub.EpubItem]:
@@ -170,7 +272,7 @@ def _add_items(ebook: epub.EpubBook, package: Package) -> dict[str, epub.EpubIte
             )
         )
     items = {}
-    for document in (*package.documents, package.navigation):
+    for document in (*package.documents, *package.nonlinear, package.navigation):
         item = _PreparedDocument(
             uid=document.item_id,
             file_name=document.file_name,
@@ -191,7 +293,9 @@ def _epub_book(book: RenderedBook, package: Package) -> epub.EpubBook:
     items = _add_items(ebook, package)
     ebook.add_item(epub.EpubNcx())
     ebook.spine = [items[document.item_id] for document in package.documents]
-    ebook.toc = _ncx_entries(book, package.chapter_files)
+    # Reached by a link only (the font licence): after the reading order, skipped by it.
+    ebook.spine += [(items[document.item_id], "no") for document in package.nonlinear]
+    ebook.toc = _ncx_links(package.ncx_entries)
     return ebook
 
 
@@ -214,44 +318,89 @@ def package_bytes(book: RenderedBook, package: Package, modified: dt.datetime) -
             "epub3_pages": False,
         },
     )
-    return normalise_package(written.getvalue(), modified, package.identity.language)
+    return normalise_package(
+        written.getvalue(), modified, package.identity.language, package.pages,
+        book.labels.pages,
+    )  # fmt: skip
 
 
-def _ncx_entries(book: RenderedBook, files: Mapping[str, str]) -> list[object]:
-    """The NCX's navMap for EPUB 2 readers: each chapter, with its ``##`` sections below it.
-
-    ``files`` maps chapter slugs to file names. EbookLib needs an id for every navPoint.
-    """
-    entries: list[object] = []
-    number = 0
-    for chapter in book.chapters:
+def _ncx_links(entries: Sequence[NavEntry], start: int = 1) -> list[object]:
+    """The navMap entries as EbookLib wants them; it needs an id for every navPoint."""
+    links: list[object] = []
+    number = start
+    for entry in entries:
+        link = epub.Link(entry.href, entry.title, f"navpoint-{number}")
         number += 1
-        link = epub.Link(files[chapter.slug], chapter.title.striptags(), f"navpoint-{number}")
-        sections = []
-        for section in chapter.sections:
-            if section.level == 2:
-                number += 1
-                href = f"{files[chapter.slug]}#{section.anchor}"
-                sections.append(epub.Link(href, section.title.striptags(), f"navpoint-{number}"))
-        entries.append((link, sections) if sections else link)
-    return entries
+        if entry.children:
+            children = _ncx_links(entry.children, number)
+            number += _count(entry.children)
+            links.append((link, children))
+        else:
+            links.append(link)
+    return links
 
 
-def _ncx_with_depth(ncx: bytes) -> bytes:
-    """Return the NCX with ``dtb:depth`` set to the nesting depth of its navMap.
+def _count(entries: Sequence[NavEntry]) -> int:
+    return sum(1 + _count(entry.children) for entry in entries)
 
-    EbookLib always writes 0; EPUB 2 reading systems read the value as the number of
-    levels of the table of contents.
+
+def _ncx_with_depth(
+    ncx: bytes, pages: Sequence[tuple[str, str]] = (), pages_label: str = "Pages"
+) -> bytes:
+    """Return the NCX with ``dtb:depth`` set to the nesting depth of its navMap, and with a
+    pageList of ``pages`` ((href, folio) in order) when there are any.
+
+    EbookLib always writes a depth of 0 and no pageList; EPUB 2 reading systems read the
+    depth as the number of levels of the table of contents, and the pageList (with
+    ``dtb:totalPageCount`` and ``dtb:maxPageNumber``) to go to a printed page.
     """
     root = etree.fromstring(ncx, etree.XMLParser(resolve_entities=False, no_network=True))
+    if pages:
+        _add_page_list(root, pages, pages_label)
     points = root.iterfind(f".//{{{NCX_NS}}}navPoint")
     depth = max(
         (sum(1 for a in p.iterancestors(f"{{{NCX_NS}}}navPoint")) + 1 for p in points), default=0
     )
+    numbers = [int(folio) for _, folio in pages if folio.isdigit()]
+    counts = {
+        "dtb:depth": depth,
+        "dtb:totalPageCount": len(pages),
+        "dtb:maxPageNumber": max(numbers, default=0),
+    }
     for meta in root.iterfind(f"{{{NCX_NS}}}head/{{{NCX_NS}}}meta"):
-        if meta.get("name") == "dtb:depth":
-            meta.set("content", str(depth))
+        name = str(meta.get("name"))
+        if name in counts:
+            meta.set("content", str(counts[name]))
     return etree.tostring(root, xml_declaration=True, encoding="utf-8")
+
+
+def _add_page_list(root: etree._Element, pages: Sequence[tuple[str, str]], name: str) -> None:
+    """Append the NCX's pageList: a pageTarget per printed page, after the navMap (the
+    NCX's order), numbered on from the navMap's play order."""
+    ncx = f"{{{NCX_NS}}}"
+    orders = [int(str(p.get("playOrder"))) for p in root.iter(f"{ncx}navPoint")]
+    play_order = max(orders, default=0)
+    page_list = etree.Element(f"{ncx}pageList")
+    label = etree.SubElement(page_list, f"{ncx}navLabel")
+    etree.SubElement(label, f"{ncx}text").text = name
+    for number, (href, folio) in enumerate(pages, start=1):
+        play_order += 1
+        kind = "normal" if folio.isdigit() else "front"
+        target = etree.SubElement(
+            page_list,
+            f"{ncx}pageTarget",
+            {"id": f"pagetarget-{number}", "type": kind, "playOrder": str(play_order)},
+        )
+        if folio.isdigit():
+            target.set("value", folio)
+        text = etree.SubElement(etree.SubElement(target, f"{ncx}navLabel"), f"{ncx}text")
+        text.text = folio
+        etree.SubElement(target, f"{ncx}content", {"src": href})
+    nav_map = root.find(f"{ncx}navMap")
+    if nav_map is not None:
+        nav_map.addnext(page_list)
+    else:
+        root.append(page_list)
 
 
 def _package_with_language(package: bytes, language: str) -> bytes:
@@ -273,7 +422,13 @@ def _package_document_path(container: bytes) -> str:
     return str(rootfile.get("full-path"))
 
 
-def normalise_package(data: bytes, modified: dt.datetime, language: str | None = None) -> bytes:
+def normalise_package(
+    data: bytes,
+    modified: dt.datetime,
+    language: str | None = None,
+    pages: Sequence[tuple[str, str]] = (),
+    pages_label: str = "Pages",
+) -> bytes:
     """Return the EPUB zip ``data`` rewritten so that equal inputs give equal bytes.
 
     ``mimetype`` comes first, stored uncompressed with no extra field, then
@@ -281,7 +436,9 @@ def normalise_package(data: bytes, modified: dt.datetime, language: str | None =
     written. Every entry is dated ``modified`` (at least 1980-01-01, the zip epoch; zip
     keeps even seconds only), made
     on Unix with mode 0644 and, except ``mimetype``, deflated at level 9. The NCX gets its
-    true ``dtb:depth``; with ``language``, the package document gets that ``xml:lang``.
+    true ``dtb:depth`` and a pageList of ``pages`` ((href, folio), hrefs relative to the
+    package document, as the NCX's own) named ``pages_label``; with ``language``, the package document gets that
+    ``xml:lang``.
     Raises ValueError when ``data`` is not an EPUB zip with a container
     file naming its package document.
     """
@@ -293,13 +450,13 @@ def normalise_package(data: bytes, modified: dt.datetime, language: str | None =
     package_path = _package_document_path(contents["META-INF/container.xml"])
     for name in names:
         if name.endswith(".ncx"):
-            contents[name] = _ncx_with_depth(contents[name])
+            contents[name] = _ncx_with_depth(contents[name], pages, pages_label)
     if language and package_path in contents:
         contents[package_path] = _package_with_language(contents[package_path], language)
     contents["mimetype"] = EPUB_MIMETYPE
     first = ["mimetype", "META-INF/container.xml", package_path]
     order = first + [name for name in names if name not in first]
-    stamp = max(modified.astimezone(dt.UTC), _FALLBACK_MODIFIED)
+    stamp = max(modified.astimezone(dt.UTC), _ZIP_EPOCH)
     date_time = (stamp.year, stamp.month, stamp.day, stamp.hour, stamp.minute, stamp.second)
     output = io.BytesIO()
     with zipfile.ZipFile(output, "w") as target:

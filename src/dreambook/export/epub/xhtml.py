@@ -40,6 +40,10 @@ _NO_PHRASING_CHILDREN = frozenset(
     {"ul", "ol", "dl", "table", "thead", "tbody", "tfoot", "tr", "colgroup", "select", "hgroup"}
 )
 _NOTE_LINKS = frozenset({"footnote-ref", "footnote-backref"})
+# The back-link from a note to its call: an upwards arrow, which Vollkorn has (Python-
+# Markdown's hooked arrow it has not), followed by the text-presentation selector so that
+# no system draws it as a coloured emoji.
+BACKLINK_TEXT = "\u2191\ufe0e"
 
 
 @dataclass
@@ -181,14 +185,16 @@ def _note_aside(item: etree._Element, number: int) -> etree._Element:
     return aside
 
 
-def make_epub_notes(tree: etree._ElementTree) -> int:
+def make_epub_notes(tree: etree._ElementTree, name: str = "Notes") -> int:
     """Turn Python-Markdown's footnote list into EPUB 3 notes; return the number of notes.
+    ``name`` is the notes section's accessible name, in the book's language.
 
     Each call (``a.footnote-ref``) becomes a noteref and each list item an
     ``<aside epub:type="footnote" role="doc-footnote">`` that keeps the item's id and starts
-    with the note's number. The asides, in a ``section epub:type="footnotes"``, go last in
-    the chapter (after the Next Stages). The back-links stay, with the ``doc-backlink``
-    role, and stay valid: the calls keep their ids.
+    with the note's number. The asides, in a ``section epub:type="footnotes"``, close the
+    chapter's text: before its Next Stages box, as in the printed book. The back-links stay,
+    with the ``doc-backlink`` role and an arrow the font has (:data:`BACKLINK_TEXT`), and
+    stay valid: the calls keep their ids.
     """
     footnotes = find_footnotes(tree.getroot())
     for call, _ in footnotes.calls:
@@ -202,7 +208,10 @@ def make_epub_notes(tree: etree._ElementTree) -> int:
         for link in block.iter(f"{X}a"):
             if has_class(link, "footnote-backref") and not has_class(link, "footnote-ref"):
                 link.set("role", "doc-backlink")
-        notes = etree.Element(f"{X}section", {"class": "footnotes", "aria-label": "Notes"})
+                for child in list(link):
+                    link.remove(child)
+                link.text = BACKLINK_TEXT
+        notes = etree.Element(f"{X}section", {"class": "footnotes", "aria-label": name})
         notes.set(EPUB_TYPE, "footnotes")
         notes.extend(_note_aside(item, number) for number, item in enumerate(found.notes, 1))
         count += len(found.notes)
@@ -212,9 +221,25 @@ def make_epub_notes(tree: etree._ElementTree) -> int:
             parent.replace(block, notes)
         else:
             parent.remove(block)
-            chapter.append(notes)
+            next_stages = _next_stages_box(chapter)
+            if next_stages is not None:
+                next_stages.addprevious(notes)
+            else:
+                chapter.append(notes)
             notes.tail = "\n"
     return count
+
+
+def _next_stages_box(chapter: etree._Element) -> etree._Element | None:
+    """The chapter's Next Stages box (``nav.next-stages``, a child of the chapter), or None."""
+    for child in chapter:
+        if (
+            isinstance(child.tag, str)
+            and _local_name(child) == "nav"
+            and has_class(child, "next-stages")
+        ):
+            return child
+    return None
 
 
 # --- the print edition's pages --------------------------------------------------------------------
@@ -282,6 +307,19 @@ def place_page_markers(
         if chapter is not None:
             chapter.extend(waiting)
     return pages
+
+
+def page_targets(
+    documents: Sequence[Document], pages: Sequence[tuple[str, str]]
+) -> tuple[tuple[str, str], ...]:
+    """``(file#marker, folio)`` for each ``(marker id, folio)`` of :func:`place_page_markers`
+    (the hrefs the NCX's pageList needs); a marker no document holds is left out."""
+    holders = first_holders(documents)
+    return tuple(
+        (f"{holders[marker][0].file_name}#{marker}", folio)
+        for marker, folio in pages
+        if marker in holders
+    )
 
 
 def _marker_id(folio: str, taken: set[str]) -> str:

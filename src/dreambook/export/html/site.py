@@ -153,7 +153,7 @@ def build_site(
             page = template.render(
                 book=book, chapter=chapter, body=body, contents=contents,
                 previous={"href": page_file(before), "title": before.title} if before
-                else {"href": "index.html", "title": "Contents"},
+                else {"href": "index.html", "title": book.labels.contents},
                 following={"href": page_file(after), "title": after.title} if after else None,
                 stylesheet=STYLESHEET, files=files, cover=cover_file,
             )  # fmt: skip

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from dreambook.export.pagelist import PageBreak
 from dreambook.fsutil import atomic_output
+from dreambook.labels import ENGLISH, Labels
 
 if TYPE_CHECKING:
     from dreambook.render import NextStageEntry
@@ -110,10 +111,16 @@ class PageMap:
 
 
 class PageNumbers:
-    """The page-number texts a layout pass prints. Without a PageMap, placeholders."""
+    """The page-number texts a layout pass prints, in the words of ``labels`` (English
+    unless given). Without a PageMap, placeholders."""
 
-    def __init__(self, page_map: PageMap | None) -> None:
+    def __init__(self, page_map: PageMap | None, labels: Labels = ENGLISH) -> None:
         self.page_map = page_map
+        self.labels = labels
+
+    def in_words(self, labels: Labels) -> PageNumbers:
+        """The same numbers, worded in ``labels``."""
+        return PageNumbers(self.page_map, labels)
 
     def page_of(self, anchor: str) -> int | None:
         """The page index of ``anchor``, or None before the first layout."""
@@ -127,7 +134,8 @@ class PageNumbers:
         return self.page_map.folio(page)
 
     def cross_reference(self, reference_id: str, target: str) -> str:
-        """Where a cross-reference's target is, as a phrase: "p. N", or "this page".
+        """Where a cross-reference's target is, as a phrase: "p. N", or "this page" (in the
+        book's language: "S. N", "diese Seite").
 
         A number pointing at the page the reader is already on helps nobody. How the
         phrase is set off from the words before it (parentheses or a comma) is the
@@ -135,24 +143,25 @@ class PageNumbers:
         """
         here, there = self.page_of(reference_id), self.page_of(target)
         if here is not None and here == there:
-            return "this page"
-        return f"p.\u00a0{self.folio(target)}"
+            return self.labels.this_page
+        return self.labels.page_number(self.folio(target))
 
     def next_stage(self, entry: NextStageEntry) -> str:
         """Where a Next Stages target is, as a typesetter would say it from the item's page.
 
         "overleaf" when the target is on the back of the item's leaf (item on a recto, target
         on the next page), "on the facing page" when the two pages face each other in the
-        open book, and "p. N" otherwise.
+        open book, and "p. N" otherwise (each in the book's language: "umseitig",
+        "gegenüber", "S. N").
         """
         here, there = self.page_of(entry.ref_id), self.page_of(entry.target.anchor)
         if here is not None and there is not None:
             recto = (here % 2) == 0  # page index 0 is the first right-hand page
             if there == here + 1 and recto:
-                return "overleaf"
+                return self.labels.overleaf
             if (there == here + 1 and not recto) or (there == here - 1 and recto):
-                return "on the facing page"
-        return f"p.\u00a0{self.folio(entry.target.anchor)}"
+                return self.labels.facing_page
+        return self.labels.page_number(self.folio(entry.target.anchor))
 
 
 # --- the page map a build leaves for the next -----------------------------------------------------
@@ -193,9 +202,22 @@ def read_page_map(path: Path) -> PageMap | None:
         return None
 
 
-def write_page_map(path: Path, page_map: PageMap) -> None:
-    """Keep ``page_map`` at ``path`` for the next build. Raises OSError when it cannot."""
-    data = {
+def stored_content_key(path: Path) -> str | None:
+    """The content key (export/pagelist.py) kept with the page map at ``path``; None when
+    there is no page map, it is unreadable, or it was kept without one."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    key = data.get("content") if isinstance(data, dict) else None
+    return key if isinstance(key, str) else None
+
+
+def write_page_map(path: Path, page_map: PageMap, content: str | None = None) -> None:
+    """Keep ``page_map`` at ``path`` for the next build, with the key of the content it was
+    laid out from (for an EPUB built alone). Raises OSError when it cannot."""
+    data: dict[str, object] = {
+        "content": content,
         "anchor_pages": dict(page_map.anchor_pages),
         "body_start": page_map.body_start,
         "page_count": page_map.page_count,

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from dreambook.diagnostics import Diagnostic, diagnostic
 from dreambook.errors import BuildError
-from dreambook.export.pagelist import PageBreak
+from dreambook.export.pagelist import PageBreak, content_key
 from dreambook.export.pdf.chunks import (
     DEFAULT_CHUNK_CHARACTERS,
     Chunk,
@@ -63,7 +63,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_LAYOUT_PASSES = 4
+MAX_LAYOUT_PASSES = 5
 
 
 @dataclass(frozen=True)
@@ -399,14 +399,16 @@ def check_nothing_lost(book: RenderedBook, page_map: PageMap) -> None:
         previous = page
 
 
-def _finish(layouts: Layouts[Any], edition: Edition, destination: Path, cache: Path) -> PdfEdition:
+def _finish(
+    layouts: Layouts[Any], edition: Edition, destination: Path, cache: Path, content: str
+) -> PdfEdition:
     """Settle ``layouts``, check that no chapter was lost, write the PDF, and keep its page
-    map in ``cache``."""
+    map in ``cache`` with the ``content`` key of what was laid out."""
     map_path = page_map_path(cache, destination)
     page_map, passes = settle(layouts, read_page_map(map_path))
     check_nothing_lost(edition.book, page_map)
     written = layouts.write(destination, page_map)
-    write_page_map(map_path, page_map)
+    write_page_map(map_path, page_map, content)
     pages, report = page_map.page_count, None
     if edition.variant.traits.press:
         config = edition.book.config
@@ -438,8 +440,10 @@ def build_edition(
     """Lay out the ``variant`` edition of ``context.book`` and write it atomically to
     ``destination``; return what was written.
 
-    With ``context.jobs`` 1 (or a single chapter) the book is laid out as one document in
-    this process. With more, it is laid out in chunks of whole chapters (about
+    With ``context.jobs`` 1, or when the chapters make a single chunk (a short book: no pool
+    is started for it, whose start-up would cost more than the layout), the book is laid
+    out as one document in this process. Otherwise it is laid out in chunks of whole
+    chapters (about
     ``chunk_characters`` of HTML each) on ``context.executor`` (a pool of ``jobs`` processes
     is made when it is None), and the chunks are merged into one PDF.
 
@@ -447,12 +451,14 @@ def build_edition(
     (code DB050) when the layout lost a chapter, and OSError when the file cannot be written.
     """
     edition = Edition.of(context, variant)
-    if context.jobs <= 1 or len(context.book.chapters) < 2:
-        return _finish(WholeBook(edition), edition, destination, context.cache_folder)
+    # The front matter is a chunk of its own: a short book's chapters make the second.
+    content = content_key(context.book, context.styles)
+    if context.jobs <= 1 or len(plan_chunks(edition.book, chunk_characters)) <= 2:
+        return _finish(WholeBook(edition), edition, destination, context.cache_folder, content)
     with contextlib.ExitStack() as stack:
         pool = context.executor
         if pool is None:
             pool = stack.enter_context(worker_pool(context.jobs))
         cache = context.cache_folder
         chunked = ChunkedBook(edition, destination, cache, pool, chunk_characters)
-        return _finish(chunked, edition, destination, cache)
+        return _finish(chunked, edition, destination, cache, content)

@@ -23,6 +23,8 @@ from typing import Any
 
 # Shortfalls below this many CSS pixels are left alone (a page is filled in whole lines).
 MIN_FILL_PX = 6.0
+# The most lines added above one heading (on average) to fill the page a kept box left.
+MAX_GAP_LINES = 3
 # Leave this much unfilled, so that rounding can never push a line over the foot.
 _SLACK_PX = 0.5
 # Boxes whose space above may grow: section headings, and the chapter's closing box.
@@ -113,8 +115,26 @@ class Space:
         return round(self.base + self.extra, 2)
 
 
-# "element-id|css-property" -> the space set there.
+KEPT = Space(0.0, 0.0)
+LET_GO = Space(0.0, 1.0)
+
+
+# "element-id|css-property" -> the space set there. The property ``KEEP`` carries no space:
+# ``KEPT`` keeps the element on the page of what comes before it (``break-before: avoid``);
+# ``LET_GO`` records that keeping it was tried and given up, and lets a short box split.
 Fill = dict[str, Space]
+KEEP = "break-before"
+# The property of a paragraph that must not hyphenate (its last line on a right-hand page
+# ended in a hyphen): ``KEPT`` there sets ``hyphens: manual``.
+UNHYPHENATED = "hyphens"
+# The property of a paragraph with a loose line (its word spaces stretched by more than
+# ``LOOSE_EM``): ``KEPT`` there sets it a little tighter, ``TIGHTER_CSS``, so that the
+# line takes in the next syllable or word and the spaces close up.
+TIGHTER = "letter-spacing"
+TIGHTER_CSS = "-0.012em"
+LOOSE_EM = 0.25
+# What WeasyPrint sets at the end of a line it hyphenated (CSS hyphenate-character's default).
+_ADDED_HYPHEN = "\u2010"
 
 # What pulling a Next Stages box back may take, in CSS pixels, and what it leaves of each
 # space: its space above, its padding above its heading, the space below its heading.
@@ -136,10 +156,22 @@ def page_fill(pages: Sequence[Any], held: Fill) -> Fill:
     A page's shortfall is what it leaves empty plus what ``held`` added on it. When the
     page after it opens with the chapter's Next Stages box and at most a line of
     tightening (of the box's spaces, see ``_pull_back``) lets the box's heading and first
-    item end this page, the box is pulled back; otherwise the shortfall's whole lines go
-    above the page's headings. Returns ``held`` itself when nothing changes.
+    two items (the whole of a short box) end this page, the box is pulled back; when it
+    cannot be, the box is kept with the text before it (``KEEP``), so that it takes the
+    last lines of the text over with it rather than stand alone on the chapter's last page.
+    The shortfall's whole lines go above the page's headings; where that would put more
+    than ``MAX_GAP_LINES`` above one of them because the box was kept, the box is let go
+    again (``LET_GO``): a lone box is the lesser fault. Returns ``held`` itself when
+    nothing changes.
     """
     fill = dict(held)
+    for page in pages[:-1]:
+        turned = _hyphen_at_turn(page)
+        if turned is not None:
+            fill[_key(turned, UNHYPHENATED)] = KEPT
+    for page in pages:
+        for loose in _loose_paragraphs(page):
+            fill.setdefault(_key(loose, TIGHTER), KEPT)
     for index, page in enumerate(pages[:-1]):
         root = _root(page)
         if root is None or _starts_chapter(pages[index + 1]):
@@ -151,15 +183,29 @@ def page_fill(pages: Sequence[Any], held: Fill) -> Fill:
         named = [_key(box, _side(box)) for box in gaps]
         given = [key for key in named if key in held]
         natural = _foot(page) - bottom - _SLACK_PX + sum(held[key].extra for key in given)
-        pulled = _pull_back(pages[index + 1], natural, held)
+        following = pages[index + 1]
+        pulled = _pull_back(following, natural, held)
         if pulled is not None:
             for key in given:
                 del fill[key]
             fill.update(pulled)
             continue
+        alone = _opening_box(following)
+        if alone is not None and _key(alone, KEEP) not in held:
+            # The box cannot come back: it takes the text's last lines with it instead,
+            # and the next layout fills what that leaves on this page.
+            fill[_key(alone, KEEP)] = KEPT
+            continue
         if natural < MIN_FILL_PX or not gaps:
             continue
-        shares = _shares(natural, _leading(root), len(gaps))
+        leading = _leading(root)
+        kept = _kept_box(following, held)
+        if kept is not None and natural > MAX_GAP_LINES * len(gaps) * leading:
+            fill[kept] = LET_GO
+            for key in given:
+                del fill[key]
+            continue
+        shares = _shares(natural, leading, len(gaps))
         for gap, key, extra in zip(gaps, named, shares, strict=True):
             was = held.get(key)
             name = _side(gap)
@@ -169,6 +215,49 @@ def page_fill(pages: Sequence[Any], held: Fill) -> Fill:
             else:
                 fill.pop(key, None)
     return held if fill == held else fill
+
+
+def _hyphen_at_turn(page: Any) -> Any | None:
+    """The paragraph whose last line on the right-hand ``page`` ends in a hyphen the layout
+    added: the reader would turn the page in the middle of a word."""
+    root = _root(page)
+    if root is None or page._page_box.page_type.side != "right":
+        return None
+    lines = [box for box in _boxes(root) if type(box).__name__ == "LineBox"]
+    if not lines:
+        return None
+    last = max(lines, key=lambda line: line.position_y)
+    text = "".join(getattr(box, "text", "") for box in _boxes(last)).rstrip()
+    element = getattr(last, "element", None)
+    if not text.endswith(_ADDED_HYPHEN) or element is None or not element.get("id"):
+        return None
+    return last
+
+
+def _loose_paragraphs(page: Any) -> Iterator[Any]:
+    """The lines of justified paragraphs on ``page`` whose word spaces the justification
+    stretched by more than ``LOOSE_EM`` (the paragraph's last line is not justified)."""
+    root = _root(page)
+    for line in _boxes(root) if root is not None else ():
+        if type(line).__name__ != "LineBox":
+            continue
+        element = getattr(line, "element", None)
+        if element is None or not element.get("id") or line.style["text_align_all"] != "justify":
+            continue
+        stretch = max((getattr(box, "justification_spacing", 0) for box in _boxes(line)), default=0)
+        if stretch > LOOSE_EM * line.style["font_size"]:
+            yield line
+
+
+def _kept_box(page: Any, held: Fill) -> str | None:
+    """The ``KEEP`` key of the closing box on ``page`` that ``held`` keeps with its text."""
+    root = _root(page)
+    for box in _boxes(root) if root is not None else ():
+        element = getattr(box, "element", None)
+        if element is not None and _PULLED_CLASSES & set((element.get("class") or "").split()):
+            key = _key(box, KEEP)
+            return key if held.get(key) == KEPT else None
+    return None
 
 
 def _specified_px(box: Any, name: str, used: float) -> float:
@@ -183,6 +272,22 @@ def _specified_px(box: Any, name: str, used: float) -> float:
 def _side(box: Any) -> str:
     """Where a gap's space goes: above a heading's text, or above a ruled box's rule."""
     return "padding-top" if box.element_tag in _HEADINGS else "margin-top"
+
+
+def _opening_box(page: Any) -> Any | None:
+    """The chapter's closing box when it opens ``page`` (its heading at the top), else None."""
+    root = _root(page)
+    if root is None:
+        return None
+    top = page._page_box.content_box_y()
+    for box in _boxes(root):
+        element = getattr(box, "element", None)
+        if element is None or type(box).__name__ != "BlockBox":
+            continue
+        if _PULLED_CLASSES & set((element.get("class") or "").split()):
+            heading = any(getattr(b, "element_tag", None) in _HEADINGS for b in _boxes(box))
+            return box if heading and element.get("id") and box.position_y <= top + 1 else None
+    return None
 
 
 def _pull_back(following: Any, room: float, held: Fill) -> Fill | None:
@@ -213,11 +318,14 @@ def _pull_back(following: Any, room: float, held: Fill) -> Fill | None:
             or _key(box, "margin-top") in held
         ):  # fmt: skip
             return None
-        first = items[0]
-        # From the box's rule to the foot of its first item (a margin below the item would
+        # A short box is kept whole (print.css), a long one may leave all but its first
+        # two items to the next page.
+        whole = "short" in (element.get("class") or "").split()
+        last = box if whole else items[min(1, len(items) - 1)]
+        # From the box's rule to the foot of what must come back (a margin below it would
         # be dropped at the foot of the page), and the space above the rule that the box
         # has on the page before (at the top of this page the layout dropped it).
-        bottom = first.position_y + first.margin_height() - first.margin_bottom
+        bottom = last.position_y + last.margin_height() - last.margin_bottom
         above = _specified_px(box, "margin_top", box.margin_top)
         needed = bottom - (box.position_y + box.margin_top) + above - room + _SLACK_PX
         cuts = [
@@ -266,7 +374,14 @@ def fill_css(fill: Mapping[str, Space]) -> str:
     rules = []
     for key, space in sorted(fill.items()):
         element, _, name = key.rpartition("|")
-        rules.append(f'[id="{element}"] {{ {name}: {space.value:.2f}px !important; }}')
+        if name == KEEP and space == LET_GO:
+            # A box let go may split again, so that its page keeps what it can of it.
+            name, value = "break-inside", "auto"
+        else:
+            value = {KEEP: "avoid", UNHYPHENATED: "manual", TIGHTER: TIGHTER_CSS}.get(
+                name, f"{space.value:.2f}px"
+            )
+        rules.append(f'[id="{element}"] {{ {name}: {value} !important; }}')
     return "\n".join(rules)
 
 

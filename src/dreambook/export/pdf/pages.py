@@ -21,7 +21,6 @@ from dreambook.export.pdf.folios import PRINT_ONLY_IDS, PageNumbers
 from dreambook.export.pdf.linebreaks import mark_line_endings
 from dreambook.export.pdf.variant import Variant
 from dreambook.export.pdf.wording import (
-    join_list,
     page_reference,
     references_in_parentheses,
     tie_last_words,
@@ -184,6 +183,7 @@ class PrintPages:
         """The HTML of the front matter (when ``front``) and of the chapters ``slugs`` (all
         when None), printing the numbers of ``pages``; ``chunk_end`` as in the template."""
         chapters = list(self.book.chapters) if slugs is None else [self.by_slug[s] for s in slugs]
+        pages = pages.in_words(self.book.labels)
         return self.template.render(
             book=self.book,
             front=front,
@@ -204,5 +204,5 @@ class PrintPages:
             modified=self.modified,
             book_map=_map_svg(self.book, self.styles, pages, self.variant) if front else None,
             tie_last_words=tie_last_words,
-            join_list=lambda items: join_list(items, self.book.config.language),
+            join_list=self.book.labels.join,
         )

@@ -8,15 +8,17 @@ Everything here works on text and HTML before layout; nothing measures a page.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import cast
 
-from babel import Locale, UnknownLocaleError
-from babel.lists import format_list
 from lxml import html as lxml_html
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from dreambook.config import PageReferenceStyle
+
+# Lists are joined as the book's language joins them; labels.py holds that with the other
+# words of the book's language.
+from dreambook.labels import join_list as join_list
 
 # Elements whose text is a paragraph of its own: parentheses opened in one never close in
 # another. A footnote (moved into the running text for print) is one too.
@@ -132,31 +134,3 @@ def tie_last_words(text: Markup) -> Markup:
             parts[index] = part[:position] + "&#160;" + part[position + 1 :]
             break
     return Markup("".join(parts))
-
-
-def _locale(language: str) -> Locale:
-    """The Babel locale of a BCP 47 tag, falling back to its language, then to English."""
-    for tag in (language, language.split("-")[0], "en"):
-        try:
-            return Locale.parse(tag, sep="-")
-        except (UnknownLocaleError, ValueError):
-            continue
-    raise AssertionError("Babel always knows English")  # pragma: no cover
-
-
-def join_list(items: Sequence[Markup], language: str) -> Markup:
-    """Join safe HTML ``items`` as a list in ``language`` (a BCP 47 tag): "A, B, and C" in
-    American English, "A, B and C" in British English, "A, B et C" in French.
-
-    Babel gives the pattern; the items go in only afterwards, so their markup is never
-    escaped twice or taken apart.
-    """
-    if not items:
-        return Markup("")
-    # Private-use characters no item contains stand in for the items while Babel works.
-    tokens = [chr(0xE000 + index) for index in range(len(items))]
-    pattern = format_list(tokens, locale=_locale(language))
-    joined = str(escape(pattern))
-    for token, item in zip(tokens, items, strict=True):
-        joined = joined.replace(token, str(item))
-    return Markup(joined)
