@@ -928,7 +928,10 @@ def test_hebrew_arabic_and_japanese_titles_reach_the_pdf_text_and_outline(
     rtl_cjk_book: BuiltBook,
 ) -> None:
     assert rtl_cjk_book.result.returncode == 0, rtl_cjk_book.result.stderr
-    assert found(rtl_cjk_book.result.stderr, rtl_cjk_book.root) == set()
+    # dreambook has no interface words in Hebrew: they are printed in English, and said so.
+    assert found(rtl_cjk_book.result.stderr, rtl_cjk_book.root) == {
+        ("book.toml", 4, "DB110", "warning")
+    }
     (pdf,) = rtl_cjk_book.output.glob("*.pdf")
     text = pdf_text(pdf)
     outline = pdf_outline_titles(pdf)
