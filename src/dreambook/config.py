@@ -18,7 +18,7 @@ from typing import Literal, cast, get_args
 from dreambook.diagnostics import Diagnostic, diagnostic, line_of_byte
 from dreambook.errors import ResourceOutsideError
 from dreambook.fsutil import ConfinedReader
-from dreambook.isbn import parse_isbn
+from dreambook.isbn import expected_check_digit, parse_isbn
 from dreambook.labels import DEFAULT_NEXT_STAGES_HEADING, ENGLISH, LABEL_KEYS
 from dreambook.toml_schema import (
     DATE,
@@ -145,6 +145,14 @@ def _book_identifier(text: str) -> str:
             valid = True
     else:
         valid = parse_isbn(text) is not None
+        expected = expected_check_digit(text)
+        if not valid and expected is not None:
+            raise Rejected(
+                "has the wrong ISBN check digit",
+                f"the last digit of this ISBN should be {expected}; check the number your "
+                "ISBN agency gave you",
+                code="DB100",
+            )
     if not valid:
         raise Rejected(
             "is neither a valid ISBN nor a urn:uuid: URN",
@@ -214,6 +222,65 @@ def _marks(text: str) -> str:
     return text
 
 
+# --- covers: paper, colours, counts ---------------------------------------------------------------
+
+# Pages per inch of the common print-on-demand book papers, from Amazon KDP's published
+# spine-width figures: 0.002252 in per page on white paper, 0.0025 in per page on cream.
+# Other printers' papers differ by a few per cent: [print] pages_per_inch or spine_width
+# takes the printer's own figure.
+PAPERS: dict[str, float] = {"white": 1 / 0.002252, "cream": 1 / 0.0025}
+_COLOUR_RE = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
+SPINE_DIRECTIONS = ("auto", "top-to-bottom", "bottom-to-top")
+
+
+def _paper(text: str) -> str:
+    """Return ``text`` if it names a paper of ``PAPERS``; raises Rejected otherwise."""
+    if text not in PAPERS:
+        raise Rejected(
+            "is not a paper dreambook knows",
+            f"use one of: {', '.join(PAPERS)}; or set pages_per_inch to the printer's figure",
+        )
+    return text
+
+
+def _colour(text: str) -> str:
+    """Return a ``#rgb`` or ``#rrggbb`` colour as ``#rrggbb`` (lower case); raises Rejected."""
+    if not _COLOUR_RE.match(text):
+        raise Rejected("is not a colour", 'write it as "#rrggbb", such as "#1f2a44"')
+    digits = text[1:].lower()
+    return "#" + ("".join(c * 2 for c in digits) if len(digits) == 3 else digits)
+
+
+def _price_code(text: str) -> str:
+    """Return ``text`` if it is the five digits of an EAN-5 price add-on; raises Rejected."""
+    if not re.fullmatch(r"\d{5}", text):
+        raise Rejected(
+            "is not a five-digit price code",
+            'write the add-on\'s five digits, such as "51995" (US$19.95) or "90000" (no price)',
+        )
+    return text
+
+
+def _number_kind(name: str, low: float, high: float, whole: bool) -> Kind[float]:
+    """The Kind of a number from ``low`` to ``high`` (a whole number when ``whole``)."""
+
+    def read(reader: KeyReader, table: str, key: str) -> float | None:
+        raw = reader.value(table, key)
+        if raw is None:
+            return None
+        number_types = (int,) if whole else (int, float)
+        if isinstance(raw, number_types) and not isinstance(raw, bool) and low <= raw <= high:
+            return raw
+        reader.report(
+            "DB004",
+            f"{table}.{key}",
+            f"[{table}] {key} must be a {name} from {low:g} to {high:g}",
+        )
+        return None
+
+    return Kind(name, read, lambda number: f"{number:g}")
+
+
 def _read_toc_depth(reader: KeyReader, table: str, key: str) -> int | None:
     raw = reader.value(table, key)
     if raw is None:
@@ -274,6 +341,11 @@ LENGTH = parsed("length", parse_length, lambda length: toml_string(length.text))
 MARKS = parsed('"none" or "crop"', _marks, toml_string)
 PAGE_MULTIPLE: Kind[int] = Kind("power of 2", _read_page_multiple, str)
 PAGE_REFERENCE_STYLE = parsed("auto, parentheses or comma", _page_reference_style, toml_string)
+PAPER = parsed("paper", _paper, toml_string)
+COLOUR = parsed("colour", _colour, toml_string)
+PRICE_CODE = parsed("five digits", _price_code, toml_string)
+PAGES_PER_INCH = _number_kind("number", 100, 2000, whole=False)
+PAGE_COUNT = _number_kind("whole number", 0, 10000, whole=True)
 
 
 def _one_of(*choices: str) -> Callable[[str], str]:
@@ -287,6 +359,9 @@ def _one_of(*choices: str) -> Callable[[str], str]:
     return read
 
 
+SPINE_DIRECTION = parsed(
+    '"auto", "top-to-bottom" or "bottom-to-top"', _one_of(*SPINE_DIRECTIONS), toml_string
+)
 EM_DASH = parsed('"spaced" or "closed"', _one_of("spaced", "closed"), toml_string)
 CHAPTER_START = parsed('"recto" or "any"', _one_of("recto", "any"), toml_string)
 
@@ -476,6 +551,102 @@ class BookConfig:
         doc='where a chapter opens: "recto" (a right-hand page, with a blank page before it '
         'when needed) or "any" (the next page)',
         example="recto",
+    )
+    paper: str = setting(
+        "print",
+        PAPER,
+        "white",
+        doc="the paper the printer uses, for the cover's spine width: "
+        + ", ".join(f'"{name}" ({ppi:.0f} pages per inch)' for name, ppi in PAPERS.items()),
+        example="cream",
+    )
+    pages_per_inch: float | None = setting(
+        "print",
+        PAGES_PER_INCH,
+        None,
+        doc="the printer's caliper as pages per inch (instead of paper's figure)",
+        example=444,
+    )
+    spine_width: Length | None = setting(
+        "print",
+        LENGTH,
+        None,
+        doc="the cover's spine width as the printer gives it (instead of the page count and paper)",
+        example=parse_length("0.5in"),
+    )
+    front: str | None = setting(
+        "cover",
+        MANUSCRIPT_PATH,
+        None,
+        doc="the front cover as an image, used whole (bleed included); when unset, a front"
+        " cover is set from the title, subtitle and authors",
+        example="images/front.jpg",
+    )
+    background: str = setting(
+        "cover", COLOUR, "#1f2a44", doc="the colour of the generated cover", example="#1f2a44"
+    )
+    colour: str = setting(
+        "cover", COLOUR, "#f3ead8", doc="the colour of the cover's lettering", example="#f3ead8"
+    )
+    background_image: str | None = setting(
+        "cover",
+        MANUSCRIPT_PATH,
+        None,
+        doc="an image behind the whole wrap (back, spine and front), a path inside the"
+        " manuscript folder",
+        example="images/night-sky.jpg",
+    )
+    back_text: str | None = setting(
+        "cover",
+        TEXT,
+        None,
+        doc="the blurb on the back cover in Markdown, or the path of a .md file inside the"
+        " manuscript folder (its name starting with _, so that it is no chapter)",
+        example="_back-cover.md",
+    )
+    author_photo: str | None = setting(
+        "cover",
+        MANUSCRIPT_PATH,
+        None,
+        doc="a photograph of the author on the back cover",
+        example="images/author.jpg",
+    )
+    author_bio: str | None = setting(
+        "cover",
+        TEXT,
+        None,
+        doc="a few lines about the author on the back cover, in Markdown",
+        example="Mara Ellison writes about sleep.",
+    )
+    spine_text: str | None = setting(
+        "cover",
+        TEXT,
+        None,
+        doc="the words on the spine; when unset, the title and the authors",
+        example="What the Night Rehearses · Ellison",
+    )
+    spine_text_min_pages: float = setting(
+        "cover",
+        PAGE_COUNT,
+        100,
+        doc="the fewest pages whose spine carries words (narrower spines are left blank)",
+        example=100,
+    )
+    spine_direction: str = setting(
+        "cover",
+        SPINE_DIRECTION,
+        "auto",
+        doc='how the spine reads: "top-to-bottom" (English), "bottom-to-top" (much of'
+        ' continental Europe), or "auto": from the book\'s language',
+        example="top-to-bottom",
+    )
+    price_code: str | None = setting(
+        "cover",
+        PRICE_CODE,
+        None,
+        doc="the five-digit price add-on beside the ISBN barcode (5 then the US price in cents,"
+        " or 90000 for none)",
+        example="51995",
     )
     cover: str | None = setting(
         "epub",

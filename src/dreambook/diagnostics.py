@@ -90,6 +90,12 @@ _TABLE: tuple[Code, ...] = (
     Code("DB091", "language-missing", Severity.WARNING, "book.toml gives no language; \"en\" is assumed."),
     Code("DB092", "identifier-missing", Severity.WARNING, "book.toml gives no identifier a retailer can list."),
     Code("DB093", "author-sort-mismatch", Severity.WARNING, "[book] author_sort does not give one sort name per author."),
+    # covers (DB100-DB109)
+    Code("DB100", "isbn-check-digit", Severity.ERROR, "[book] identifier has an ISBN's shape but the wrong check digit."),
+    Code("DB101", "cover-missing", Severity.WARNING, "The book has no cover image and no author to set a cover from."),
+    Code("DB102", "cover-too-small", Severity.WARNING, "A cover image is smaller than retailers take (1600 × 2560 pixels)."),
+    Code("DB103", "price-code-without-isbn", Severity.WARNING, "[cover] price_code is set, but the book has no ISBN to carry a barcode."),
+    Code("DB104", "cover-text-unreadable", Severity.ERROR, "[cover] back_text names a Markdown file that is missing or not UTF-8."),
     # the book's interface words (labels.py)
     Code("DB110", "labels-language-unknown", Severity.WARNING, "dreambook has no interface words in the book's language; English ones are printed."),
     Code("DB111", "label-pattern-unusable", Severity.WARNING, "A [labels] override leaves out or adds a placeholder; the language's own words are printed."),

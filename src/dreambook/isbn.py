@@ -65,3 +65,19 @@ def parse_isbn(text: str) -> Isbn | None:
     else:
         valid = False
     return Isbn(written, compact) if valid else None
+
+
+def expected_check_digit(text: str) -> str | None:
+    """The check digit an ISBN-shaped ``text`` (ten or thirteen digits, hyphens and spaces
+    allowed, ``urn:isbn:`` before it) should end in, or None when it has no ISBN's shape.
+
+    ``check`` names it when an identifier's last digit is wrong. Raises nothing.
+    """
+    compact = _SEPARATORS.sub("", strip_urn(text)).upper()
+    if re.fullmatch(r"\d{13}", compact):
+        return _isbn13_check_digit(compact[:12])
+    if re.fullmatch(r"\d{9}[\dX]", compact):
+        total = sum((10 - i) * int(c) for i, c in enumerate(compact[:9]))
+        digit = -total % 11
+        return "X" if digit == 10 else str(digit)
+    return None

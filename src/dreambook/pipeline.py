@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from dreambook.cover_check import check_cover
 from dreambook.diagnostics import Diagnostic, escalate, sort_key
 from dreambook.errors import DreambookError, ManuscriptError, OutputError, UsageError
 from dreambook.export.writer import (
@@ -85,7 +86,8 @@ def check_manuscript(manuscript: Path, options: Options | None = None) -> Checke
     graph, graph_diagnostics = build_graph(book)
     order, order_diagnostics = plan_reading_order(book, graph)
     order_diagnostics += check_order_lock(book, order)
-    if any(d.code in {"DB001", "DB002"} for d in diagnostics):
+    unreadable = any(d.code in {"DB001", "DB002"} for d in diagnostics)
+    if unreadable:
         # Without a readable book.toml, "start is not set" says nothing new.
         order_diagnostics = [d for d in order_diagnostics if d.code != "DB005"]
     found = diagnostics + graph_diagnostics + order_diagnostics + check_resources(book)
@@ -97,9 +99,11 @@ def check_manuscript(manuscript: Path, options: Options | None = None) -> Checke
     unread = _unread_chapters(book, diagnostics)
     found += duplicate_titles(book, unread)
     found += check_placeholders(book, _chapter_template(book), unread)
-    if not any(d.code in {"DB001", "DB002"} for d in diagnostics):
-        # Without a readable book.toml, its missing author or language says nothing new.
+    if not unreadable:
+        # Without a readable book.toml, its missing author or language says nothing new,
+        # nor does "no author to set a cover from".
         found += check_retail_metadata(book)
+        found += check_cover(book)
     if not options.trust_html:
         for chapter in book.chapters:
             found += check_raw_html(chapter)
@@ -294,7 +298,7 @@ def build_book(
     moved into place only when all are complete, so a failed build replaces nothing.
     """
     try:
-        specs = writing_order(formats)
+        specs = writing_order(formats, variants)
     except KeyError as unknown:
         raise UsageError(f"no output format {unknown}; known: {', '.join(FORMATS)}") from None
     workers = jobs or usable_cpus()

@@ -435,7 +435,8 @@ def preflight(path: Path, bleed: float = DEFAULT_BLEED) -> PreflightReport:
             if group is not None and "/CS" in group:
                 walker.colour(_space_name(group.CS), "the page's transparency group")
             walker.walk(page, page.obj.get("/Resources"), [1, 0, 0, 1, 0, 0])
-        if report.pages % 2:
+        # A single page is a sheet (a cover wrap), not a book's leaves.
+        if report.pages % 2 and report.pages > 1:
             finder.add(
                 "PF070",
                 f"the file has an odd number of pages ({report.pages})",

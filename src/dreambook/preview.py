@@ -135,6 +135,9 @@ class Preview:
         self.built_state: dict[Path, float] = {}
         self.site: Path | None = None
         self.pdf: Path | None = None
+        # The print cover wrap (written with every print build), and its picture.
+        self.cover: Path | None = None
+        self.cover_image: str | None = None
         self.page_images: list[str] = []
 
     # --- building -------------------------------------------------------------------------------
@@ -162,6 +165,8 @@ class Preview:
         for path in result.files:
             if path.is_dir():
                 self.site = path
+            elif path.name.endswith("-cover.pdf"):
+                self.cover = path
             elif path.suffix == ".pdf":
                 self.pdf = path
         return _Outcome(True, time.perf_counter() - started, result)
@@ -185,6 +190,15 @@ class Preview:
         finally:
             document.close()
         self.page_images = names
+        self.cover_image = None
+        if self.cover is not None and self.cover.is_file():
+            wrap = pypdfium2.PdfDocument(str(self.cover))
+            try:
+                # The wrap is twice a page wide and more: drawn smaller than the pages.
+                wrap[0].render(scale=0.9).to_pil().save(folder / "cover.png")
+            finally:
+                wrap.close()
+            self.cover_image = "cover.png"
 
     def _state(self) -> dict[Path, float]:
         """Modification times of everything in the manuscript folder but the preview's output."""
@@ -445,7 +459,8 @@ def _handler(preview: Preview, client_timeout: float) -> type[http.server.BaseHT
         def _spreads(self) -> None:
             template = (default_styles_folder() / _SPREADS).read_text(encoding="utf-8")
             images = json.dumps(preview.page_images)
-            body = template.replace("__PAGES__", images).encode("utf-8")
+            page = template.replace("__PAGES__", images)
+            body = page.replace("__COVER__", json.dumps(preview.cover_image)).encode("utf-8")
             body = body.replace(
                 b"</body>", f'<script src="{_PREFIX}live.js"></script></body>'.encode(), 1
             )

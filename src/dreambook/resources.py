@@ -317,7 +317,8 @@ def _reference_problems(
 
 
 def check_resources(book: Book, max_pixels: int = MAX_IMAGE_PIXELS) -> list[Diagnostic]:
-    """Check every image of every chapter, and the EPUB cover, of ``book``.
+    """Check every image of every chapter, the EPUB cover and the print cover's images
+    (``[cover] front``, ``background_image``, ``author_photo``) of ``book``.
 
     Returns DB061 for references that are not files of the book (web, ``file://``,
     ``data:`` and absolute), DB060 for paths that lead outside the manuscript folder,
@@ -339,5 +340,14 @@ def check_resources(book: Book, max_pixels: int = MAX_IMAGE_PIXELS) -> list[Diag
         file = book.root / book.config.cover
         problems = _reference_problems(cover, file, folders, max_pixels)
         diagnostics += problems or check_cover_type(file, cover)
+    # The print cover's images ([cover]); the front is also the ebook's cover.
+    for key in ("front", "background_image", "author_photo"):
+        source = getattr(book.config, key)
+        if not source:
+            continue
+        reference = ImageReference(book.book_toml, book.config.line_of(f"cover.{key}"), source)
+        file = book.root / source
+        problems = _reference_problems(reference, file, folders, max_pixels)
+        diagnostics += problems or (check_cover_type(file, reference) if key == "front" else [])
     # An image shown twice is reported once.
     return list(dict.fromkeys(diagnostics))

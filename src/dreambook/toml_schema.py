@@ -38,13 +38,15 @@ class Rejected(ValueError):
     """A value of the right type that a key refuses: what the value is not, and a hint.
 
     A plain ValueError from a parse reads ``[table] key: <error>``; a Rejected one reads
-    ``[table] key 'value' <what>`` followed by its hint.
+    ``[table] key 'value' <what>`` followed by its hint, under ``code`` (DB004 unless a
+    refusal has a code of its own, such as a wrong ISBN check digit).
     """
 
-    def __init__(self, what: str, hint: str) -> None:
+    def __init__(self, what: str, hint: str, code: str = "DB004") -> None:
         super().__init__(what)
         self.what = what
         self.hint = hint
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -411,7 +413,7 @@ def parsed(name: str, parse: Callable[[str], _T], toml: Callable[[_T], str]) -> 
             return parse(text)
         except Rejected as rejected:
             message = f"[{table}] {key} {text!r} {rejected.what}"
-            reader.report("DB004", f"{table}.{key}", message, rejected.hint)
+            reader.report(rejected.code, f"{table}.{key}", message, rejected.hint)
         except ValueError as error:
             reader.report("DB004", f"{table}.{key}", f"[{table}] {key}: {error}")
         return None

@@ -293,7 +293,9 @@ def test_the_spine_is_the_front_matter_then_every_chapter_in_reading_order(
         assert section is not None, name
         assert section.get("id") == rendered.anchor, name
     front = spine[: -len(chapters)]
-    expected = ["title-page.xhtml", "copyright.xhtml", "dedication.xhtml", "contents.xhtml"]
+    # The cover page first: the sample's front cover, set from its title and author.
+    expected = ["cover.xhtml", "title-page.xhtml", "copyright.xhtml", "dedication.xhtml"]
+    expected.append("contents.xhtml")
     if sample.book.config.map:
         expected.append("map.xhtml")
     assert front == expected
@@ -411,6 +413,7 @@ def test_the_navigation_lists_every_chapter_with_its_sections_and_the_landmarks(
     assert landmarks is not None
     kinds = {str(a.get(EPUB_TYPE)): str(a.get("href")) for a in links(landmarks)}
     assert kinds == {
+        "cover": "cover.xhtml",
         "toc": "contents.xhtml",
         "loi": "map.xhtml",
         "bodymatter": sample.plain.chapter_files[0],
@@ -648,6 +651,7 @@ def test_a_minimal_two_chapter_book_passes_epubcheck(write_book: WriteBook, tmp_
     assert epubcheck_problems(result.path) == []
     epub = OpenedEpub.open(result.path)
     assert epub.spine() == [
+        "cover.xhtml",  # set from the title and author
         "title-page.xhtml",
         "copyright.xhtml",
         "contents.xhtml",

@@ -5,6 +5,7 @@ another test first."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -45,17 +46,44 @@ def _loaded(modules: list[str], *arguments: str | Path) -> list[str]:
     return list(report["loaded"])
 
 
+def _with_cover_image(folder: Path) -> Path:
+    """A copy of the sample book that has a cover image of its own ([epub] cover)."""
+    from PIL import Image
+
+    manuscript = folder / "manuscript"
+    shutil.copytree(SAMPLE_MANUSCRIPT, manuscript)
+    Image.new("RGB", (1600, 2560), (20, 30, 60)).save(manuscript / "cover.png")
+    with (manuscript / "book.toml").open("a", encoding="utf-8") as toml:
+        toml.write('\n[epub]\ncover = "cover.png"\n')
+    return manuscript
+
+
 @pytest.mark.parametrize("output_format", ["epub", "html"])
 def test_an_epub_or_html_build_never_loads_the_pdf_stack(
     tmp_path: Path, output_format: str
 ) -> None:
+    manuscript = _with_cover_image(tmp_path)
+    output = tmp_path / "out"
     # The EPUB subsets its fonts with fontTools; nothing else of the PDF stack.
     stack = [m for m in PDF_STACK if not (output_format == "epub" and m == "fontTools")]
-    loaded = _loaded(
-        stack, "build", SAMPLE_MANUSCRIPT, "-o", tmp_path, "--format", output_format, "-q"
-    )
+    loaded = _loaded(stack, "build", manuscript, "-o", output, "--format", output_format, "-q")
     assert loaded == []
-    assert list(tmp_path.iterdir())  # it did build
+    assert list(output.iterdir())  # it did build
+
+
+@pytest.mark.parametrize("output_format", ["epub", "html"])
+def test_a_cover_set_for_the_book_loads_the_layout_engine_only_until_it_is_cached(
+    tmp_path: Path, output_format: str
+) -> None:
+    """Without a cover image, the front cover is laid out with WeasyPrint (never pikepdf),
+    once: the next build takes the picture from the cache."""
+    arguments = ("build", SAMPLE_MANUSCRIPT, "-o", tmp_path, "--format", output_format, "-q")
+    stack = [m for m in PDF_STACK if not (output_format == "epub" and m == "fontTools")]
+    first = _loaded(stack, *arguments)
+    assert "weasyprint" in first
+    assert "pikepdf" not in first
+    assert "dreambook.export.pdf.layout" not in first
+    assert _loaded(stack, *arguments) == []
 
 
 @pytest.mark.parametrize("command", ["check", "order"])

@@ -121,6 +121,11 @@ def test_preview_serves_rebuilds_reloads_shows_errors_and_stops(
         status, image = get_bytes(server.url + "pages/page-0001.png")
         assert status == 200
         assert image.startswith(b"\x89PNG")
+        # The cover wrap beside the spreads, drawn from the print build's cover.
+        assert 'var cover = "cover.png";' in spreads
+        status, wrap = get_bytes(server.url + "pages/cover.png")
+        assert status == 200
+        assert wrap.startswith(b"\x89PNG")
         # A broken chapter: an error event with the coded diagnostic; the last good book stays.
         (root / "two.md").write_text("---\nsubtitle: no title\n---\n\nText.\n", "utf-8")
         error = stream.next("build-error")

@@ -412,8 +412,20 @@ def test_bad_language_tag_is_db004_on_the_language_line_and_falls_back_to_en(tag
 
 
 @pytest.mark.parametrize(
-    "identifier", ["978-0-306-40615-8", "0-8044-2957-1", "12345", "urn:uuid:not-a-uuid"]
+    ("identifier", "expected"), [("978-0-306-40615-8", "7"), ("0-8044-2957-1", "X")]
 )
+def test_an_isbn_with_a_wrong_check_digit_is_db100_naming_the_right_digit(
+    identifier: str, expected: str
+) -> None:
+    config, diagnostics = parse(f'[book]\ntitle = "T"\n\nidentifier = "{identifier}"\n')
+
+    assert codes_and_lines(diagnostics) == [("DB100", 4)]
+    assert diagnostics[0].severity is Severity.ERROR
+    assert f"should be {expected}" in (diagnostics[0].hint or "")
+    assert config.identifier is None
+
+
+@pytest.mark.parametrize("identifier", ["12345", "978-0-306-4061", "urn:uuid:not-a-uuid"])
 def test_bad_identifier_is_db004_on_the_identifier_line(identifier: str) -> None:
     config, diagnostics = parse(f'[book]\ntitle = "T"\n\nidentifier = "{identifier}"\n')
 

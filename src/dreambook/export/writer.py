@@ -8,7 +8,8 @@ run) is declared in the format's :class:`FormatSpec` and handed over as that wri
 result, never found by loop order.
 
 ``FORMATS`` is the registry: a format's name, where its writer lives (imported only when
-the format is built, so an EPUB build never loads the PDF stack), and what it reads from
+the format is built, so an EPUB build never loads the PDF stack, only WeasyPrint to set a
+missing front cover), and what it reads from
 other formats. Adding a format means writing its package and adding one line here.
 """
 
@@ -126,7 +127,9 @@ class FormatSpec:
     only when the format is built. ``reads`` names formats whose results this one uses
     when they are built in the same run (those are written first). With ``parallel`` the
     pipeline starts its worker pool for the build, and ``warm_up`` (``"module:function"``)
-    runs once on each worker as it starts.
+    runs once on each worker as it starts. A format with ``joins`` (a format and an edition,
+    such as the print cover's ``("pdf", "print")``) is also written, unasked, whenever that
+    format is built in that edition.
     """
 
     name: str
@@ -134,6 +137,7 @@ class FormatSpec:
     reads: tuple[str, ...] = ()
     parallel: bool = False
     warm_up: str | None = None
+    joins: tuple[str, str] | None = None
 
 
 FORMATS: dict[str, FormatSpec] = {
@@ -147,6 +151,13 @@ FORMATS: dict[str, FormatSpec] = {
         ),
         FormatSpec("epub", "dreambook.export.epub.writer:EpubWriter", reads=("pdf",)),
         FormatSpec("html", "dreambook.export.html.writer:HtmlWriter"),
+        # The print cover wrap: its spine is measured from the print edition's page count.
+        FormatSpec(
+            "cover",
+            "dreambook.export.cover.writer:CoverWriter",
+            reads=("pdf",),
+            joins=("pdf", "print"),
+        ),
     )
 }
 DEFAULT_FORMATS = ("pdf", "epub")
@@ -168,12 +179,16 @@ def warm_up_function(spec: FormatSpec) -> Callable[[], None] | None:
     return None if spec.warm_up is None else _attribute(spec.warm_up)
 
 
-def writing_order(names: Sequence[str]) -> tuple[FormatSpec, ...]:
-    """The specs of the formats ``names`` (each once), a format after those it ``reads``.
+def writing_order(names: Sequence[str], variants: Sequence[str] = ()) -> tuple[FormatSpec, ...]:
+    """The specs of the formats ``names`` (each once), a format after those it ``reads``,
+    and those that join one of them built in one of ``variants`` (see FormatSpec.joins).
 
     Formats otherwise keep the registry's order. Raises KeyError for a name not registered.
     """
     chosen = {name: FORMATS[name] for name in dict.fromkeys(names)}
+    for spec in FORMATS.values():
+        if spec.joins is not None and spec.joins[0] in chosen and spec.joins[1] in variants:
+            chosen.setdefault(spec.name, spec)
     ordered: list[FormatSpec] = []
 
     def place(spec: FormatSpec, seen: tuple[str, ...]) -> None:

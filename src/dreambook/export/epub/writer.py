@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from dreambook.export.epub.cover import book_cover
 from dreambook.export.epub.documents import (
     chapter_documents,
     chapter_file_names,
@@ -32,7 +33,7 @@ from dreambook.export.epub.package import (
     package_date,
 )
 from dreambook.export.epub.pagemap import cached_page_breaks
-from dreambook.export.epub.resources import carry_images, cover_image, font_files
+from dreambook.export.epub.resources import carry_images, font_files
 from dreambook.export.epub.xhtml import (
     DocumentTemplates,
     link_documents,
@@ -102,7 +103,7 @@ class EpubWriter:
             fonts = font_files(styles, css)
         else:
             css, fonts = without_font_faces(css), []
-        cover = cover_image(book.config.cover, context.manuscript)
+        cover = book_cover(context)  # the author's image, or the front cover set for it
         print_edition = print_edition_name(context) if page_breaks else None
         templates = DocumentTemplates(
             styles.environment(),

@@ -111,11 +111,18 @@ def _swap_into_place(staging: Path, destination: Path) -> None:
 
 
 def build_site(
-    book: RenderedBook, styles: Styles, manuscript: Path, destination: Path, trees: ChapterTrees
+    book: RenderedBook,
+    styles: Styles,
+    manuscript: Path,
+    destination: Path,
+    trees: ChapterTrees,
+    cover: tuple[str, bytes] | None = None,
 ) -> SiteResult:
     """Write the HTML edition into the folder ``destination``; return what was written.
 
     The chapter bodies come from ``trees``, the build's one parse of the rendered HTML.
+    ``cover`` (a file extension and the picture's bytes) is written as ``cover.<ext>`` and
+    named by every page as its social-preview image.
 
     Raises OSError when the folder cannot be written (the previous site is then kept).
     """
@@ -125,14 +132,17 @@ def build_site(
     files = {chapter.slug: page_file(chapter) for chapter in book.chapters}
     contents = [{"href": page_file(c), "label": c.label, "title": c.title} for c in book.chapters]
     staging = staging_folder(destination, "staging")
+    cover_file = f"cover{cover[0]}" if cover is not None else None
     try:
+        if cover is not None:
+            (staging / f"cover{cover[0]}").write_bytes(cover[1])
         images: set[str] = set()
         pages: list[Path] = []
         index = template.render(
             book=book, chapter=None, body=None, previous=None, contents=contents,
             following={"href": page_file(book.chapters[0]), "title": book.chapters[0].title}
             if book.chapters else None,
-            stylesheet=STYLESHEET, files=files,
+            stylesheet=STYLESHEET, files=files, cover=cover_file,
         )  # fmt: skip
         (staging / "index.html").write_text(index, encoding="utf-8")
         for position, chapter in enumerate(book.chapters):
@@ -145,7 +155,7 @@ def build_site(
                 previous={"href": page_file(before), "title": before.title} if before
                 else {"href": "index.html", "title": book.labels.contents},
                 following={"href": page_file(after), "title": after.title} if after else None,
-                stylesheet=STYLESHEET, files=files,
+                stylesheet=STYLESHEET, files=files, cover=cover_file,
             )  # fmt: skip
             (staging / page_file(chapter)).write_text(page, encoding="utf-8")
             pages.append(destination / page_file(chapter))

@@ -23,6 +23,9 @@ class HtmlWriter:
         when the output cannot be written (a previous site is then kept).
         """
         book = context.book
+        # The cover as the site's social-preview picture (Open Graph's og:image).
+        from dreambook.export.cover.ebook import cover_picture
+
         preview = build_html_preview(book, context.styles, context.output / f"{book.slug}.html")
         site = build_site(
             book,
@@ -30,5 +33,6 @@ class HtmlWriter:
             context.manuscript,
             context.output / f"{book.slug}-site",
             context.trees,
+            cover_picture(context),
         )
         return WriterResult(files=(preview, site.folder))

@@ -238,13 +238,16 @@ def convert_images_to_cmyk(pdf: pikepdf.Pdf, profile: bytes) -> int:
     return count
 
 
-def finish_print_file(path: Path, config: BookConfig, profile: bytes | None = None) -> int:
+def finish_print_file(
+    path: Path, config: BookConfig, profile: bytes | None = None, *, pad: bool = True
+) -> int:
     """Make the print PDF at ``path`` ready for the printer, in place (atomically); return
     its page count.
 
     Links go (a printed page has nothing to click, and PDF/X allows no annotation on the
     page); RGB images are separated into CMYK with the output ``profile`` when one is
-    given (``convert_images_to_cmyk``); blank pages are added at the end up to a multiple of ``[print] page_multiple``;
+    given (``convert_images_to_cmyk``); with ``pad`` (not for a cover, which is one sheet),
+    blank pages are added at the end up to a multiple of ``[print] page_multiple``;
     with ``[print] marks = "crop"`` the sheet (MediaBox) grows beyond the BleedBox and crop
     marks are drawn there, so that no mark lies inside the bleed. Raises pikepdf.PdfError
     for an unreadable file and OSError when it cannot be written.
@@ -256,7 +259,7 @@ def finish_print_file(path: Path, config: BookConfig, profile: bytes | None = No
         if profile is not None:
             convert_images_to_cmyk(pdf, profile)
         last = pdf.pages[-1].obj
-        for _ in range(_padding(len(pdf.pages), config.page_multiple)):
+        for _ in range(_padding(len(pdf.pages), config.page_multiple) if pad else 0):
             blank = pdf.make_indirect(
                 pikepdf.Dictionary(
                     Type=pikepdf.Name.Page,
