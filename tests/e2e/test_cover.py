@@ -279,10 +279,17 @@ def test_the_sample_wrap_is_pdfx_in_ink_and_passes_preflight(sample: Built) -> N
     assert report.findings == []
     assert report.pdfx == "PDF/X-4"
     assert report.colour_spaces == {"DeviceCMYK"}
+    inks = []
     with pikepdf.open(sample.cover) as pdf:
         for where, content in drawings(pdf):
-            operators = {str(op.operator) for op in pikepdf.parse_content_stream(content)}
+            instructions = pikepdf.parse_content_stream(content)
+            operators = {str(op.operator) for op in instructions}
             assert not operators & {"rg", "RG"}, where
+            inks += [sum(float(v) for v in op.operands) for op in instructions
+                     if str(op.operator) in {"k", "K"}]  # fmt: skip
+    # Every colour within the total ink a print-on-demand cover may carry (240%).
+    assert inks
+    assert max(inks) <= 2.4 + 0.005
     assert f"preflight {SLUG}-cover.pdf: PDF/X-4; 1 pages" in sample.stderr
 
 

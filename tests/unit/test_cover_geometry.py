@@ -82,3 +82,20 @@ def test_no_barcode_without_an_isbn() -> None:
 def test_a_wrong_check_digit_is_refused_by_the_barcode() -> None:
     with pytest.raises(ValueError, match="check digit"):
         isbn_barcode("9780306406158")
+
+
+def test_a_cover_colour_puts_down_at_most_the_ink_limit_and_stays_dark() -> None:
+    from dreambook.export.cover.page import TOTAL_INK_LIMIT, limit_ink
+
+    # The default background as Ghostscript's press profile separates it: about 287%.
+    heavy = (0.94, 0.81, 0.44, 0.68)
+    c, m, y, k = limit_ink(heavy)
+    assert c + m + y + k == pytest.approx(TOTAL_INK_LIMIT)
+    assert k > 0.68  # the shared grey went to black, so it is as dark
+    assert (c, m, y) < (0.94, 0.81, 0.44)
+    assert max(c - 0.94, m - 0.81, y - 0.44) < 0
+    # Light colours are left alone, and a rich black loses colour, not black.
+    assert limit_ink((0.1, 0.2, 0.3, 0.0)) == (0.1, 0.2, 0.3, 0.0)
+    rich = limit_ink((0.8, 0.8, 0.8, 1.0))
+    assert rich[3] == 1.0
+    assert sum(rich) == pytest.approx(TOTAL_INK_LIMIT)

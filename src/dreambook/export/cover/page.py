@@ -107,7 +107,31 @@ def separate(colour: str, profile: bytes) -> str:
     assert isinstance(inks, Image.Image)  # not converted in place
     values = inks.getpixel((0, 0))
     assert isinstance(values, tuple)
-    return "device-cmyk(" + " ".join(f"{v / 255:.3f}" for v in values) + ")"
+    inked = limit_ink(tuple(v / 255 for v in values))
+    return "device-cmyk(" + " ".join(f"{v:.3f}" for v in inked) + ")"
+
+
+# The most ink a cover colour may put down, as a fraction (2.4 = 240%): what print-on-demand
+# printers ask of a full-bleed cover on uncoated stock. A dark colour separated from sRGB by
+# a press profile made for coated paper can need near 300%.
+TOTAL_INK_LIMIT = 2.4
+
+
+def limit_ink(inks: tuple[float, ...]) -> tuple[float, float, float, float]:
+    """``inks`` (C, M, Y, K from 0 to 1) with at most ``TOTAL_INK_LIMIT`` in all: the grey
+    the three colours share is given to black first (grey component replacement: the
+    colour stays as dark), and what is still over is taken from the colours evenly."""
+    c, m, y, k = inks
+    over = c + m + y + k - TOTAL_INK_LIMIT
+    if over > 0:
+        # Moving g of the shared grey to black takes 3g of colour and adds g of black.
+        grey = min(c, m, y, 1 - k, over / 2)
+        c, m, y, k = c - grey, m - grey, y - grey, k + grey
+        over = c + m + y + k - TOTAL_INK_LIMIT
+    if over > 0 and c + m + y > 0:
+        scale = max(0.0, (c + m + y - over) / (c + m + y))
+        c, m, y = c * scale, m * scale, y * scale
+    return c, m, y, k
 
 
 def cover_ink(config: BookConfig, profile: bytes | None) -> CoverInk:
