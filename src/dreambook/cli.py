@@ -145,6 +145,7 @@ def _parser() -> argparse.ArgumentParser:
         _add_init,
         _add_new,
         _add_preflight,
+        _add_catalogue,
     ):
         add_command(commands)
     return parser
@@ -222,6 +223,56 @@ def _add_build(commands: _Commands) -> None:
         help="PDF edition: digital (links, tagged), print (PDF/X-4 for the printer), or all; "
         "repeat for several (default: digital)",
     )
+    _add_scheduler(build)
+
+
+# --- catalogue and --scheduler (issue 19) ---------------------------------------------------------
+# Only parsing: the work is dreambook.catalogue.run_catalogue and build_book(scheduler=...).
+
+
+def _add_scheduler(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        default=None,
+        help="lay out on a Dask cluster: 'local' starts one on this machine, tcp://HOST:8786 "
+        "joins a running scheduler (needs: pip install 'dreambook[cluster]')",
+    )
+
+
+def _add_catalogue(commands: _Commands) -> None:
+    catalogue = commands.add_parser(
+        "catalogue",
+        help="build every book a catalogue file lists, on this machine or a Dask cluster",
+        description="Build each book of CATALOGUE.toml into OUTPUT/<book-slug>/ as build "
+        "would. A failed book is reported and the others go on; exits 1 if any failed.",
+    )
+    catalogue.add_argument("catalogue", type=Path, metavar="CATALOGUE.toml")
+    _add_scheduler(catalogue)
+    catalogue.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress line and no summary table"
+    )
+    catalogue.add_argument(
+        "--report",
+        type=Path,
+        metavar="FILE",
+        help="where to write the JSON report (default: catalogue-report.json in the output)",
+    )
+
+
+def _run_catalogue(arguments: argparse.Namespace) -> int:
+    from dreambook.catalogue import run_catalogue
+
+    return run_catalogue(
+        arguments.catalogue,
+        scheduler=arguments.scheduler,
+        quiet=arguments.quiet,
+        interactive=sys.stderr.isatty(),
+        report=arguments.report,
+    )
+
+
+# --- end of catalogue and --scheduler ------------------------------------------------------------
 
 
 def _add_graph(commands: _Commands) -> None:
@@ -476,6 +527,7 @@ def _run_build(arguments: argparse.Namespace) -> int:
         _options(arguments),
         progress=_announce if show_progress else _silent,
         jobs=arguments.jobs,
+        scheduler=arguments.scheduler,
     )
     elapsed = time.perf_counter() - started
     _report(result.checked)
@@ -550,6 +602,8 @@ def _main(argv: Sequence[str] | None) -> int:
             return _run_preview(arguments)
         if arguments.command == "preflight":
             return _run_preflight(arguments)
+        if arguments.command == "catalogue":
+            return _run_catalogue(arguments)
         checked = check_manuscript(arguments.manuscript, _options(arguments))
         if arguments.command == "graph":
             return _run_graph(checked, arguments)

@@ -80,6 +80,12 @@ _TABLE: tuple[Code, ...] = (
     Code("DB080", "manuscript-too-large", Severity.ERROR, "The manuscript is over the size or chapter limit."),
     Code("DB081", "chapter-too-large", Severity.ERROR, "One chapter file is over the per-chapter size limit."),
     Code("DB085", "nesting-too-deep", Severity.ERROR, "Lists, quotes, raw HTML, emphasis or links are nested too deeply."),
+    # catalogues and clusters (`dreambook catalogue`, `--scheduler`)
+    Code("DB115", "task-timed-out", Severity.ERROR, "A layout task on the cluster ran past the catalogue's task_timeout; its book fails."),
+    Code("DB116", "task-lost", Severity.ERROR, "A layout task was lost with every worker that ran it (the scheduler gave up on it)."),
+    Code("DB117", "catalogue-invalid", Severity.ERROR, "The catalogue file is not valid TOML, or has an unknown key or a wrong value."),
+    Code("DB118", "catalogue-book-missing", Severity.ERROR, "A [[book]] path of the catalogue is not a folder; that book fails."),
+    Code("DB119", "catalogue-slug-taken", Severity.ERROR, "Two books of a catalogue would write the same output folder; the later fails."),
     # preflight of a PDF (`dreambook preflight`, and the end of every print build)
     Code("PF001", "pdf-unreadable", Severity.ERROR, "The file cannot be read as a PDF."),
     Code("PF010", "trim-box-missing", Severity.ERROR, "A page has no TrimBox."),
