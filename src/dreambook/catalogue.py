@@ -313,14 +313,16 @@ def build_catalogue(
     scheduler: str | None = None,
     progress: Progress | None = None,
     options: Options | None = None,
+    executor: Executor | None = None,
 ) -> list[BookReport]:
     """Build every book of ``catalogue`` into its folder under ``catalogue.output``; return
     a report per book, in the catalogue's order.
 
     A book's failure (its manuscript errors, a build error such as DB115, a folder that is
     missing, DB118, or a slug another book already has, DB119) is recorded in its report
-    and the next book goes on. Raises UsageError when the scheduler cannot be used (Dask
-    missing), OSError when the cluster cannot be reached.
+    and the next book goes on. ``executor`` (kept by the caller) replaces the one made from
+    ``scheduler``. Raises UsageError when the scheduler cannot be used (Dask missing),
+    OSError when the cluster cannot be reached.
     """
     base = options or Options()
     options = Options(base.strict, base.trust_html, base.limits, catalogue.styles)
@@ -329,7 +331,9 @@ def build_catalogue(
         check_scheduler(scheduler)
     show = progress or Progress(io.StringIO(), len(reports), False)
     seen: dict[str, Path] = {}
-    with _executor(catalogue, scheduler) as executor:
+    with contextlib.ExitStack() as stack:
+        if executor is None:
+            executor = stack.enter_context(_executor(catalogue, scheduler))
         for book, report in zip(catalogue.books, reports, strict=True):
             show.update(reports, book.slug)
             started = time.perf_counter()

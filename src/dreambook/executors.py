@@ -16,6 +16,7 @@ scheduler is asked for, and its absence is a usage error naming the extra.
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import contextlib
 import functools
@@ -143,8 +144,19 @@ class DaskExecutor:
         if not isinstance(digest, str):
             return value
         if digest not in self._scattered:
-            self._scattered[digest] = self.client.scatter(value, hash=False, broadcast=False)
+            # On every worker: a worker killed mid-build takes no input with it (scattered
+            # data has no task to compute it again), and a new worker fetches it from a peer.
+            self._scattered[digest] = self.client.scatter(value, hash=False, broadcast=True)
         return self._scattered[digest]
+
+    def _submit(
+        self, function: Callable[..., Any], tasks: Sequence[Any], shared: Mapping[str, object]
+    ) -> list[Any]:
+        """Submit the tasks; return their futures (the tests' hook to kill a worker while
+        the tasks run)."""
+        kwargs = {name: self._share(value) for name, value in shared.items()}
+        futures: list[Any] = self.client.map(function, list(tasks), pure=False, **kwargs)
+        return futures
 
     def map(
         self,
@@ -152,13 +164,28 @@ class DaskExecutor:
         tasks: Sequence[Any],
         shared: Mapping[str, object] | None = None,
     ) -> list[Result]:
-        """Run the tasks on the cluster and gather their results in order."""
-        distributed = _import_distributed()
+        """Run the tasks on the cluster and gather their results in order.
 
+        When the shared inputs were lost (every worker holding them died), they are sent
+        again and the tasks run once more.
+        """
         if not tasks:
             return []
-        kwargs = {name: self._share(value) for name, value in (shared or {}).items()}
-        futures = self.client.map(function, list(tasks), pure=False, **kwargs)
+        try:
+            return self._run(function, tasks, shared)
+        except (concurrent.futures.CancelledError, asyncio.CancelledError) as error:
+            log.warning("the cluster lost the tasks' inputs (%r); sending them again", error)
+            self._scattered.clear()
+            return self._run(function, tasks, shared)
+
+    def _run(
+        self,
+        function: Callable[..., Result],
+        tasks: Sequence[Any],
+        shared: Mapping[str, object] | None,
+    ) -> list[Result]:
+        distributed = _import_distributed()
+        futures = self._submit(function, tasks, shared or {})
         try:
             done = distributed.wait(futures, timeout=self.timeout)
         except (TimeoutError, distributed.TimeoutError):

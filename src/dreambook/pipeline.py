@@ -10,7 +10,7 @@ from pathlib import Path
 
 from dreambook.diagnostics import Diagnostic, escalate, sort_key
 from dreambook.errors import ManuscriptError, OutputError, UsageError
-from dreambook.executors import Executor, dask_executor, local_pool
+from dreambook.executors import Executor, check_scheduler, dask_executor, local_pool
 from dreambook.export.writer import (
     DEFAULT_FORMATS,
     FORMATS,
@@ -170,6 +170,8 @@ def build_book(
     except KeyError as unknown:
         raise UsageError(f"no output format {unknown}; known: {', '.join(FORMATS)}") from None
     workers = jobs or usable_cpus()
+    if executor is None and scheduler is not None:
+        check_scheduler(scheduler)  # before the output folder is touched
     with contextlib.ExitStack() as stack:
         # Entered before the pool, so left after it: a failed build's workers are gone
         # before its leftovers are cleared and the folder is given up.
