@@ -188,7 +188,7 @@ class DaskExecutor:
         futures = self._submit(function, tasks, shared or {})
         try:
             done = distributed.wait(futures, timeout=self.timeout)
-        except (TimeoutError, distributed.TimeoutError):
+        except TimeoutError:  # what distributed.wait raises past its timeout
             self.client.cancel(futures)
             raise BuildError(
                 [

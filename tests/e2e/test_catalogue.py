@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from dreambook.catalogue import REPORT_NAME, build_catalogue, read_catalogue
+from dreambook.errors import BuildError
 from dreambook.executors import DaskExecutor
 from tests.conftest import chapter
 from tests.e2e.test_cli import run
@@ -250,3 +251,20 @@ def test_a_scheduler_without_dask_installed_is_a_usage_error_naming_the_extra(
     assert result.returncode == 2, result.stderr
     assert "dreambook[cluster]" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def _wait_for(event: str) -> int:
+    """A task that hangs until the cluster-wide event ``event`` is set."""
+    distributed.Event(event).wait()
+    return 0
+
+
+def test_a_task_past_the_time_limit_fails_with_db115(cluster: Any) -> None:
+    with distributed.Client(cluster) as client:
+        event = distributed.Event("catalogue-test-hang", client=client)
+        try:
+            with pytest.raises(BuildError) as raised:
+                DaskExecutor(client, timeout=1.0).map(_wait_for, ["catalogue-test-hang"])
+        finally:
+            event.set()  # frees the worker thread the cancelled task still holds
+    assert [d.code for d in raised.value.diagnostics] == ["DB115"]
