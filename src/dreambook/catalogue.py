@@ -243,7 +243,7 @@ class _Counting:
         function: Callable[..., Any],
         tasks: Sequence[Any],
         shared: Mapping[str, object] | None = None,
-    ) -> list[Any]:
+    ) -> Iterator[Any]:
         self.tasks += len(tasks)
         return self.inner.map(function, tasks, shared)
 

@@ -59,12 +59,15 @@ class Executor(Protocol):
         function: Callable[..., Result],
         tasks: Sequence[Any],
         shared: Mapping[str, object] | None = None,
-    ) -> list[Result]:
-        """Return ``[function(task, **shared) for task in tasks]``, computed on the workers.
+    ) -> Iterator[Result]:
+        """Yield ``function(task, **shared)`` for each task, in order, computed on the
+        workers; each result as soon as it and those before it are done, so the caller
+        writes it while later tasks run.
 
         ``shared`` holds large inputs common to every task: an engine sends each to its
-        workers once, not once per task. Raises what a task raised, and BuildError (DB115,
-        DB116) when a task ran past the time limit or kept killing its workers.
+        workers once, not once per task. Raises (while iterating) what a task raised, and
+        BuildError (DB115, DB116) when a task ran past the time limit or kept killing its
+        workers. Leaving the iteration early gives the remaining tasks up.
         """
         ...
 
@@ -91,10 +94,10 @@ class LocalPool:
         function: Callable[..., Result],
         tasks: Sequence[Any],
         shared: Mapping[str, object] | None = None,
-    ) -> list[Result]:
+    ) -> Iterator[Result]:
         """Run the tasks on the pool (the shared inputs go with each task: no network)."""
         call = functools.partial(function, **shared) if shared else function
-        return list(self.pool.map(call, tasks))
+        return self.pool.map(call, tasks)
 
 
 @contextlib.contextmanager
@@ -163,33 +166,46 @@ class DaskExecutor:
         function: Callable[..., Result],
         tasks: Sequence[Any],
         shared: Mapping[str, object] | None = None,
-    ) -> list[Result]:
-        """Run the tasks on the cluster and gather their results in order.
+    ) -> Iterator[Result]:
+        """Run the tasks on the cluster and yield their results in order.
 
         When the shared inputs were lost (every worker holding them died), they are sent
-        again and the tasks run once more.
+        again and the tasks not yet done run once more.
         """
-        if not tasks:
-            return []
-        try:
-            return self._run(function, tasks, shared)
-        except (concurrent.futures.CancelledError, asyncio.CancelledError) as error:
-            log.warning("the cluster lost the tasks' inputs (%r); sending them again", error)
-            self._scattered.clear()
-            return self._run(function, tasks, shared)
+        return self._results(function, list(tasks), shared or {})
 
-    def _run(
-        self,
-        function: Callable[..., Result],
-        tasks: Sequence[Any],
-        shared: Mapping[str, object] | None,
-    ) -> list[Result]:
-        distributed = _import_distributed()
-        futures = self._submit(function, tasks, shared or {})
+    def _results(
+        self, function: Callable[..., Result], tasks: list[Any], shared: Mapping[str, object]
+    ) -> Iterator[Result]:
+        futures = self._submit(function, tasks, shared) if tasks else []
+        done, resent = 0, False
         try:
-            done = distributed.wait(futures, timeout=self.timeout)
-        except TimeoutError:  # what distributed.wait raises past its timeout
-            self.client.cancel(futures)
+            while done < len(tasks):
+                try:
+                    result: Result = self._result(futures[done])
+                except (concurrent.futures.CancelledError, asyncio.CancelledError) as error:
+                    if resent:
+                        raise
+                    log.warning(
+                        "the cluster lost the tasks' inputs (%r); sending them again", error
+                    )
+                    resent = True
+                    self._scattered.clear()
+                    futures[done:] = self._submit(function, tasks[done:], shared)
+                    continue
+                done += 1
+                yield result
+        finally:
+            if done < len(tasks):
+                self.client.cancel(futures[done:])
+
+    def _result(self, future: Any) -> Any:
+        """The result of one task; raises BuildError DB115 past the time limit, DB116 when
+        the task was lost with every worker that ran it."""
+        distributed = _import_distributed()
+        try:
+            return future.result(timeout=self.timeout)
+        except TimeoutError:  # what a Dask future raises past its timeout
             raise BuildError(
                 [
                     diagnostic(
@@ -201,9 +217,6 @@ class DaskExecutor:
                     )
                 ]
             ) from None
-        del done
-        try:
-            results: list[Result] = self.client.gather(futures)
         except distributed.KilledWorker as error:
             raise BuildError(
                 [
@@ -215,7 +228,6 @@ class DaskExecutor:
                     )
                 ]
             ) from None
-        return results
 
     def close(self) -> None:
         """Release the scattered inputs (the cluster is the caller's to close)."""
@@ -265,7 +277,8 @@ def dask_executor(
                     n_workers=workers or usable_cpus(),
                     threads_per_worker=1,
                     processes=True,
-                    dashboard_address=None,
+                    # Dask's HTTP server (health, dashboard): this machine only, any free port.
+                    dashboard_address="127.0.0.1:0",
                     # Only this machine may reach a cluster started for one command.
                     host="127.0.0.1",
                 )

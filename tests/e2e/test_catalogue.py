@@ -107,7 +107,7 @@ def cluster() -> Iterator[Any]:
         n_workers=2,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        dashboard_address="127.0.0.1:0",
         host="127.0.0.1",
     ) as local:
         yield local
@@ -264,7 +264,7 @@ def test_a_task_past_the_time_limit_fails_with_db115(cluster: Any) -> None:
         event = distributed.Event("catalogue-test-hang", client=client)
         try:
             with pytest.raises(BuildError) as raised:
-                DaskExecutor(client, timeout=1.0).map(_wait_for, ["catalogue-test-hang"])
+                list(DaskExecutor(client, timeout=1.0).map(_wait_for, ["catalogue-test-hang"]))
         finally:
             event.set()  # frees the worker thread the cancelled task still holds
     assert [d.code for d in raised.value.diagnostics] == ["DB115"]

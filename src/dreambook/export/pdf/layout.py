@@ -350,6 +350,13 @@ class ChunkedBook:
                 )
             shared = {"files": self.bundles}
         results = self.pool.map(lay_out_chunk, [item.job for item in todo], shared)
+        # Each chunk goes into the cache as it comes back, while later chunks are laid out:
+        # a build stopped part-way keeps the chunks it finished.
+        for item, result in zip(todo, results, strict=True):
+            layout = result.layout
+            if result.pdf is not None:
+                layout = self.cache.put(item.key, result)
+            self.current[item.index] = (item.key, layout)
         log.info(
             "%d of %d chunks laid out (%s) in %.2f s",
             len(todo),
@@ -358,11 +365,6 @@ class ChunkedBook:
             time.perf_counter() - started,
         )
         self.laid_out += len(todo)
-        for item, result in zip(todo, results, strict=True):
-            layout = result.layout
-            if result.pdf is not None:
-                layout = self.cache.put(item.key, result)
-            self.current[item.index] = (item.key, layout)
 
     def write(self, destination: Path, page_map: PageMap) -> Written:
         """Merge the chunks' PDFs into the book; drop cache entries this build did not use."""
