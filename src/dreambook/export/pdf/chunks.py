@@ -15,7 +15,7 @@ bundles the job is given (fsutil.FileBundle). A laid-out chunk is cached on
 disk under a key made of everything that shapes it (its HTML, the stylesheets, dreambook's
 and WeasyPrint's versions), and an entry is used only while every file the layout read
 (fonts, images) still has the content it had, and while its PDF is the very file its
-worker wrote: a damaged entry is a miss, never a failed build.
+worker made: a damaged entry is a miss, never a failed build.
 """
 
 from __future__ import annotations
@@ -119,7 +119,7 @@ class ChunkLayout:
     # Files the layout read, with the SHA-256 of their content when read.
     read_files: dict[str, str] = field(default_factory=dict)
     pdf_path: Path | None = None
-    # The SHA-256 of the PDF as the worker wrote it ("" when none was written).
+    # The SHA-256 of the PDF as the worker made it ("" when it made none).
     pdf_sha256: str = ""
     # The fill its pages want (makeup.py; measured only in a layout that prints the real
     # page numbers, the one that writes a PDF).
