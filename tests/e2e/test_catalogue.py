@@ -140,6 +140,18 @@ def test_a_catalogue_on_a_local_cluster_equals_each_book_built_alone_and_rebuild
         assert _outputs(output / slug) == files, slug
 
 
+def test_build_with_a_scheduler_equals_build_on_the_local_pool(
+    catalogue_file: Path, expected: dict[str, dict[str, bytes]], cluster: Any, tmp_path: Path
+) -> None:
+    result = run(
+        "build", catalogue_file.parent / "books" / "book-0", "-o", tmp_path / "out",
+        "--format", "pdf", "--format", "epub", "--scheduler", cluster.scheduler_address, "-q",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert _outputs(tmp_path / "out") == expected["night-notes"]
+    assert list((tmp_path / "out" / ".cache").glob("*.chunks/*.pdf"))
+
+
 class _DieOnce:
     """A task function that kills the worker process running it, mid-task, the first time any
     worker runs it (``marker`` records that it happened), then runs ``function``."""
