@@ -52,5 +52,6 @@ def ace(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Run the benchmark (python -m dreambook.bench); extra arguments go to it."""
-    session.install(".")
+    # The cluster extra: the catalogue case builds on a Dask LocalCluster.
+    session.install(".[cluster]")
     session.run("python", "-m", "dreambook.bench", *session.posargs)

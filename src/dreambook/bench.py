@@ -371,6 +371,120 @@ def run_benchmark(
     return results
 
 
+# About this many words fill a page of the default 6 x 9 in book (the 100,000-word
+# benchmark book makes some 405 pages).
+WORDS_PER_PAGE = 250
+
+
+@dataclass
+class CatalogueCase:
+    """The catalogue case: the same books built one after another with ``build`` and as one
+    ``catalogue --scheduler local``; wall seconds, CPU seconds (of every process of the
+    command) and the peak resident set of the largest single process, per way."""
+
+    books: int
+    pages: int
+    wall: dict[str, float] = field(default_factory=dict)
+    cpu: dict[str, float] = field(default_factory=dict)
+    peak_mb: dict[str, float] = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        """The case as lines of the printed report."""
+        rows = [
+            f"catalogue of {self.books} books, {self.pages} pages:",
+            f"  {'way':<34} {'wall s':>8} {'pages/s':>8} {'CPU s/page':>10} {'peak MB':>8}",
+        ]
+        for way, wall in self.wall.items():
+            rows.append(
+                f"  {way:<34} {wall:8.2f} {self.pages / wall:8.1f} "
+                f"{self.cpu[way] / self.pages:10.3f} {self.peak_mb[way]:8.0f}"
+            )
+        return rows
+
+
+def write_synthetic_catalogue(
+    folder: Path, books: int, min_pages: int, max_pages: int, seed: int
+) -> Path:
+    """Write ``books`` synthetic manuscripts from about ``min_pages`` to ``max_pages`` pages
+    (evenly spaced) and a catalogue file listing them (PDF, digital); return its path."""
+    entries = []
+    for number in range(books):
+        pages = min_pages + (max_pages - min_pages) * number // max(books - 1, 1)
+        words = pages * WORDS_PER_PAGE
+        book = write_synthetic_manuscript(
+            folder / "books" / f"book-{number:02d}", max(2, words // 2500), words, seed + number
+        )
+        toml = book / "book.toml"
+        toml.write_text(
+            toml.read_text("utf-8").replace("Benchmark Book", f"Benchmark Book {number + 1}"),
+            encoding="utf-8",
+        )
+        entries.append(f'[[book]]\npath = "books/book-{number:02d}"\n')
+    catalogue = folder / "catalogue.toml"
+    catalogue.write_text(
+        '[catalogue]\noutput = "out"\nformats = ["pdf"]\nvariants = ["digital"]\n\n'
+        + "\n".join(entries),
+        encoding="utf-8",
+    )
+    return catalogue
+
+
+def _children_cpu() -> float:
+    """CPU seconds of every child process this process has waited for (and theirs)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_catalogue_case(
+    work: Path, books: int, min_pages: int, max_pages: int, seed: int
+) -> CatalogueCase:
+    """Time the catalogue case once each way, from empty output folders."""
+    catalogue = write_synthetic_catalogue(work / "catalogue", books, min_pages, max_pages, seed)
+    folders = sorted((catalogue.parent / "books").iterdir())
+    report = work / "catalogue-report.json"
+    case = CatalogueCase(books, 0)
+    ways: list[tuple[str, list[list[str]]]] = [
+        (
+            "build, one book after another",
+            [
+                _dreambook("build", book, "-o", work / "alone" / book.name, "--format", "pdf")
+                for book in folders
+            ],
+        ),
+        (
+            "catalogue --scheduler local",
+            [_dreambook("catalogue", catalogue, "--scheduler", "local", "-q", "--report", report)],
+        ),
+    ]
+    for way, commands in ways:
+        cpu = _children_cpu()
+        wall, peak = 0.0, 0.0
+        for command in commands:
+            seconds, rss = _run(command)
+            wall += seconds
+            peak = max(peak, rss)
+        case.wall[way], case.peak_mb[way] = wall, peak
+        case.cpu[way] = _children_cpu() - cpu
+    case.pages = int(json.loads(report.read_text("utf-8"))["pages"])
+    return case
+
+
+def thousand_titles(case: CatalogueCase, machines: int, cores: int) -> str:
+    """A line estimating a rebuild of 1,000 titles of the case's mean length on ``machines``
+    machines of ``cores`` cores, from the catalogue's measured CPU seconds per page."""
+    way = "catalogue --scheduler local"
+    per_page = case.cpu[way] / case.pages
+    pages = 1000 * case.pages / case.books
+    hours = per_page * pages / 3600
+    return (
+        f"1,000 titles of {pages / 1000:.0f} pages at {per_page:.3f} CPU s/page: "
+        f"{hours:.1f} CPU-hours, about {hours / (machines * cores):.1f} h on {machines} "
+        f"machines of {cores} cores"
+    )
+
+
 def pandoc_source(manuscript: Path) -> str:
     """The manuscript as one Markdown file for pandoc: chapters in dreambook's reading order,
     each front matter turned into the chapter's heading (so both tools set the same text)."""
@@ -519,6 +633,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=2000,
         help="chapters of the book that the graph case checks (0: skip that case)",
     )
+    parser.add_argument(
+        "--catalogue-books",
+        type=int,
+        default=4,
+        help="books of the catalogue case (0: skip it; the issue's full case is 12 books "
+        "of 20 to 400 pages: --catalogue-books 12 --catalogue-max-pages 400)",
+    )
+    parser.add_argument("--catalogue-min-pages", type=int, default=20)
+    parser.add_argument("--catalogue-max-pages", type=int, default=80)
     parser.add_argument("-o", "--output", type=Path, default=Path("build"))
     arguments = parser.parse_args(argv)
     report: dict[str, object] = {
@@ -558,6 +681,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(_table(results))
             by_size[size] = results
             report[f"{size}x"] = [asdict(r) | {"median": r.median} for r in results]
+    if arguments.catalogue_books:
+        print(f"\n== catalogue: {arguments.catalogue_books} books ==", flush=True)
+        with tempfile.TemporaryDirectory(prefix="dreambook-bench-") as temporary:
+            case = run_catalogue_case(
+                Path(temporary),
+                arguments.catalogue_books,
+                arguments.catalogue_min_pages,
+                arguments.catalogue_max_pages,
+                arguments.seed,
+            )
+        for line in case.lines():
+            print(line)
+        print(f"  {thousand_titles(case, 10, os.cpu_count() or 1)}")
+        report["catalogue"] = asdict(case)
     print("\n== against the targets (set for the default book: 40 chapters, 100,000 words) ==")
     for line in target_lines(by_size, arguments.scale, arguments.graph_chapters):
         print(line)

@@ -409,6 +409,18 @@ class _FormatChoice(click.Choice[str]):
         """Click sets the choices once; the registry stays the one source."""
 
 
+def _scheduler_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``--scheduler``: lay the PDF's chunks out on a Dask cluster (the ``cluster`` extra)."""
+    return click.option(
+        "--scheduler",
+        metavar="ADDRESS",
+        default=None,
+        help="lay out on a Dask cluster: 'local' starts one on this machine, tcp://HOST:8786 "
+        "joins a running scheduler (needs: pip install 'dreambook[cluster]')  "
+        "[default: this machine's process pool]",
+    )(function)
+
+
 @cli.command("build", short_help="write the book: PDF and EPUB (and the HTML edition)")
 @_book_argument
 @_output_option
@@ -444,6 +456,7 @@ class _FormatChoice(click.Choice[str]):
     metavar="FILE",
     help="write the stage timings and page counts as JSON (used by the benchmark)",
 )
+@_scheduler_option
 def build_command(
     book: Path | None,
     output: Path,
@@ -453,6 +466,7 @@ def build_command(
     quiet: bool,
     verbose: bool,
     timings_json: Path | None,
+    scheduler: str | None,
     **params: Any,
 ) -> int:
     """Check the book, then write it into the output folder. Nothing is written when the
@@ -478,6 +492,7 @@ def build_command(
             _options(params),
             progress=_announce if show_progress else _silent,
             jobs=jobs,
+            scheduler=scheduler,
         )
     except ManuscriptError as error:
         _report(error.diagnostics)
@@ -708,6 +723,41 @@ def preflight_command(pdf: Path, bleed: float | None, strict: bool) -> int:
     _say(report.summary())
     failed = report.errors or (strict and report.findings)
     return EXIT_MANUSCRIPT if failed else EXIT_OK
+
+
+# --- catalogue ------------------------------------------------------------------------------------------
+
+
+@cli.command("catalogue", short_help="build every book a catalogue file lists, here or on a cluster")
+@click.argument(
+    "catalogue",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="CATALOGUE.toml",
+    help="the catalogue file: its [catalogue] settings and a [[book]] table per book",
+)
+@_scheduler_option
+@click.option("-q", "--quiet", is_flag=True, help="no progress line and no summary table")
+@click.option(
+    "--report",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE",
+    default=None,
+    help="where to write the JSON report  [default: catalogue-report.json in the output]",
+)
+def catalogue_command(
+    catalogue: Path, scheduler: str | None, quiet: bool, report: Path | None
+) -> int:
+    """Build each book of CATALOGUE.toml into OUTPUT/<book-slug>/ as build would. A failed
+    book is reported and the others go on; exits 1 if any failed."""
+    from dreambook.catalogue import run_catalogue
+
+    return run_catalogue(
+        catalogue,
+        scheduler=scheduler,
+        quiet=quiet,
+        interactive=sys.stderr.isatty(),
+        report=report,
+    )
 
 
 # --- completion -----------------------------------------------------------------------------------------

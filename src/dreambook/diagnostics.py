@@ -99,6 +99,12 @@ _TABLE: tuple[Code, ...] = (
     # the book's interface words (labels.py)
     Code("DB110", "labels-language-unknown", Severity.WARNING, "dreambook has no interface words in the book's language; English ones are printed."),
     Code("DB111", "label-pattern-unusable", Severity.WARNING, "A [labels] override leaves out or adds a placeholder; the language's own words are printed."),
+    # catalogues and clusters (`dreambook catalogue`, `--scheduler`)
+    Code("DB115", "task-timed-out", Severity.ERROR, "A layout task on the cluster ran past the catalogue's task_timeout; its book fails."),
+    Code("DB116", "task-lost", Severity.ERROR, "A layout task was lost with every worker that ran it (the scheduler gave up on it)."),
+    Code("DB117", "catalogue-invalid", Severity.ERROR, "The catalogue file is not valid TOML, or has an unknown key or a wrong value."),
+    Code("DB118", "catalogue-book-missing", Severity.ERROR, "A [[book]] path of the catalogue is not a folder; that book fails."),
+    Code("DB119", "catalogue-slug-taken", Severity.ERROR, "Two books of a catalogue would write the same output folder; the later fails."),
     # preflight of a PDF (`dreambook preflight`, and the end of every print build)
     Code("PF001", "pdf-unreadable", Severity.ERROR, "The file cannot be read as a PDF."),
     Code("PF010", "trim-box-missing", Severity.ERROR, "A page has no TrimBox."),

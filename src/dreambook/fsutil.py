@@ -12,6 +12,7 @@ links or ``..`` lead out of them.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import tempfile
@@ -187,3 +188,80 @@ class ConfinedReader:
                 self._copy_tree(entry, destination / entry.name, seen)
             else:
                 (destination / entry.name).write_bytes(self.read_bytes(entry))
+
+
+class FileBundle:
+    """The files of one folder a build may read, as bytes, for a worker on another machine.
+
+    A worker that shares no file system with the build lays a chunk out from these bytes
+    (``BundledFiles``) instead of the disk. Every file is read through ``ConfinedReader``
+    over ``readable``, so a link that leads out of the allowed folders is left out of the
+    bundle, and the worker refuses it as the local build would. Names beginning with a dot
+    (``.cache``, ``.git``) are left out too. ``digest`` is a hash of every path and content:
+    an executor sends a bundle to its workers once for every bundle of that digest.
+    """
+
+    def __init__(self, folder: Path, readable: Sequence[Path]) -> None:
+        reader = ConfinedReader(readable)
+        self.files: dict[str, bytes] = {}
+        seen: set[str] = set()
+        for parent, folders, names in os.walk(folder, followlinks=True):
+            real = os.path.realpath(parent)
+            if real in seen:  # a link back up the tree: walked once
+                folders.clear()
+                continue
+            seen.add(real)
+            folders[:] = sorted(name for name in folders if not name.startswith("."))
+            for name in sorted(names):
+                path = Path(parent, name)
+                if name.startswith(".") or not path.is_file():
+                    continue
+                with contextlib.suppress(ResourceOutsideError, OSError):
+                    self.files[os.path.normpath(path)] = reader.read_bytes(path)
+        digest = hashlib.sha256()
+        for name, data in sorted(self.files.items()):
+            digest.update(name.encode("utf-8") + b"\0" + hashlib.sha256(data).digest())
+        self.digest = digest.hexdigest()
+
+
+class BundledFiles:
+    """Reads files from bundles (``FileBundle``) in place of the disk: the opener of a
+    worker that shares no file system with its build.
+
+    Only the bundled paths exist for it; every other path is refused, so the confinement
+    of the build that made the bundles holds on the worker.
+    """
+
+    def __init__(self, bundles: Sequence[FileBundle]) -> None:
+        self.files: dict[str, bytes] = {}
+        for bundle in bundles:
+            for path, data in bundle.files.items():
+                self.files.setdefault(path, data)
+        self.digest = hashlib.sha256(
+            "\0".join(bundle.digest for bundle in bundles).encode()
+        ).hexdigest()
+
+    def allows(self, path: Path | str) -> bool:
+        """Whether ``path`` is a bundled file."""
+        return os.path.normpath(path) in self.files
+
+    def read_bytes(self, path: Path | str) -> bytes:
+        """The bytes of the bundled file ``path``.
+
+        Raises ResourceOutsideError when ``path`` is not bundled (nothing else may be read).
+        """
+        key = os.path.normpath(path)
+        if key not in self.files:
+            raise ResourceOutsideError(Path(path), Path(key), None)
+        return self.files[key]
+
+    def read_text(self, path: Path | str) -> str:
+        """The text of the bundled UTF-8 file ``path``; raises as ``read_bytes``, and
+        UnicodeDecodeError when it is not UTF-8."""
+        return self.read_bytes(path).decode("utf-8")
+
+    def sha256(self, path: Path | str) -> str:
+        """The SHA-256 of the bundled file ``path``, or "" when it is not bundled (as
+        ``file_digest`` answers for a file it cannot read)."""
+        data = self.files.get(os.path.normpath(path))
+        return "" if data is None else hashlib.sha256(data).hexdigest()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -12,6 +11,7 @@ from pathlib import Path
 from dreambook.cover_check import check_cover
 from dreambook.diagnostics import Diagnostic, escalate, sort_key
 from dreambook.errors import DreambookError, ManuscriptError, OutputError, UsageError
+from dreambook.executors import Executor, check_scheduler, dask_executor, local_pool
 from dreambook.export.writer import (
     DEFAULT_FORMATS,
     FORMATS,
@@ -41,7 +41,7 @@ from dreambook.resources import check_resources, check_styles_folder
 from dreambook.retail import check_retail_metadata
 from dreambook.sanitize import check_raw_html
 from dreambook.slugs import title_key
-from dreambook.workers import usable_cpus, worker_pool
+from dreambook.workers import usable_cpus
 
 
 @dataclass(frozen=True)
@@ -64,12 +64,14 @@ class Options:
     """How the person running dreambook wants the manuscript treated.
 
     ``strict`` turns warnings into errors; ``trust_html`` keeps raw HTML as written (no
-    sanitising, no DB070); ``limits`` caps how much manuscript is read.
+    sanitising, no DB070); ``limits`` caps how much manuscript is read; ``house_styles`` is
+    a styles folder searched before the book's own (a catalogue's, catalogue.py).
     """
 
     strict: bool = False
     trust_html: bool = False
     limits: Limits = field(default_factory=Limits)
+    house_styles: Path | None = None
 
 
 def check_manuscript(manuscript: Path, options: Options | None = None) -> CheckedBook:
@@ -280,6 +282,9 @@ def build_book(
     options: Options | None = None,
     progress: Progress = _quiet,
     jobs: int | None = None,
+    *,
+    scheduler: str | None = None,
+    executor: Executor | None = None,
 ) -> BuildResult:
     """Check the manuscript, render it once, and write each asked-for format into ``output``.
 
@@ -296,22 +301,32 @@ def build_book(
     missing system library, BuildError when a writer fails, and OutputError (naming the file)
     when output cannot be written. Every format is written into a staging folder first and
     moved into place only when all are complete, so a failed build replaces nothing.
+
+    ``scheduler`` (``"local"`` or a Dask scheduler's address) runs the parallel work on a
+    Dask cluster instead of the pool (executors.py; UsageError when Dask is not installed);
+    ``executor`` is an executor the caller keeps for several builds (a catalogue's), used
+    as it is. Either way the work is cut as for a pool of at least two processes.
     """
     try:
         specs = writing_order(formats, variants)
     except KeyError as unknown:
         raise UsageError(f"no output format {unknown}; known: {', '.join(FORMATS)}") from None
     workers = jobs or usable_cpus()
+    if executor is None and scheduler is not None:
+        check_scheduler(scheduler)  # before the output folder is touched
     with contextlib.ExitStack() as stack:
         # Entered before the pool, so left after it: a failed build's workers are gone
         # before its leftovers are cleared and the folder is given up.
         folder = stack.enter_context(OutputFolder(output, progress))
-        executor = None
         parallel = [spec for spec in specs if spec.parallel]
-        if parallel and workers > 1:
+        if executor is None and scheduler is not None:
+            executor = stack.enter_context(dask_executor(scheduler, workers=jobs))
+        if executor is not None:
+            workers = max(2, executor.workers)
+        elif parallel and workers > 1:
             warm_ups = [warm_up_function(spec) for spec in parallel]
             executor = stack.enter_context(
-                worker_pool(workers, [f for f in warm_ups if f is not None])
+                local_pool(workers, [f for f in warm_ups if f is not None])
             )
         return _build_book(
             manuscript, output, specs, tuple(dict.fromkeys(variants)), options or Options(),
@@ -327,7 +342,7 @@ def _build_book(
     options: Options,
     progress: Progress,
     workers: int,
-    executor: concurrent.futures.Executor | None,
+    executor: Executor | None,
     folder: OutputFolder,
 ) -> BuildResult:
     # Rendering is imported when a build runs: check and order never load it.
@@ -343,7 +358,7 @@ def _build_book(
         rendered = render_book(
             checked.book, checked.graph, checked.reading_order, trust_html=options.trust_html
         )
-    styles = book_styles(manuscript, checked.book.config)
+    styles = book_styles(manuscript, checked.book.config, options.house_styles)
     identity = book_identity(manuscript, checked.book.config)
     # One build writes a folder at a time: another build's cache clean-up would delete
     # this build's chunks. Waits (and says so) while another build holds it.

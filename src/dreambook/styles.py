@@ -106,12 +106,19 @@ def _escapes_html(template_name: str | None) -> bool:
     return not (template_name or "").endswith((".md.j2", ".toml.j2", ".css.j2"))
 
 
-def book_styles(manuscript: Path, config: BookConfig) -> Styles:
-    """Return the Styles of a book: ``[book] styles`` (relative to the manuscript) first, if set."""
+def book_styles(manuscript: Path, config: BookConfig, house: Path | None = None) -> Styles:
+    """Return the Styles of a book: ``[book] styles`` (relative to the manuscript) first, if set.
+
+    ``house`` (a catalogue's styles folder) comes before the book's own: its files win for
+    every book of the catalogue, and it may be read like the manuscript.
+    """
     folders = [default_styles_folder()]
     if config.styles:
         own = (manuscript / config.styles).resolve()
         # check reports a styles folder outside the manuscript (DB060); never read from one.
         if own.is_relative_to(manuscript.resolve()):
             folders.insert(0, own)
+    if house is not None:
+        folders.insert(0, house.resolve())
+        return Styles(tuple(folders), (manuscript, house.resolve()))
     return Styles(tuple(folders), (manuscript,))

@@ -43,7 +43,8 @@ def test_benchmark_runs_every_case_on_a_tiny_book_and_writes_json(
     status = main(
         [
             "--chapters", "3", "--words", "900", "--runs", "1", "--scale", "1",
-            "--graph-chapters", "12", "-o", str(tmp_path),
+            "--graph-chapters", "12", "--catalogue-books", "2", "--catalogue-max-pages", "20",
+            "-o", str(tmp_path),
         ]
     )  # fmt: skip
     assert status == 0
@@ -87,6 +88,17 @@ def test_benchmark_runs_every_case_on_a_tiny_book_and_writes_json(
     ):
         assert label in targets, label
     assert "pdf" in cases["PDF only"]["stages"]
+    # The catalogue case: two books, built one by one and as a catalogue on a LocalCluster.
+    catalogue = report["catalogue"]
+    assert catalogue["books"] == 2
+    assert catalogue["pages"] >= 2 * 20
+    assert set(catalogue["wall"]) == {
+        "build, one book after another",
+        "catalogue --scheduler local",
+    }
+    assert all(seconds > 0 for seconds in catalogue["cpu"].values())
+    assert "catalogue of 2 books" in printed
+    assert "1,000 titles of " in printed
 
 
 def test_targets_are_judged_from_the_medians() -> None:

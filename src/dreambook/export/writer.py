@@ -15,7 +15,6 @@ other formats. Adding a format means writing its package and adding one line her
 
 from __future__ import annotations
 
-import concurrent.futures
 import copy
 import importlib
 from collections.abc import Callable, Mapping, Sequence
@@ -32,6 +31,7 @@ from dreambook.identity import BookIdentity
 if TYPE_CHECKING:
     from lxml import html as lxml_html
 
+    from dreambook.executors import Executor
     from dreambook.render import RenderedBook, RenderedChapter
     from dreambook.styles import Styles
 
@@ -63,8 +63,9 @@ class BuildContext:
     """Everything a writer may use, made once by the pipeline before the first writer runs.
 
     ``variants`` names the PDF editions asked for (``digital``, ``print``); ``jobs`` is how
-    many processes a writer may keep busy, and ``executor`` a pool of worker processes the
-    pipeline started for writers that lay out in parallel (None: work in this process).
+    many processes a writer may keep busy, and ``executor`` the workers (a local pool or a
+    Dask cluster, executors.py) the pipeline has for writers that lay out in parallel
+    (None: work in this process).
     ``output`` is where the writers write: the pipeline's staging folder, whose entries are
     moved into the output folder only when every writer has finished. ``cache`` is the
     folder a writer keeps data in between builds (default: ``output/.cache``).
@@ -77,7 +78,7 @@ class BuildContext:
     identity: BookIdentity
     variants: tuple[str, ...] = ("digital",)
     jobs: int = 1
-    executor: concurrent.futures.Executor | None = None
+    executor: Executor | None = None
     trees: ChapterTrees = field(default_factory=ChapterTrees, compare=False, repr=False)
     cache: Path | None = None
 

@@ -7,17 +7,21 @@ chunk's document ends with a sentinel block that opens one more right-hand page;
 page is dropped when the chunks are merged (merge.py), so every chunk keeps an even
 number of pages, with the blank left-hand page its last chapter may need.
 
-The work for one chunk (``lay_out_chunk``) runs in a worker process and returns plain
-data; WeasyPrint objects never cross a process boundary. A laid-out chunk is cached on
+The work for one chunk (``lay_out_chunk``) runs in a worker process, on this machine or
+another (executors.py), and returns plain data and the chunk's PDF as bytes; WeasyPrint
+objects never cross a process boundary, and only the build writes files. A worker that
+shares no file system with the build reads the stylesheets, fonts and images from the
+bundles the job is given (fsutil.FileBundle). A laid-out chunk is cached on
 disk under a key made of everything that shapes it (its HTML, the stylesheets, dreambook's
 and WeasyPrint's versions), and an entry is used only while every file the layout read
 (fonts, images) still has the content it had, and while its PDF is the very file its
-worker wrote: a damaged entry is a miss, never a failed build.
+worker made: a damaged entry is a miss, never a failed build.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import logging
@@ -33,7 +37,7 @@ from dreambook.export.pdf.folios import anchor_positions
 from dreambook.export.pdf.makeup import Space, page_fill
 from dreambook.export.pdf.variant import Variant
 from dreambook.export.pdf.weasy import Typesetter, pdf_bytes
-from dreambook.fsutil import atomic_output
+from dreambook.fsutil import BundledFiles, FileBundle, atomic_output
 
 if TYPE_CHECKING:
     from dreambook.export.pdf.printfile import PrintInk
@@ -96,8 +100,8 @@ class ChunkJob:
     identifier: str
     # Anchors this chunk links to that live in other chunks (see merge.py).
     outside_targets: tuple[str, ...]
-    # Where to write the chunk's PDF; None when only the page positions are wanted.
-    pdf_path: Path | None
+    # Whether to make the chunk's PDF (False when only the page positions are wanted).
+    write_pdf: bool
     # The print edition's inks (stylesheet and output profile); None for the digital one.
     ink: PrintInk | None = None
     # The fill its HTML was given (makeup.py), from which the layout measures the next.
@@ -115,7 +119,7 @@ class ChunkLayout:
     # Files the layout read, with the SHA-256 of their content when read.
     read_files: dict[str, str] = field(default_factory=dict)
     pdf_path: Path | None = None
-    # The SHA-256 of the PDF as the worker wrote it ("" when none was written).
+    # The SHA-256 of the PDF as the worker made it ("" when it made none).
     pdf_sha256: str = ""
     # The fill its pages want (makeup.py; measured only in a layout that prints the real
     # page numbers, the one that writes a PDF).
@@ -163,30 +167,47 @@ def file_digest(path: Path) -> str:
 
 # --- the worker ------------------------------------------------------------------------------------
 
+
+@dataclass(frozen=True)
+class LaidOutChunk:
+    """What a worker sends back for one chunk: the layout, and the PDF when one was asked for
+    (the build writes it into the cache; ``layout.pdf_path`` is None until then)."""
+
+    layout: ChunkLayout
+    pdf: bytes | None
+
+
 # Per worker process: the typesetters (stylesheets and fonts parsed once), reused for every
-# chunk that process lays out.
-_TYPESETTERS: dict[tuple[str, str, tuple[Path, ...], str], Typesetter] = {}
+# chunk that process lays out. A small number: a worker of a catalogue meets many books.
+_TYPESETTERS: dict[tuple[str, str, tuple[Path, ...], str, str], Typesetter] = {}
+_TYPESETTERS_KEPT = 4
 
 
-def _typesetter(job: ChunkJob) -> Typesetter:
+def _typesetter(job: ChunkJob, files: BundledFiles | None) -> Typesetter:
     key = (
         job.page_css,
         str(job.stylesheet),
         job.folders,
         job.ink.digest if job.ink is not None else "",
+        files.digest if files is not None else "",
     )
     if key not in _TYPESETTERS:
-        _TYPESETTERS[key] = Typesetter(job.page_css, job.stylesheet, job.folders, job.ink)
+        while len(_TYPESETTERS) >= _TYPESETTERS_KEPT:
+            del _TYPESETTERS[next(iter(_TYPESETTERS))]
+        _TYPESETTERS[key] = Typesetter(job.page_css, job.stylesheet, job.folders, job.ink, files)
     return _TYPESETTERS[key]
 
 
-def lay_out_chunk(job: ChunkJob) -> ChunkLayout:
-    """Lay out one chunk; write its PDF when the job says where. Runs in a worker process.
+def lay_out_chunk(job: ChunkJob, files: Sequence[FileBundle] = ()) -> LaidOutChunk:
+    """Lay out one chunk, and make its PDF when the job asks. Runs in a worker process.
 
-    Returns what the layout found. Raises MissingDependencyError when WeasyPrint cannot run
-    and OSError when the chunk's PDF cannot be written.
+    With ``files`` (a worker that shares no file system with the build), every file the
+    layout reads comes from those bundles and nothing else may be read. Returns the layout
+    and the PDF's bytes; writes nothing. Raises MissingDependencyError when WeasyPrint
+    cannot run.
     """
-    typesetter = _typesetter(job)
+    bundled = BundledFiles(files) if files else None
+    typesetter = _typesetter(job, bundled)
     fetcher = typesetter.fetcher
     fetcher.read.clear()
     fetcher.refused.clear()
@@ -194,8 +215,8 @@ def lay_out_chunk(job: ChunkJob) -> ChunkLayout:
     document = typesetter.render(job.html, job.base_url, traits, job.chunk_css)
     kept = len(document.pages) - 1  # the last page holds only the sentinel
     anchor_pages, page_tops = anchor_positions(document.pages[:kept])
-    written = ""
-    if job.pdf_path is not None:
+    data: bytes | None = None
+    if job.write_pdf:
         # Links to other chunks' anchors would be dropped by WeasyPrint; a stand-in anchor
         # on the sentinel page keeps them, and the merge points them at the real place.
         sentinel = document.pages[-1]
@@ -203,20 +224,19 @@ def lay_out_chunk(job: ChunkJob) -> ChunkLayout:
             if target not in anchor_pages:
                 sentinel.anchors.setdefault(target, (0, 0, 0, 0))
         data = pdf_bytes(document, job.identifier, traits)
-        with atomic_output(job.pdf_path) as output:
-            output.write(data)
-        written = hashlib.sha256(data).hexdigest()
     read = dict.fromkeys([*typesetter.read_by_stylesheets, *fetcher.read])
-    return ChunkLayout(
+    digest = bundled.sha256 if bundled is not None else lambda path: file_digest(Path(path))
+    layout = ChunkLayout(
         kept,
         anchor_pages,
         page_tops,
         tuple(dict.fromkeys(fetcher.refused)),
-        {path: file_digest(Path(path)) for path in read},
-        job.pdf_path,
-        written,
-        page_fill(document.pages, job.fill) if job.pdf_path is not None else dict(job.fill),
+        {path: digest(path) for path in read},
+        None,
+        hashlib.sha256(data).hexdigest() if data is not None else "",
+        page_fill(document.pages, job.fill) if job.write_pdf else dict(job.fill),
     )
+    return LaidOutChunk(layout, data)
 
 
 # --- the cache -------------------------------------------------------------------------------------
@@ -364,11 +384,19 @@ class ChunkCache:
                 else:
                     path.unlink(missing_ok=True)
 
-    def put(self, key: str, layout: ChunkLayout) -> None:
-        """Record a written chunk (its PDF is already at ``pdf_path(key)``)."""
+    def put(self, key: str, laid_out: LaidOutChunk) -> ChunkLayout:
+        """Write a chunk's PDF and its description into the cache, each atomically (the
+        description last: an entry without one is never used); return its layout with its
+        PDF's path. Raises OSError when the cache cannot be written."""
+        assert laid_out.pdf is not None
+        path = self.pdf_path(key)
+        with atomic_output(path) as output:
+            output.write(laid_out.pdf)
+        layout = dataclasses.replace(laid_out.layout, pdf_path=path)
         with atomic_output(self.folder / f"{key}.json") as output:
             output.write(layout.to_json(key).encode("utf-8"))
         self.used.add(key)
+        return layout
 
     def prune(self) -> None:
         """Delete the entries this build did not use, so the cache does not grow forever."""

@@ -9,9 +9,7 @@ chapters on worker processes, cached between builds and merged.
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
-import dataclasses
 import hashlib
 import importlib.metadata
 import logging
@@ -24,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from dreambook.diagnostics import Diagnostic, diagnostic
 from dreambook.errors import BuildError
+from dreambook.executors import local_pool
 from dreambook.export.pagelist import PageBreak, content_key
 from dreambook.export.pdf.chunks import (
     DEFAULT_CHUNK_CHARACTERS,
@@ -52,11 +51,11 @@ from dreambook.export.pdf.printfile import PrintInk, finish_print_file, load_pri
 from dreambook.export.pdf.refused import refused_diagnostics
 from dreambook.export.pdf.variant import Variant
 from dreambook.export.pdf.weasy import Typesetter, pdf_bytes
-from dreambook.fsutil import ConfinedReader, atomic_output
+from dreambook.fsutil import ConfinedReader, FileBundle, atomic_output
 from dreambook.preflight import PreflightReport, preflight
-from dreambook.workers import worker_pool
 
 if TYPE_CHECKING:
+    from dreambook.executors import Executor
     from dreambook.export.writer import BuildContext
     from dreambook.identity import BookIdentity
     from dreambook.render import RenderedBook
@@ -241,7 +240,8 @@ class _Pending:
 
 class ChunkedBook:
     """The book in chunks of whole chapters (about ``chunk_characters`` of HTML each), laid
-    out on ``pool``'s workers and kept in ``build/.cache`` for the next build.
+    out on ``pool``'s workers (any executor, executors.py) and kept in ``build/.cache`` for
+    the next build: the workers send back bytes, and only this process writes files.
 
     A chunk is laid out again only when the HTML it would print differs from the HTML its
     layout was made from, and the cache has no layout of that HTML. A chunk's first folio
@@ -253,7 +253,7 @@ class ChunkedBook:
         edition: Edition,
         destination: Path,
         cache: Path,
-        pool: concurrent.futures.Executor,
+        pool: Executor,
         chunk_characters: int,
     ) -> None:
         self.edition = edition
@@ -271,6 +271,8 @@ class ChunkedBook:
         # Each chunk's space above headings that fills its short pages (makeup.py).
         self.fills: dict[int, Fill] = {}
         self.laid_out = 0
+        # The folders' files for workers that share no file system (made when first needed).
+        self.bundles: tuple[FileBundle, ...] | None = None
 
     def _job(self, chunk: Chunk, pages: PageNumbers) -> ChunkJob:
         edition = self.edition
@@ -293,15 +295,15 @@ class ChunkedBook:
             variant=edition.variant,
             identifier=edition.identifier,
             outside_targets=tuple(sorted(set(_LINK_TARGET.findall(html)))),
-            pdf_path=None,
+            write_pdf=pages.page_map is not None,
             ink=edition.ink,
             fill=fill,
         )
 
     def work_for(self, pages: PageNumbers) -> list[_Pending] | None:
         """The chunks whose layout held does not print ``pages`` (or has no PDF yet)."""
-        # Before the first layout every number is a placeholder: lay out for positions only.
-        write = pages.page_map is not None
+        # Before the first layout every number is a placeholder: the job is for positions
+        # only (``write_pdf`` False, which the key leaves out: the chunk is the same).
         pending = []
         for chunk in self.chunks:
             job = self._job(chunk, pages)
@@ -309,8 +311,6 @@ class ChunkedBook:
             held = self.current.get(chunk.index)
             if held is not None and held[0] == key and held[1].pdf_path is not None:
                 continue
-            if write:
-                job = dataclasses.replace(job, pdf_path=self.cache.pdf_path(key))
             pending.append(_Pending(chunk.index, key, job))
         return pending or None
 
@@ -329,7 +329,7 @@ class ChunkedBook:
             # A chunk whose pages want another fill is laid out again with it (work_for
             # sees its HTML change); a fill only uses space its pages left empty.
             layout = self.current[item.index][1]
-            if item.job.pdf_path is not None and layout.fill != self.fills.get(item.index, {}):
+            if item.job.write_pdf and layout.fill != self.fills.get(item.index, {}):
                 self.fills[item.index] = dict(layout.fill)
         anchor_pages, page_tops, _, page_count = global_positions(
             self.chunks, {index: layout for index, (_, layout) in self.current.items()}
@@ -339,19 +339,32 @@ class ChunkedBook:
 
     def _lay_out_on_workers(self, todo: Sequence[_Pending]) -> None:
         started = time.perf_counter()
-        layouts = list(self.pool.map(lay_out_chunk, [item.job for item in todo]))
+        # Workers on other machines read nothing from this one: each task gets the bundles
+        # of the folders it may read (sent to the workers once per bundle, executors.py).
+        if self.pool.shares_files:
+            shared: dict[str, object] = {}
+        else:
+            if self.bundles is None:
+                self.bundles = tuple(
+                    FileBundle(folder, self.edition.folders) for folder in self.edition.folders
+                )
+            shared = {"files": self.bundles}
+        results = self.pool.map(lay_out_chunk, [item.job for item in todo], shared)
+        # Each chunk goes into the cache as it comes back, while later chunks are laid out:
+        # a build stopped part-way keeps the chunks it finished.
+        for item, result in zip(todo, results, strict=True):
+            layout = result.layout
+            if result.pdf is not None:
+                layout = self.cache.put(item.key, result)
+            self.current[item.index] = (item.key, layout)
         log.info(
             "%d of %d chunks laid out (%s) in %.2f s",
             len(todo),
             len(self.chunks),
-            "writing" if todo[0].job.pdf_path is not None else "positions only",
+            "writing" if todo[0].job.write_pdf else "positions only",
             time.perf_counter() - started,
         )
         self.laid_out += len(todo)
-        for item, layout in zip(todo, layouts, strict=True):
-            self.current[item.index] = (item.key, layout)
-            if layout.pdf_path is not None:
-                self.cache.put(item.key, layout)
 
     def write(self, destination: Path, page_map: PageMap) -> Written:
         """Merge the chunks' PDFs into the book; drop cache entries this build did not use."""
@@ -458,7 +471,7 @@ def build_edition(
     with contextlib.ExitStack() as stack:
         pool = context.executor
         if pool is None:
-            pool = stack.enter_context(worker_pool(context.jobs))
+            pool = stack.enter_context(local_pool(context.jobs))
         cache = context.cache_folder
         chunked = ChunkedBook(edition, destination, cache, pool, chunk_characters)
         return _finish(chunked, edition, destination, cache, content)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import mimetypes
 import re
 import uuid
 from collections.abc import Sequence
@@ -18,7 +19,7 @@ from urllib.parse import unquote, urlsplit
 
 from dreambook.errors import MissingDependencyError
 from dreambook.export.pdf.variant import EditionTraits
-from dreambook.fsutil import ConfinedFolders, ConfinedReader
+from dreambook.fsutil import BundledFiles, ConfinedFolders, ConfinedReader
 from dreambook.safe_assets import NotAnSvgError, clean_stylesheet, clean_svg
 
 if TYPE_CHECKING:
@@ -55,11 +56,15 @@ class ConfinedFetcher:
     """A WeasyPrint URL fetcher that serves files from the allowed folders and nothing else.
 
     ``refused`` lists the URLs it would not serve, ``read`` the paths of the files it served
-    (the chunk cache checks they are unchanged).
+    (the chunk cache checks they are unchanged). With ``files`` (a worker that shares no file
+    system with the build) it serves the bundled files only, from their bytes.
     """
 
-    def __init__(self, weasyprint: Any, folders: ConfinedFolders) -> None:
+    def __init__(
+        self, weasyprint: Any, folders: ConfinedFolders, files: BundledFiles | None = None
+    ) -> None:
         self.folders = folders
+        self.files = files
         self.refused: list[str] = []
         self.read: list[str] = []
         base = weasyprint.urls.URLFetcher
@@ -71,6 +76,8 @@ class ConfinedFetcher:
                     self.read.append(path)
                     if path.lower().endswith(".svg"):
                         return self._svg(weasyprint, url, Path(path))
+                    if self.files is not None:
+                        return self._bundled(weasyprint, url, path)
                     return super().fetch(url, headers)
                 self.refused.append(url)
                 raise ValueError(f"dreambook reads no resource outside the book: {url}")
@@ -82,18 +89,33 @@ class ConfinedFetcher:
         out of the image (safe_assets.py). Raises ValueError (the image is left out, as
         WeasyPrint leaves out any image it cannot load) when it is no SVG."""
         try:
-            data, _ = clean_svg(ConfinedReader(self.folders.folders).read_bytes(path))
+            data, _ = clean_svg(self._reader().read_bytes(path))
         except NotAnSvgError as error:
             raise ValueError(f"{path.name} is not an SVG image: {error.reason}") from error
         return weasyprint.urls.URLFetcherResponse(
             url, body=data, headers={"Content-Type": "image/svg+xml"}
         )
 
+    def _reader(self) -> ConfinedReader | BundledFiles:
+        return self.files if self.files is not None else ConfinedReader(self.folders.folders)
+
+    def _bundled(self, weasyprint: Any, url: str, path: str) -> Any:
+        """A bundled file as the layout gets it, typed as urllib types a local file."""
+        assert self.files is not None
+        kind = mimetypes.guess_type(path)[0] or "application/octet-stream"
+        return weasyprint.urls.URLFetcherResponse(
+            url, body=self.files.read_bytes(path), headers={"Content-Type": kind}
+        )
+
     def _allowed(self, url: str) -> bool:
         parts = urlsplit(url)
         if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
             return False
-        return self.folders.allows(Path(unquote(parts.path)))
+        path = Path(unquote(parts.path))
+        # A bundled file exists for the worker only if the build could read it (FileBundle).
+        if self.files is not None:
+            return self.files.allows(path)
+        return self.folders.allows(path)
 
 
 class Typesetter:
@@ -104,7 +126,8 @@ class Typesetter:
     loading their fonts costs a few tenths of a second, so one typesetter serves every
     layout pass (and, in a worker, every chunk of the same book). With ``ink`` (the print
     edition) its stylesheet comes after print.css, and its profile is the CMYK output intent.
-    Raises MissingDependencyError as import_weasyprint.
+    With ``files``, every file (print.css, fonts, images) is read from those bundles, not
+    the disk. Raises MissingDependencyError as import_weasyprint.
     """
 
     def __init__(
@@ -113,9 +136,11 @@ class Typesetter:
         stylesheet: Path,
         folders: Sequence[Path],
         ink: PrintInk | None = None,
+        files: BundledFiles | None = None,
     ) -> None:
         self.weasyprint = weasyprint = import_weasyprint()
-        self.fetcher = ConfinedFetcher(weasyprint, ConfinedFolders(list(folders)))
+        self.fetcher = ConfinedFetcher(weasyprint, ConfinedFolders(list(folders)), files)
+        reader = files if files is not None else ConfinedReader(list(folders))
         # @font-face rules take effect only through a FontConfiguration shared by CSS and layout.
         self.fonts = weasyprint.text.fonts.FontConfiguration()
         self.stylesheets = [
@@ -127,7 +152,7 @@ class Typesetter:
             ),
             weasyprint.CSS(
                 # Read through the confined opener, without what would reach out of the book.
-                string=clean_stylesheet(ConfinedReader(list(folders)).read_text(stylesheet))[0],
+                string=clean_stylesheet(reader.read_text(stylesheet))[0],
                 base_url=stylesheet.parent.as_uri() + "/",
                 url_fetcher=self.fetcher.fetcher,
                 font_config=self.fonts,

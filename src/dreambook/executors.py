@@ -1,0 +1,293 @@
+"""Where parallel work runs: the seam between the stages that hand out work and the engines
+that do it.
+
+An :class:`Executor` runs one picklable function over a list of picklable tasks and returns
+what each returned (plain data and bytes), in order. Two engines implement it:
+
+- :class:`LocalPool`, spawned worker processes on this machine (what ``build`` uses);
+- :class:`DaskExecutor`, the workers of a Dask distributed cluster (``--scheduler``), which
+  may run on other machines with no file system shared with the build: ``shares_files`` is
+  False, so the callers give each task the bytes of what it reads, and write every output
+  themselves.
+
+Dask is an optional extra (``pip install dreambook[cluster]``); it is imported only when a
+scheduler is asked for, and its absence is a usage error naming the extra.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import functools
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, Protocol, TypeVar
+
+from dreambook.diagnostics import diagnostic
+from dreambook.errors import BuildError, UsageError
+from dreambook.workers import usable_cpus, worker_pool
+
+log = logging.getLogger(__name__)
+
+Task = TypeVar("Task")
+Result = TypeVar("Result")
+
+# How long one task may run before its book fails (DB115): the longest chunk of the benchmark
+# book takes a few seconds; a task still running after ten minutes has hung.
+DEFAULT_TASK_TIMEOUT = 600.0
+
+CLUSTER_EXTRA = "pip install 'dreambook[cluster]'"
+
+
+class Executor(Protocol):
+    """Runs picklable tasks on workers and returns their results."""
+
+    @property
+    def workers(self) -> int:
+        """How many tasks can run at once."""
+        ...
+
+    @property
+    def shares_files(self) -> bool:
+        """Whether the workers read this machine's file system (else each task must carry
+        what it reads, and return what it makes)."""
+        ...
+
+    def map(
+        self,
+        function: Callable[..., Result],
+        tasks: Sequence[Any],
+        shared: Mapping[str, object] | None = None,
+    ) -> Iterator[Result]:
+        """Yield ``function(task, **shared)`` for each task, in order, computed on the
+        workers; each result as soon as it and those before it are done, so the caller
+        writes it while later tasks run.
+
+        ``shared`` holds large inputs common to every task: an engine sends each to its
+        workers once, not once per task. Raises (while iterating) what a task raised, and
+        BuildError (DB115, DB116) when a task ran past the time limit or kept killing its
+        workers. Leaving the iteration early gives the remaining tasks up.
+        """
+        ...
+
+
+class LocalPool:
+    """An Executor over a pool of worker processes on this machine."""
+
+    def __init__(self, pool: concurrent.futures.Executor, jobs: int) -> None:
+        self.pool = pool
+        self.jobs = jobs
+
+    @property
+    def workers(self) -> int:
+        """The pool's size."""
+        return self.jobs
+
+    @property
+    def shares_files(self) -> bool:
+        """True: the workers run on this machine."""
+        return True
+
+    def map(
+        self,
+        function: Callable[..., Result],
+        tasks: Sequence[Any],
+        shared: Mapping[str, object] | None = None,
+    ) -> Iterator[Result]:
+        """Run the tasks on the pool (the shared inputs go with each task: no network)."""
+        call = functools.partial(function, **shared) if shared else function
+        return self.pool.map(call, tasks)
+
+
+@contextlib.contextmanager
+def local_pool(jobs: int, warm_ups: Sequence[Callable[[], None]] = ()) -> Iterator[LocalPool]:
+    """A LocalPool of ``jobs`` spawned worker processes, stopped on leaving (see
+    workers.worker_pool: an early exit kills the workers)."""
+    with worker_pool(jobs, warm_ups) as pool:
+        yield LocalPool(pool, jobs)
+
+
+class DaskExecutor:
+    """An Executor over a Dask distributed client.
+
+    Tasks are submitted as impure (a chunk's task runs whenever it is asked for; the build's
+    chunk cache decides what needs laying out). When a worker dies mid-task, the scheduler
+    runs its tasks again on another worker: a task returns bytes and writes nothing, so a
+    rerun leaves no trace. A task running past ``timeout`` seconds fails the call with DB115;
+    a task that killed the workers it ran on more than the scheduler allows fails it with
+    DB116. ``shared`` inputs that have a ``digest`` attribute (fsutil.FileBundle) are
+    scattered to the cluster once per digest and kept there while the executor lives, so a
+    catalogue's common styles folder travels once.
+    """
+
+    def __init__(self, client: Any, timeout: float = DEFAULT_TASK_TIMEOUT) -> None:
+        # A distributed.Client; Any, so that type-checking dreambook does not need Dask.
+        self.client = client
+        self.timeout = timeout
+        self._scattered: dict[str, Any] = {}
+
+    @property
+    def workers(self) -> int:
+        """The threads of the cluster's workers (at least 1)."""
+        threads: dict[str, int] = self.client.nthreads()
+        return max(1, sum(threads.values()))
+
+    @property
+    def shares_files(self) -> bool:
+        """False: a worker may be another machine."""
+        return False
+
+    def _share(self, value: object) -> object:
+        """``value`` as the workers will get it: a future of its scattered copy for large
+        content-addressed inputs (and for sequences of them), else the value itself."""
+        if isinstance(value, list | tuple):
+            return [self._share(item) for item in value]
+        digest = getattr(value, "digest", None)
+        if not isinstance(digest, str):
+            return value
+        if digest not in self._scattered:
+            # On every worker: a worker killed mid-build takes no input with it (scattered
+            # data has no task to compute it again), and a new worker fetches it from a peer.
+            self._scattered[digest] = self.client.scatter(value, hash=False, broadcast=True)
+        return self._scattered[digest]
+
+    def _submit(
+        self, function: Callable[..., Any], tasks: Sequence[Any], shared: Mapping[str, object]
+    ) -> list[Any]:
+        """Submit the tasks; return their futures (the tests' hook to kill a worker while
+        the tasks run)."""
+        kwargs = {name: self._share(value) for name, value in shared.items()}
+        futures: list[Any] = self.client.map(function, list(tasks), pure=False, **kwargs)
+        return futures
+
+    def map(
+        self,
+        function: Callable[..., Result],
+        tasks: Sequence[Any],
+        shared: Mapping[str, object] | None = None,
+    ) -> Iterator[Result]:
+        """Run the tasks on the cluster and yield their results in order.
+
+        When the shared inputs were lost (every worker holding them died), they are sent
+        again and the tasks not yet done run once more.
+        """
+        return self._results(function, list(tasks), shared or {})
+
+    def _results(
+        self, function: Callable[..., Result], tasks: list[Any], shared: Mapping[str, object]
+    ) -> Iterator[Result]:
+        futures = self._submit(function, tasks, shared) if tasks else []
+        done, resent = 0, False
+        try:
+            while done < len(tasks):
+                try:
+                    result: Result = self._result(futures[done])
+                except (concurrent.futures.CancelledError, asyncio.CancelledError) as error:
+                    if resent:
+                        raise
+                    log.warning(
+                        "the cluster lost the tasks' inputs (%r); sending them again", error
+                    )
+                    resent = True
+                    self._scattered.clear()
+                    futures[done:] = self._submit(function, tasks[done:], shared)
+                    continue
+                done += 1
+                yield result
+        finally:
+            if done < len(tasks):
+                self.client.cancel(futures[done:])
+
+    def _result(self, future: Any) -> Any:
+        """The result of one task; raises BuildError DB115 past the time limit, DB116 when
+        the task was lost with every worker that ran it."""
+        distributed = _import_distributed()
+        try:
+            return future.result(timeout=self.timeout)
+        except TimeoutError:  # what a Dask future raises past its timeout
+            raise BuildError(
+                [
+                    diagnostic(
+                        "DB115",
+                        f"a layout task ran for more than {self.timeout:g} s on the cluster "
+                        "and was stopped",
+                        hint="a task that long has hung: look at the worker's log; the other "
+                        "books of a catalogue go on",
+                    )
+                ]
+            ) from None
+        except distributed.KilledWorker as error:
+            raise BuildError(
+                [
+                    diagnostic(
+                        "DB116",
+                        f"a layout task was lost with every worker that ran it ({error})",
+                        hint="a task that kills its worker again and again is a crash in "
+                        "the layout engine: report it with the manuscript",
+                    )
+                ]
+            ) from None
+
+    def close(self) -> None:
+        """Release the scattered inputs (the cluster is the caller's to close)."""
+        self._scattered.clear()
+
+
+def _import_distributed() -> Any:
+    """The ``distributed`` module; raises UsageError naming the extra when it is missing."""
+    try:
+        import distributed
+    except ImportError as error:
+        raise UsageError(
+            f"--scheduler needs Dask distributed, which is not installed ({error}); "
+            f"install the cluster extra: {CLUSTER_EXTRA}"
+        ) from None
+    return distributed
+
+
+def check_scheduler(scheduler: str) -> None:
+    """Raise UsageError when ``scheduler`` cannot be used here: Dask distributed is not
+    installed (naming the extra), or the address is neither ``local`` nor a Dask address."""
+    _import_distributed()
+    if scheduler != "local" and "://" not in scheduler:
+        raise UsageError(
+            f"--scheduler {scheduler!r} is neither 'local' nor a scheduler address such as "
+            "tcp://HOST:8786"
+        )
+
+
+@contextlib.contextmanager
+def dask_executor(
+    scheduler: str, *, workers: int | None = None, timeout: float = DEFAULT_TASK_TIMEOUT
+) -> Iterator[DaskExecutor]:
+    """A DaskExecutor connected to ``scheduler``: ``"local"`` starts a LocalCluster of
+    ``workers`` single-threaded processes (default: one per usable CPU) for the block, any
+    other value is the address of a running scheduler (``tcp://HOST:8786``, ``tls://...``).
+
+    Raises UsageError when Dask distributed is not installed or the address is not one, and
+    OSError (from Dask) when the scheduler cannot be reached.
+    """
+    check_scheduler(scheduler)
+    distributed = _import_distributed()
+    with contextlib.ExitStack() as stack:
+        if scheduler == "local":
+            cluster = stack.enter_context(
+                distributed.LocalCluster(
+                    n_workers=workers or usable_cpus(),
+                    threads_per_worker=1,
+                    processes=True,
+                    # Dask's HTTP server (health, dashboard): this machine only, any free port.
+                    dashboard_address="127.0.0.1:0",
+                    # Only this machine may reach a cluster started for one command.
+                    host="127.0.0.1",
+                )
+            )
+            client = stack.enter_context(distributed.Client(cluster))
+        else:
+            client = stack.enter_context(distributed.Client(scheduler))
+        executor = DaskExecutor(client, timeout)
+        try:
+            yield executor
+        finally:
+            executor.close()
