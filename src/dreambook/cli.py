@@ -728,7 +728,9 @@ def preflight_command(pdf: Path, bleed: float | None, strict: bool) -> int:
 # --- catalogue ------------------------------------------------------------------------------------------
 
 
-@cli.command("catalogue", short_help="build every book a catalogue file lists, here or on a cluster")
+@cli.command(
+    "catalogue", short_help="build every book a catalogue file lists, here or on a cluster"
+)
 @click.argument(
     "catalogue",
     type=click.Path(path_type=Path, dir_okay=False),

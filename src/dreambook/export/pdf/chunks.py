@@ -122,8 +122,10 @@ class ChunkLayout:
     # The SHA-256 of the PDF as the worker made it ("" when it made none).
     pdf_sha256: str = ""
     # The fill its pages want (makeup.py; measured only in a layout that prints the real
-    # page numbers, the one that writes a PDF).
+    # page numbers, the one that writes a PDF): ``fill`` keeps the make-up's decisions as
+    # they were, ``decided`` takes new ones (used once the page numbers held, layout.py).
     fill: dict[str, Space] = field(default_factory=dict)
+    decided: dict[str, Space] = field(default_factory=dict)
 
     def to_json(self, key: str) -> str:
         """The layout as the JSON of cache entry ``key`` (its PDF's path is not kept: the
@@ -149,8 +151,13 @@ class ChunkLayout:
             {str(k): str(v) for k, v in data["read_files"].items()},
             pdf_path,
             str(data["pdf_sha256"]),
-            {str(k): Space(float(v["base"]), float(v["extra"])) for k, v in data["fill"].items()},
+            _fill(data["fill"]),
+            _fill(data["decided"]),
         )
+
+
+def _fill(data: dict[str, dict[str, float]]) -> dict[str, Space]:
+    return {str(k): Space(float(v["base"]), float(v["extra"])) for k, v in data.items()}
 
 
 def file_digest(path: Path) -> str:
@@ -234,6 +241,7 @@ def lay_out_chunk(job: ChunkJob, files: Sequence[FileBundle] = ()) -> LaidOutChu
         {path: digest(path) for path in read},
         None,
         hashlib.sha256(data).hexdigest() if data is not None else "",
+        page_fill(document.pages, job.fill, decide=False) if job.write_pdf else dict(job.fill),
         page_fill(document.pages, job.fill) if job.write_pdf else dict(job.fill),
     )
     return LaidOutChunk(layout, data)

@@ -62,7 +62,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_LAYOUT_PASSES = 5
+MAX_LAYOUT_PASSES = 6
 
 
 @dataclass(frozen=True)
@@ -211,12 +211,15 @@ class WholeBook:
             with_fill(edition.html.html(work), self.fill), edition.base_url, edition.variant.traits
         )
         self.made_from = work.page_map
+        page_map = PageMap.from_document(self.document, edition.first_chapter)
         # A layout of placeholder numbers is only for positions: its pages are not filled.
+        # The make-up's decisions are taken only once the numbers held (see ChunkedBook).
         if work.page_map is not None:
-            fill = page_fill(self.document.pages, self.fill)
+            decide = page_map == work.page_map
+            fill = page_fill(self.document.pages, self.fill, decide=decide)
             self.filled = fill is self.fill
             self.fill = fill
-        return PageMap.from_document(self.document, edition.first_chapter)
+        return page_map
 
     def write(self, destination: Path, page_map: PageMap) -> Written:
         """Write the last document laid out, with its page labels."""
@@ -270,6 +273,8 @@ class ChunkedBook:
         self.current: dict[int, tuple[str, ChunkLayout]] = {}
         # Each chunk's space above headings that fills its short pages (makeup.py).
         self.fills: dict[int, Fill] = {}
+        # The page numbers the pending layouts print (None: placeholders).
+        self.numbers: PageMap | None = None
         self.laid_out = 0
         # The folders' files for workers that share no file system (made when first needed).
         self.bundles: tuple[FileBundle, ...] | None = None
@@ -305,6 +310,7 @@ class ChunkedBook:
         # Before the first layout every number is a placeholder: the job is for positions
         # only (``write_pdf`` False, which the key leaves out: the chunk is the same).
         pending = []
+        self.numbers = pages.page_map
         for chunk in self.chunks:
             job = self._job(chunk, pages)
             key = chunk_key(job, self.environment)
@@ -325,17 +331,22 @@ class ChunkedBook:
                 self.current[item.index] = (item.key, cached)
         if todo:
             self._lay_out_on_workers(todo)
-        for item in work:
-            # A chunk whose pages want another fill is laid out again with it (work_for
-            # sees its HTML change); a fill only uses space its pages left empty.
-            layout = self.current[item.index][1]
-            if item.job.write_pdf and layout.fill != self.fills.get(item.index, {}):
-                self.fills[item.index] = dict(layout.fill)
         anchor_pages, page_tops, _, page_count = global_positions(
             self.chunks, {index: layout for index, (_, layout) in self.current.items()}
         )
         first_page = anchor_pages.get(self.edition.first_chapter, 0)
-        return PageMap(anchor_pages, first_page, page_count, page_tops)
+        page_map = PageMap(anchor_pages, first_page, page_count, page_tops)
+        # The make-up's decisions are taken only from a layout whose numbers held
+        # (``numbers_held``): a rebuild and a clean build reach the same ones.
+        held = page_map == self.numbers
+        for item in work:
+            # A chunk whose pages want another fill is laid out again with it (work_for
+            # sees its HTML change); a fill only uses space its pages left empty.
+            layout = self.current[item.index][1]
+            wanted = layout.decided if held else layout.fill
+            if item.job.write_pdf and wanted != self.fills.get(item.index, {}):
+                self.fills[item.index] = dict(wanted)
+        return page_map
 
     def _lay_out_on_workers(self, todo: Sequence[_Pending]) -> None:
         started = time.perf_counter()

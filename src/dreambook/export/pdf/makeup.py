@@ -149,7 +149,7 @@ def _key(box: Any, name: str) -> str:
     return f"{box.element.get('id')}|{name}"
 
 
-def page_fill(pages: Sequence[Any], held: Fill) -> Fill:
+def page_fill(pages: Sequence[Any], held: Fill, *, decide: bool = True) -> Fill:
     """For WeasyPrint ``pages`` laid out with the fill ``held``, the fill that makes every
     page followed by more of its chapter end at its foot.
 
@@ -163,13 +163,18 @@ def page_fill(pages: Sequence[Any], held: Fill) -> Fill:
     than ``MAX_GAP_LINES`` above one of them because the box was kept, the box is let go
     again (``LET_GO``): a lone box is the lesser fault. Returns ``held`` itself when
     nothing changes.
+
+    Those choices (pulling back, keeping, letting go, unhyphenating, tightening) stay once
+    taken, so that the layouts converge; with ``decide`` False none is taken, only the
+    space above headings is measured. The layout drivers decide only in a layout whose
+    page numbers held, so the choices depend on the book, not on the builds before it.
     """
     fill = dict(held)
-    for page in pages[:-1]:
+    for page in pages[:-1] if decide else ():
         turned = _hyphen_at_turn(page)
         if turned is not None:
             fill[_key(turned, UNHYPHENATED)] = KEPT
-    for page in pages:
+    for page in pages if decide else ():
         for loose in _loose_paragraphs(page):
             fill.setdefault(_key(loose, TIGHTER), KEPT)
     for index, page in enumerate(pages[:-1]):
@@ -184,13 +189,13 @@ def page_fill(pages: Sequence[Any], held: Fill) -> Fill:
         given = [key for key in named if key in held]
         natural = _foot(page) - bottom - _SLACK_PX + sum(held[key].extra for key in given)
         following = pages[index + 1]
-        pulled = _pull_back(following, natural, held)
+        pulled = _pull_back(following, natural, held) if decide else None
         if pulled is not None:
             for key in given:
                 del fill[key]
             fill.update(pulled)
             continue
-        alone = _opening_box(following)
+        alone = _opening_box(following) if decide else None
         if alone is not None and _key(alone, KEEP) not in held:
             # The box cannot come back: it takes the text's last lines with it instead,
             # and the next layout fills what that leaves on this page.
@@ -199,7 +204,7 @@ def page_fill(pages: Sequence[Any], held: Fill) -> Fill:
         if natural < MIN_FILL_PX or not gaps:
             continue
         leading = _leading(root)
-        kept = _kept_box(following, held)
+        kept = _kept_box(following, held) if decide else None
         if kept is not None and natural > MAX_GAP_LINES * len(gaps) * leading:
             fill[kept] = LET_GO
             for key in given:
