@@ -177,22 +177,27 @@ def page_fill(pages: Sequence[Any], held: Fill, *, decide: bool = True) -> Fill:
     for page in pages if decide else ():
         for loose in _loose_paragraphs(page):
             fill.setdefault(_key(loose, TIGHTER), KEPT)
-    for index, page in enumerate(pages[:-1]):
+    for index, page in enumerate(pages):
         root = _root(page)
-        if root is None or _starts_chapter(pages[index + 1]):
+        if root is None:
+            continue
+        # The space ``held`` gave on this page is measured again from scratch: a heading
+        # that has since moved to the top of a page, or to a chapter's last page, keeps
+        # none, so the fill depends on the pages, not on the layouts before them.
+        placed, effective = _placed(root, held)
+        for key in placed:
+            fill.pop(key, None)
+        if index == len(pages) - 1 or _starts_chapter(pages[index + 1]):
             continue
         bottom = _text_bottom(root)
         if bottom is None:
             continue
         gaps = _gaps(root, page._page_box.content_box_y())
         named = [_key(box, _side(box)) for box in gaps]
-        given = [key for key in named if key in held]
-        natural = _foot(page) - bottom - _SLACK_PX + sum(held[key].extra for key in given)
+        natural = _foot(page) - bottom - _SLACK_PX + sum(held[key].extra for key in effective)
         following = pages[index + 1]
         pulled = _pull_back(following, natural, held) if decide else None
         if pulled is not None:
-            for key in given:
-                del fill[key]
             fill.update(pulled)
             continue
         alone = _opening_box(following) if decide else None
@@ -207,8 +212,6 @@ def page_fill(pages: Sequence[Any], held: Fill, *, decide: bool = True) -> Fill:
         kept = _kept_box(following, held) if decide else None
         if kept is not None and natural > MAX_GAP_LINES * len(gaps) * leading:
             fill[kept] = LET_GO
-            for key in given:
-                del fill[key]
             continue
         shares = _shares(natural, leading, len(gaps))
         for gap, key, extra in zip(gaps, named, shares, strict=True):
@@ -217,9 +220,32 @@ def page_fill(pages: Sequence[Any], held: Fill, *, decide: bool = True) -> Fill:
             base = was.base if was is not None else getattr(gap, name.replace("-", "_"))
             if extra:
                 fill[key] = Space(round(base, 2), round(extra, 2))
-            else:
-                fill.pop(key, None)
     return held if fill == held else fill
+
+
+def _placed(root: Any, held: Fill) -> tuple[list[str], list[str]]:
+    """The keys of ``held`` that add space (above a heading or a ruled box) to boxes that
+    begin on the page whose root box is ``root``, and those of them that took effect there
+    (not at the top of the page, where a margin is dropped)."""
+    placed: list[str] = []
+    effective: list[str] = []
+    for box in _boxes(root):
+        element = getattr(box, "element", None)
+        if element is None or type(box).__name__ != "BlockBox" or not element.get("id"):
+            continue
+        for name in ("padding-top", "margin-top"):
+            key = _key(box, name)
+            space = held.get(key)
+            if space is None or space.extra <= 0 or key in placed:
+                continue
+            # A later fragment of a split box has lost its padding and rule above.
+            first = box.padding_top > 0 if name == "padding-top" else box.border_top_width > 0
+            if not first:
+                continue
+            placed.append(key)
+            if getattr(box, name.replace("-", "_")) > 0:
+                effective.append(key)
+    return placed, effective
 
 
 def _hyphen_at_turn(page: Any) -> Any | None:
