@@ -404,20 +404,25 @@ def test_a_long_wrap_passes_preflight(long_book: Built) -> None:
 # --- two page counts handed to the cover ----------------------------------------------------------
 
 
+def cover_context(manuscript: Path, output: Path) -> BuildContext:
+    """What the cover writer is given for ``manuscript`` in a build into ``output``."""
+    checked = check_manuscript(manuscript)
+    config = checked.book.config
+    return BuildContext(
+        book=render_book(checked.book, checked.graph, checked.reading_order),
+        styles=book_styles(manuscript, config),
+        manuscript=manuscript,
+        output=output,
+        identity=book_identity(manuscript, config),
+    )
+
+
 @pytest.mark.parametrize(("pages", "lettered"), [(64, False), (400, True)])
 def test_the_wrap_of_a_given_page_count(
     write_book: WriteBook, tmp_path: Path, pages: int, lettered: bool
 ) -> None:
     manuscript = write_book({"one.md": chapter("One")})
-    checked = check_manuscript(manuscript)
-    config = checked.book.config
-    context = BuildContext(
-        book=render_book(checked.book, checked.graph, checked.reading_order),
-        styles=book_styles(manuscript, config),
-        manuscript=manuscript,
-        output=tmp_path,
-        identity=book_identity(manuscript, config),
-    )
+    context = cover_context(manuscript, tmp_path)
     destination = tmp_path / "cover.pdf"
     wrap, _ = write_cover(context, pages, destination)
     media = boxes(destination)["MediaBox"]
@@ -433,15 +438,7 @@ def test_the_wrap_of_a_given_page_count(
 def test_a_german_spine_reads_bottom_to_top(write_book: WriteBook, tmp_path: Path) -> None:
     toml = '[book]\ntitle = "Nachtstücke"\nauthor = "A. Autorin"\nlanguage = "de"\nstart = "one"\n'
     manuscript = write_book({"one.md": chapter("Eins")}, book_toml=toml)
-    checked = check_manuscript(manuscript)
-    config = checked.book.config
-    context = BuildContext(
-        book=render_book(checked.book, checked.graph, checked.reading_order),
-        styles=book_styles(manuscript, config),
-        manuscript=manuscript,
-        output=tmp_path,
-        identity=book_identity(manuscript, config),
-    )
+    context = cover_context(manuscript, tmp_path)
     destination = tmp_path / "cover.pdf"
     write_cover(context, 300, destination)
     with pymupdf.open(destination) as document:
