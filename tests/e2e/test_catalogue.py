@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,8 @@ def _write_book(root: Path, title: str) -> None:
     """A two-chapter book: two chunks (the front matter and the chapters) when chunked."""
     root.mkdir(parents=True)
     (root / "book.toml").write_text(
-        f'[book]\ntitle = "{title}"\nauthor = "Test Author"\nlanguage = "en"\nstart = "one"\n',
+        f'[book]\ntitle = "{title}"\nauthor = "Test Author"\nlanguage = "en"\nstart = "one"\n'
+        f'identifier = "urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, title)}"\n',
         encoding="utf-8",
     )
     first = f"A night in {title}.\n\n## Next Stages\n\n- [Two](two.md) — onwards.\n"

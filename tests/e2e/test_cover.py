@@ -286,7 +286,8 @@ def test_the_sample_wrap_is_pdfx_in_ink_and_passes_preflight(sample: Built) -> N
             operators = {str(op.operator) for op in instructions}
             assert not operators & {"rg", "RG"}, where
             inks += [sum(float(v) for v in op.operands) for op in instructions
-                     if str(op.operator) in {"k", "K"}]  # fmt: skip
+                     if str(op.operator) in {"k", "K", "sc", "scn", "SC", "SCN"}
+                     and len(op.operands) == 4]  # fmt: skip
     # Every colour within the total ink a print-on-demand cover may carry (240%).
     assert inks
     assert max(inks) <= 2.4 + 0.005

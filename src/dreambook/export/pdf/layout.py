@@ -464,10 +464,8 @@ def build_edition(
     """Lay out the ``variant`` edition of ``context.book`` and write it atomically to
     ``destination``; return what was written.
 
-    With ``context.jobs`` 1, or when the chapters make a single chunk (a short book: no pool
-    is started for it, whose start-up would cost more than the layout), the book is laid
-    out as one document in this process. Otherwise it is laid out in chunks of whole
-    chapters (about
+    With ``context.jobs`` 1 (or a single chapter) the book is laid out as one document in
+    this process. With more, it is laid out in chunks of whole chapters (about
     ``chunk_characters`` of HTML each) on ``context.executor`` (a pool of ``jobs`` processes
     is made when it is None), and the chunks are merged into one PDF.
 
@@ -475,9 +473,8 @@ def build_edition(
     (code DB050) when the layout lost a chapter, and OSError when the file cannot be written.
     """
     edition = Edition.of(context, variant)
-    # The front matter is a chunk of its own: a short book's chapters make the second.
     content = content_key(context.book, context.styles)
-    if context.jobs <= 1 or len(plan_chunks(edition.book, chunk_characters)) <= 2:
+    if context.jobs <= 1 or len(context.book.chapters) < 2:
         return _finish(WholeBook(edition), edition, destination, context.cache_folder, content)
     with contextlib.ExitStack() as stack:
         pool = context.executor
