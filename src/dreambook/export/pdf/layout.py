@@ -12,10 +12,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib.metadata
+import json
 import logging
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -44,7 +45,7 @@ from dreambook.export.pdf.folios import (
     read_page_map,
     write_page_map,
 )
-from dreambook.export.pdf.makeup import Fill, page_fill, with_fill
+from dreambook.export.pdf.makeup import Fill, Space, page_fill, with_fill
 from dreambook.export.pdf.merge import ChunkPdf, label_pages, merge_chunks
 from dreambook.export.pdf.pages import PrintPages, page_css
 from dreambook.export.pdf.printfile import PrintInk, finish_print_file, load_print_ink
@@ -62,7 +63,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_LAYOUT_PASSES = 6
+MAX_LAYOUT_PASSES = 8
 
 
 @dataclass(frozen=True)
@@ -230,6 +231,32 @@ class WholeBook:
 
 
 _LINK_TARGET = re.compile(r'href="#([^"]+)"')
+# Where a chunked build keeps each chunk's last fill (ChunkedBook.seed), in its cache folder.
+SEED_FILE = "final.fill"
+
+
+def _read_seed(path: Path) -> dict[str, Fill]:
+    """The fills ``_write_seed`` kept, by key; none when the file is missing or damaged."""
+    try:
+        data = json.loads(path.read_text("utf-8"))
+        return {
+            str(key): {
+                str(name): Space(float(v["base"]), float(v["extra"])) for name, v in fill.items()
+            }
+            for key, fill in data.items()
+        }
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+def _write_seed(path: Path, seed: Mapping[str, Fill]) -> None:
+    """Keep ``seed`` for the next build (a cache: a failure to write it is not an error)."""
+    data = {
+        key: {name: {"base": s.base, "extra": s.extra} for name, s in sorted(fill.items())}
+        for key, fill in sorted(seed.items())
+    }
+    with contextlib.suppress(OSError), atomic_output(path) as output:
+        output.write(json.dumps(data, sort_keys=True).encode("utf-8"))
 
 
 @dataclass(frozen=True)
@@ -275,15 +302,40 @@ class ChunkedBook:
         self.fills: dict[int, Fill] = {}
         # The page numbers the pending layouts print (None: placeholders).
         self.numbers: PageMap | None = None
+        # The fill each chunk ended with in the last build, by the key of its HTML without
+        # it: a chunk that prints the same again starts from there, so an unchanged rebuild
+        # finds every layout in the cache (one that changed starts from none, as a clean
+        # build does).
+        self.seed_path = self.cache.folder / SEED_FILE
+        self.seed = _read_seed(self.seed_path)
+        # The chunks started from their seed, with the key it was found by.
+        self.seeded: dict[int, str] = {}
         self.laid_out = 0
         # The folders' files for workers that share no file system (made when first needed).
         self.bundles: tuple[FileBundle, ...] | None = None
 
-    def _job(self, chunk: Chunk, pages: PageNumbers) -> ChunkJob:
+    def _job(self, chunk: Chunk, pages: PageNumbers, fill: Fill | None = None) -> ChunkJob:
+        """The job that lays ``chunk`` out printing ``pages`` with ``fill`` (default: the
+        fill found so far, or on the chunk's first layout with real numbers its seed)."""
+        if fill is None:
+            fill = self.fills.get(chunk.index)
+            bare = None
+            if pages.page_map is not None and (fill is None or chunk.index in self.seeded):
+                bare = chunk_key(self._job(chunk, pages, {}), self.environment)
+            if fill is None:
+                fill = {}
+                if bare is not None and bare in self.seed:
+                    fill = dict(self.seed[bare])
+                    self.seeded[chunk.index] = bare
+                    self.fills[chunk.index] = fill
+            elif bare is not None and bare != self.seeded[chunk.index]:
+                # Its numbers moved: the last build's choices were made for other pages,
+                # so the chunk starts again from no fill, as in a clean build.
+                del self.seeded[chunk.index]
+                fill = self.fills[chunk.index] = {}
         edition = self.edition
         last = chunk.index == len(self.chunks) - 1
         html = edition.html.html(pages, chunk.front, chunk.slugs, "last" if last else "right")
-        fill = self.fills.get(chunk.index, {})
         html = with_fill(html, fill)
         chunk_css = ""
         if not chunk.front:
@@ -339,13 +391,17 @@ class ChunkedBook:
         # The make-up's decisions are taken only from a layout whose numbers held
         # (``numbers_held``): a rebuild and a clean build reach the same ones.
         held = page_map == self.numbers
-        for item in work:
+        laid = {item.index for item in work}
+        for index, (_, layout) in self.current.items():
             # A chunk whose pages want another fill is laid out again with it (work_for
-            # sees its HTML change); a fill only uses space its pages left empty.
-            layout = self.current[item.index][1]
+            # sees its HTML change); a fill only uses space its pages left empty. When the
+            # numbers held, every chunk (laid out now or before, at these numbers) takes
+            # its decisions.
+            if self.numbers is None or not (held or index in laid):
+                continue
             wanted = layout.decided if held else layout.fill
-            if item.job.write_pdf and wanted != self.fills.get(item.index, {}):
-                self.fills[item.index] = dict(wanted)
+            if wanted != self.fills.get(index, {}):
+                self.fills[index] = dict(wanted)
         return page_map
 
     def _lay_out_on_workers(self, todo: Sequence[_Pending]) -> None:
@@ -391,6 +447,13 @@ class ChunkedBook:
             merge_chunks(parts, page_map.body_start, output, self.cache.folder / "fonts")
         log.info("merged %d chunks in %.2f s", len(parts), time.perf_counter() - started)
         self.cache.prune()
+        seed = {
+            chunk_key(self._job(chunk, PageNumbers(page_map), {}), self.environment): (
+                self.fills.get(chunk.index, {})
+            )
+            for chunk in self.chunks
+        }
+        _write_seed(self.seed_path, seed)
         refused = tuple(url for layout in layouts for url in layout.refused)
         return Written(refused, self.laid_out, len(self.chunks))
 
