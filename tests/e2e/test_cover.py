@@ -77,13 +77,9 @@ def decode_ean13(modules: str) -> str:
     assert modules[92:] == "101"
     digits, parity = [], ""
     for index in range(6):
-        code = modules[3 + 7 * index : 10 + 7 * index]
-        if code in L_CODES:
-            digits.append(L_CODES.index(code))
-            parity += "L"
-        else:
-            digits.append(G_CODES.index(code))
-            parity += "G"
+        digit, side = _left_digit(modules[3 + 7 * index : 10 + 7 * index])
+        digits.append(digit)
+        parity += side
     for index in range(6):
         code = modules[50 + 7 * index : 57 + 7 * index]
         digits.append(R_CODES.index(code))
@@ -91,6 +87,13 @@ def decode_ean13(modules: str) -> str:
     total = sum(int(c) * (3 if i % 2 else 1) for i, c in enumerate(number[:12]))
     assert (10 - total % 10) % 10 == int(number[12]), "the symbol's check digit is wrong"
     return number
+
+
+def _left_digit(code: str) -> tuple[int, str]:
+    """A digit of the left half (or of the add-on) and its parity set, "L" or "G"."""
+    if code in L_CODES:
+        return L_CODES.index(code), "L"
+    return G_CODES.index(code), "G"
 
 
 def decode_ean5(modules: str) -> str:
@@ -102,12 +105,9 @@ def decode_ean5(modules: str) -> str:
         code = modules[start : start + 7]
         if index < 4:
             assert modules[start + 7 : start + 9] == "01"
-        if code in L_CODES:
-            digits.append(L_CODES.index(code))
-            parity += "L"
-        else:
-            digits.append(G_CODES.index(code))
-            parity += "G"
+        digit, side = _left_digit(code)
+        digits.append(digit)
+        parity += side
     checksum = (3 * (digits[0] + digits[2] + digits[4]) + 9 * (digits[1] + digits[3])) % 10
     assert ADDON_PARITY.index(parity) == checksum, "the add-on's parity is not its checksum"
     return "".join(map(str, digits))
