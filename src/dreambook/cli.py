@@ -526,6 +526,7 @@ def build_command(
             "seconds": elapsed,
             "files": [str(path) for path in result.files],
             "peak_rss_mb": _peak_memory(),
+            "layout": {path.name: dict(figures) for path, figures in result.layouts.items()},
         }
         timings_json.write_text(json.dumps(report, indent=2), encoding="utf-8")
     diagnostics = (*result.checked.diagnostics, *result.writer_diagnostics)

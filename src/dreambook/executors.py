@@ -291,3 +291,31 @@ def dask_executor(
             yield executor
         finally:
             executor.close()
+
+
+class InProcess:
+    """An Executor that runs every task in this process, one after another.
+
+    For a book whose PDF has no parallel work (it fits one chunk of chapters): starting
+    worker processes would cost more than the layout. The tasks are the very functions a
+    pool's workers run, so the output is byte-identical to a pool's.
+    """
+
+    @property
+    def workers(self) -> int:
+        """One: this process."""
+        return 1
+
+    @property
+    def shares_files(self) -> bool:
+        """True: the tasks run in the build's own process."""
+        return True
+
+    def map(
+        self,
+        function: Callable[..., Result],
+        tasks: Sequence[Any],
+        shared: Mapping[str, object] | None = None,
+    ) -> Iterator[Result]:
+        """Run each task when its result is asked for."""
+        return (function(task, **(shared or {})) for task in tasks)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -35,6 +35,7 @@ from dreambook.graph import (
 from dreambook.identity import book_identity
 from dreambook.labels import label_diagnostics
 from dreambook.manuscript import Book, Chapter, Limits, load_book
+from dreambook.manuscript.loader import chapter_files
 from dreambook.output_folder import CACHE_FOLDER, OutputFolder, StagedOutputs
 from dreambook.placeholders import CHAPTER_TEMPLATE, check_placeholders
 from dreambook.resources import check_resources, check_styles_folder
@@ -248,6 +249,8 @@ class BuildResult:
     pages: dict[Path, int] = field(default_factory=dict)
     # Lines the writers had for the build's output (the print PDF's preflight summary).
     summaries: tuple[str, ...] = ()
+    # What laying out each PDF took (passes, chunks, CPU seconds), by file.
+    layouts: dict[Path, Mapping[str, float]] = field(default_factory=dict)
 
 
 Progress = Callable[[str], None]
@@ -323,7 +326,7 @@ def build_book(
             executor = stack.enter_context(dask_executor(scheduler, workers=jobs))
         if executor is not None:
             workers = max(2, executor.workers)
-        elif parallel and workers > 1:
+        elif parallel and workers > 1 and not _fits_one_chunk(manuscript):
             warm_ups = [warm_up_function(spec) for spec in parallel]
             executor = stack.enter_context(
                 local_pool(workers, [f for f in warm_ups if f is not None])
@@ -332,6 +335,25 @@ def build_book(
             manuscript, output, specs, tuple(dict.fromkeys(variants)), options or Options(),
             progress, workers, executor, folder,
         )  # fmt: skip
+
+
+# Chapter files smaller than this together make a book whose PDF is laid out in the build's
+# own process (export/pdf/layout.py: the front matter and one chunk of chapters, whose HTML
+# is at most DEFAULT_CHUNK_CHARACTERS; Markdown grows by a third or more as HTML).
+SMALL_MANUSCRIPT_BYTES = 25_000
+
+
+def _fits_one_chunk(manuscript: Path) -> bool:
+    """Whether the manuscript's chapter files are small enough that laying the PDF out
+    needs no pool of worker processes (an estimate from their sizes, read before the
+    check: the layout makes a pool itself when the rendered book turns out larger)."""
+    total = 0
+    with contextlib.suppress(OSError):
+        for path in chapter_files(manuscript):
+            total += path.lstat().st_size
+            if total >= SMALL_MANUSCRIPT_BYTES:
+                return False
+    return total < SMALL_MANUSCRIPT_BYTES
 
 
 def _build_book(
@@ -397,8 +419,13 @@ def _build_book(
     }
     found = [d for result in results.values() for d in result.diagnostics]
     summaries = tuple(line for result in results.values() for line in result.summaries)
+    layouts = {
+        staged.final_path(path): figures
+        for result in results.values()
+        for path, figures in result.layouts.items()
+    }
     return BuildResult(
-        checked, written, tuple(dict.fromkeys(found)), watch.timings, pages, summaries
+        checked, written, tuple(dict.fromkeys(found)), watch.timings, pages, summaries, layouts
     )
 
 

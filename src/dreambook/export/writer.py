@@ -100,6 +100,9 @@ class WriterResult:
     diagnostics: tuple[Diagnostic, ...] = ()
     page_breaks: tuple[PageBreak, ...] = ()
     summaries: tuple[str, ...] = ()
+    # What laying out each PDF took, by file (layout passes, chunks laid out, CPU
+    # seconds: see export/pdf/layout.py PdfEdition), for the benchmark.
+    layouts: Mapping[Path, Mapping[str, float]] = field(default_factory=dict)
 
 
 class Writer(Protocol):

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from dreambook.diagnostics import Diagnostic, diagnostic
 from dreambook.errors import BuildError
-from dreambook.executors import local_pool
+from dreambook.executors import InProcess, local_pool
 from dreambook.export.pagelist import PageBreak, content_key
 from dreambook.export.pdf.chunks import (
     DEFAULT_CHUNK_CHARACTERS,
@@ -65,6 +65,10 @@ log = logging.getLogger(__name__)
 
 MAX_LAYOUT_PASSES = 8
 
+# A book planned in this many chunks or fewer (the front matter and one chunk of chapters)
+# has no parallel work: it is laid out in the build's own process.
+SMALL_BOOK_CHUNKS = 2
+
 
 @dataclass(frozen=True)
 class PdfEdition:
@@ -74,6 +78,10 @@ class PdfEdition:
     ``chunks_laid_out`` and ``chunks`` count the chunks laid out by this build and those the
     book has (both 0 when it was laid out as one document). ``preflight`` is the preflight
     of the file written, for an edition made for the press (None otherwise).
+    ``layout_cpu_seconds`` is the CPU time of every layout this build made (on whichever
+    process made it) and ``one_layout_cpu_seconds`` that of one layout of the whole book
+    (for a chunked book, each chunk's layout held, cached ones included): their ratio is
+    how many times over the build laid the book out.
     """
 
     path: Path
@@ -85,6 +93,8 @@ class PdfEdition:
     chunks_laid_out: int = 0
     chunks: int = 0
     preflight: PreflightReport | None = None
+    layout_cpu_seconds: float = 0.0
+    one_layout_cpu_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -143,6 +153,9 @@ class Written:
     refused: tuple[str, ...]
     chunks_laid_out: int = 0
     chunks: int = 0
+    # CPU seconds of every layout made, and of one layout of the book (see PdfEdition).
+    cpu_seconds: float = 0.0
+    one_layout_cpu_seconds: float = 0.0
 
 
 Work = TypeVar("Work")
@@ -197,6 +210,8 @@ class WholeBook:
         # document held was laid out with all of it.
         self.fill: Fill = {}
         self.filled = True
+        self.cpu_seconds = 0.0
+        self.last_cpu_seconds = 0.0
 
     def work_for(self, pages: PageNumbers) -> PageNumbers | None:
         """``pages`` itself, unless the document held was laid out with these numbers and
@@ -208,9 +223,12 @@ class WholeBook:
         """Lay the whole book out printing ``work``'s numbers, with the fill found so far;
         note the fill its short pages still want."""
         edition = self.edition
+        started = time.process_time()
         self.document = self.typesetter.render(
             with_fill(edition.html.html(work), self.fill), edition.base_url, edition.variant.traits
         )
+        self.last_cpu_seconds = time.process_time() - started
+        self.cpu_seconds += self.last_cpu_seconds
         self.made_from = work.page_map
         page_map = PageMap.from_document(self.document, edition.first_chapter)
         # A layout of placeholder numbers is only for positions: its pages are not filled.
@@ -224,10 +242,16 @@ class WholeBook:
 
     def write(self, destination: Path, page_map: PageMap) -> Written:
         """Write the last document laid out, with its page labels."""
+        started = time.process_time()
         data = pdf_bytes(self.document, self.edition.identifier, self.edition.variant.traits)
+        writing = time.process_time() - started
         with atomic_output(destination) as output:
             label_pages(data, page_map.body_start, output)
-        return Written(tuple(self.typesetter.fetcher.refused))
+        return Written(
+            tuple(self.typesetter.fetcher.refused),
+            cpu_seconds=self.cpu_seconds + writing,
+            one_layout_cpu_seconds=self.last_cpu_seconds + writing,
+        )
 
 
 _LINK_TARGET = re.compile(r'href="#([^"]+)"')
@@ -311,6 +335,7 @@ class ChunkedBook:
         # The chunks started from their seed, with the key it was found by.
         self.seeded: dict[int, str] = {}
         self.laid_out = 0
+        self.cpu_seconds = 0.0
         # The folders' files for workers that share no file system (made when first needed).
         self.bundles: tuple[FileBundle, ...] | None = None
 
@@ -424,6 +449,7 @@ class ChunkedBook:
             if result.pdf is not None:
                 layout = self.cache.put(item.key, result)
             self.current[item.index] = (item.key, layout)
+            self.cpu_seconds += layout.cpu_seconds
         log.info(
             "%d of %d chunks laid out (%s) in %.2f s",
             len(todo),
@@ -455,7 +481,13 @@ class ChunkedBook:
         }
         _write_seed(self.seed_path, seed)
         refused = tuple(url for layout in layouts for url in layout.refused)
-        return Written(refused, self.laid_out, len(self.chunks))
+        return Written(
+            refused,
+            self.laid_out,
+            len(self.chunks),
+            self.cpu_seconds,
+            sum(layout.cpu_seconds for layout in layouts),
+        )
 
 
 def check_nothing_lost(book: RenderedBook, page_map: PageMap) -> None:
@@ -514,6 +546,8 @@ def _finish(
         written.chunks_laid_out,
         written.chunks,
         report,
+        written.cpu_seconds,
+        written.one_layout_cpu_seconds,
     )
 
 
@@ -529,8 +563,9 @@ def build_edition(
 
     With ``context.jobs`` 1 (or a single chapter) the book is laid out as one document in
     this process. With more, it is laid out in chunks of whole chapters (about
-    ``chunk_characters`` of HTML each) on ``context.executor`` (a pool of ``jobs`` processes
-    is made when it is None), and the chunks are merged into one PDF.
+    ``chunk_characters`` of HTML each) on ``context.executor`` (when it is None: in this
+    process for a book of one chunk of chapters, else on a pool of ``jobs`` processes made
+    here), and the chunks are merged into one PDF.
 
     Raises MissingDependencyError when WeasyPrint cannot run on this machine, BuildError
     (code DB050) when the layout lost a chapter, and OSError when the file cannot be written.
@@ -541,7 +576,11 @@ def build_edition(
         return _finish(WholeBook(edition), edition, destination, context.cache_folder, content)
     with contextlib.ExitStack() as stack:
         pool = context.executor
-        if pool is None:
+        if pool is None and len(plan_chunks(context.book, chunk_characters)) <= SMALL_BOOK_CHUNKS:
+            # No parallel work: the front matter and one chunk of chapters are laid out
+            # here, by the function a worker would run (the same bytes, no start-up).
+            pool = InProcess()
+        elif pool is None:
             pool = stack.enter_context(local_pool(context.jobs))
         cache = context.cache_folder
         chunked = ChunkedBook(edition, destination, cache, pool, chunk_characters)

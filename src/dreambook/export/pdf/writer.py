@@ -51,7 +51,20 @@ class PdfWriter:
             ),
             page_breaks=next((e.page_breaks for e in editions if e.page_breaks), ()),
             summaries=tuple(e.preflight.summary() for e in editions if e.preflight is not None),
+            layouts={edition.path: _layout_figures(edition) for edition in editions},
         )
+
+
+def _layout_figures(edition: PdfEdition) -> dict[str, float]:
+    """What laying ``edition`` out took, as the build's timings report gives it."""
+    return {
+        "passes": edition.layout_passes,
+        "chunks": edition.chunks,
+        "chunks_laid_out": edition.chunks_laid_out,
+        "cpu_seconds": round(edition.layout_cpu_seconds, 3),
+        "one_layout_cpu_seconds": round(edition.one_layout_cpu_seconds, 3),
+        "pages": edition.pages,
+    }
 
 
 def _preflight_findings(edition: PdfEdition) -> tuple[Diagnostic, ...]:
