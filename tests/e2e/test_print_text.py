@@ -307,3 +307,29 @@ def test_the_map_numbers_and_spells_chapters_as_the_contents_and_explains_only_w
     assert ("unreachable" in text) == has_unreachable
     assert "Next Stages" in text
     assert "cross-reference" in text
+
+
+def test_page_numbers_are_set_in_tabular_figures(sample: Sample) -> None:
+    """Every digit of a page reference ("p. 34", a Next Stages page, a "Reached from"
+    page), of the contents column and of the folios has one width per font and size, so
+    that a number of the same count of digits always takes the same room on its line."""
+    widths: dict[tuple[str, float], set[float]] = {}
+    numbers = 0
+    reference = re.compile(r"(?:p\.\s?|^\s*)(\d+)\)?,?\s*$")
+    for page in sample.document:
+        for block in page.get_text("rawdict")["blocks"]:
+            for line in block.get("lines", []):
+                for span in line["spans"]:
+                    text = "".join(c["c"] for c in span["chars"])
+                    if not reference.search(text):
+                        continue
+                    numbers += 1
+                    for char in span["chars"]:
+                        if char["c"].isdigit():
+                            key = (span["font"], round(span["size"], 2))
+                            width = round(char["bbox"][2] - char["bbox"][0], 1)
+                            widths.setdefault(key, set()).add(width)
+    assert numbers > 50, "the sample's page numbers were not found"
+    assert len(widths) >= 3  # references, Next Stages pages, folios at least
+    uneven = {key: sorted(found) for key, found in widths.items() if len(found) > 1}
+    assert not uneven, f"digits of different widths: {uneven}"

@@ -107,6 +107,10 @@ class ChunkJob:
     ink: PrintInk | None = None
     # The fill its HTML was given (makeup.py), from which the layout measures the next.
     fill: dict[str, Space] = field(default_factory=dict)
+    # Make no PDF when the pages want another fill than ``fill``, whatever the make-up
+    # decides (the chunk is then laid out again with it, and this PDF would be thrown
+    # away): making a PDF costs about half as much as the layout itself.
+    skip_pdf_when_refilled: bool = False
 
 
 @dataclass(frozen=True)
@@ -228,8 +232,13 @@ def lay_out_chunk(job: ChunkJob, files: Sequence[FileBundle] = ()) -> LaidOutChu
     document = typesetter.render(job.html, job.base_url, traits, job.chunk_css)
     kept = len(document.pages) - 1  # the last page holds only the sentinel
     anchor_pages, page_tops = anchor_positions(document.pages[:kept])
-    data: bytes | None = None
+    measured, decided = dict(job.fill), dict(job.fill)
     if job.write_pdf:
+        measured = page_fill(document.pages, job.fill, decide=False)
+        decided = page_fill(document.pages, job.fill)
+    refilled = measured != job.fill and decided != job.fill
+    data: bytes | None = None
+    if job.write_pdf and not (refilled and job.skip_pdf_when_refilled):
         # Links to other chunks' anchors would be dropped by WeasyPrint; a stand-in anchor
         # on the sentinel page keeps them, and the merge points them at the real place.
         sentinel = document.pages[-1]
@@ -247,8 +256,8 @@ def lay_out_chunk(job: ChunkJob, files: Sequence[FileBundle] = ()) -> LaidOutChu
         {path: digest(path) for path in read},
         None,
         hashlib.sha256(data).hexdigest() if data is not None else "",
-        page_fill(document.pages, job.fill, decide=False) if job.write_pdf else dict(job.fill),
-        page_fill(document.pages, job.fill) if job.write_pdf else dict(job.fill),
+        measured,
+        decided,
         time.process_time() - started,
     )
     return LaidOutChunk(layout, data)

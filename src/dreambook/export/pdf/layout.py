@@ -10,6 +10,7 @@ chapters on worker processes, cached between builds and merged.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import importlib.metadata
 import json
@@ -335,11 +336,15 @@ class ChunkedBook:
         # The chunks started from their seed, with the key it was found by.
         self.seeded: dict[int, str] = {}
         self.laid_out = 0
+        # Layouts made (``settle``'s passes), and the CPU seconds they took.
+        self.passes = 0
         self.cpu_seconds = 0.0
         # The folders' files for workers that share no file system (made when first needed).
         self.bundles: tuple[FileBundle, ...] | None = None
 
-    def _job(self, chunk: Chunk, pages: PageNumbers, fill: Fill | None = None) -> ChunkJob:
+    def _job(
+        self, chunk: Chunk, pages: PageNumbers, fill: Fill | None = None, *, final: bool = True
+    ) -> ChunkJob:
         """The job that lays ``chunk`` out printing ``pages`` with ``fill`` (default: the
         fill found so far, or on the chunk's first layout with real numbers its seed)."""
         if fill is None:
@@ -380,25 +385,33 @@ class ChunkedBook:
             write_pdf=pages.page_map is not None,
             ink=edition.ink,
             fill=fill,
+            skip_pdf_when_refilled=not final,
         )
 
     def work_for(self, pages: PageNumbers) -> list[_Pending] | None:
         """The chunks whose layout held does not print ``pages`` (or has no PDF yet)."""
         # Before the first layout every number is a placeholder: the job is for positions
         # only (``write_pdf`` False, which the key leaves out: the chunk is the same).
+        # A chunk whose pages will want another fill makes no PDF (ChunkJob): the chunk
+        # is laid out again. In the last layout allowed, and for a chunk whose layout held
+        # lacks only its PDF, every chunk makes one.
         pending = []
         self.numbers = pages.page_map
+        last = self.passes + 1 >= MAX_LAYOUT_PASSES
         for chunk in self.chunks:
-            job = self._job(chunk, pages)
+            job = self._job(chunk, pages, final=last)
             key = chunk_key(job, self.environment)
             held = self.current.get(chunk.index)
-            if held is not None and held[0] == key and held[1].pdf_path is not None:
-                continue
+            if held is not None and held[0] == key:
+                if held[1].pdf_path is not None:
+                    continue
+                job = dataclasses.replace(job, skip_pdf_when_refilled=False)
             pending.append(_Pending(chunk.index, key, job))
         return pending or None
 
     def lay_out(self, work: list[_Pending]) -> PageMap:
         """Take the pending chunks from the cache, or lay them out on the workers."""
+        self.passes += 1
         todo = []
         for item in work:
             cached = self.cache.get(item.key)
