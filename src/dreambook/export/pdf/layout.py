@@ -335,6 +335,8 @@ class ChunkedBook:
         self.seed = _read_seed(self.seed_path)
         # The chunks started from their seed, with the key it was found by.
         self.seeded: dict[int, str] = {}
+        # Each chunk's HTML without fill, with the page map it prints (``_html``).
+        self.html_made: dict[int, tuple[PageMap | None, str]] = {}
         self.laid_out = 0
         # Layouts made (``settle``'s passes), and the CPU seconds they took.
         self.passes = 0
@@ -364,9 +366,7 @@ class ChunkedBook:
                 del self.seeded[chunk.index]
                 fill = self.fills[chunk.index] = {}
         edition = self.edition
-        last = chunk.index == len(self.chunks) - 1
-        html = edition.html.html(pages, chunk.front, chunk.slugs, "last" if last else "right")
-        html = with_fill(html, fill)
+        html = with_fill(self._html(chunk, pages), fill)
         chunk_css = ""
         if not chunk.front:
             folio = pages.folio(self.chapter_anchor[chunk.slugs[0]])
@@ -387,6 +387,17 @@ class ChunkedBook:
             fill=fill,
             skip_pdf_when_refilled=not final,
         )
+
+    def _html(self, chunk: Chunk, pages: PageNumbers) -> str:
+        """The chunk's HTML printing ``pages``, without fill: made once per page map (a
+        pass asks for it up to three times, and the front matter draws the map)."""
+        made = self.html_made.get(chunk.index)
+        if made is not None and made[0] is pages.page_map:
+            return made[1]
+        last = chunk.index == len(self.chunks) - 1
+        html = self.edition.html.html(pages, chunk.front, chunk.slugs, "last" if last else "right")
+        self.html_made[chunk.index] = (pages.page_map, html)
+        return html
 
     def work_for(self, pages: PageNumbers) -> list[_Pending] | None:
         """The chunks whose layout held does not print ``pages`` (or has no PDF yet)."""
