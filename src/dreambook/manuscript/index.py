@@ -481,11 +481,18 @@ class _QuickIndexer:
             self.index.deepest_elements = (depth, self.body_line + first)
 
     def text(
-        self, content: str, first: int, last: int, level: int, stage_line: int | None = None
+        self,
+        content: str,
+        first: int,
+        last: int,
+        level: int,
+        stage_line: int | None = None,
+        depth: bool = True,
     ) -> None:
-        """Index inline ``content`` on body lines ``first`` to ``last`` outside headings, as
-        the full path indexes its inline token."""
-        self.depth(content, first)
+        """Index inline ``content`` on body lines ``first`` to ``last`` as the full path
+        indexes its inline token (its depth too, unless already counted)."""
+        if depth:
+            self.depth(content, first)
         if stage_line is not None or _may_hold_markup(content):
             token = Token("inline", "", 0, map=[first, last], level=level, content=content)
             token.children = []
@@ -502,18 +509,17 @@ class _QuickIndexer:
         self.text(content, self.start, end, 3 if self.item is not None else 1, stage_line)
         self.start, self.lines, self.item = None, [], None
 
-    def heading(self, level: int, text: str, number: int) -> None:
+    def heading(self, level: int, content: str, number: int) -> None:
         self.in_list = False
         line = self.body_line + number
-        self.depth(text, number)
-        token = Token("inline", "", 0, map=[number, number + 1], level=1, content=text)
-        token.children = []
-        heading = _index_heading(level, token, line, self.index, self.env)
+        self.depth(content, number)
+        text, section_id, key = _quick_heading(content)
+        self.index.headings.append(Heading(level, text, section_id, line))
         if level <= 2:
-            self.in_next_stages = level == 2 and title_key(heading) == self.next_stages_key
+            self.in_next_stages = level == 2 and key == self.next_stages_key
             if self.in_next_stages:
                 self.index.next_stages_line = line
-        _index_inline(token, line, None, self.index, self.env)
+        self.text(content, number, number + 1, 1, depth=False)
 
     def item_start(self, text: str, number: int) -> None:
         if _NOT_PARAGRAPH_RE.match(text):
@@ -530,19 +536,37 @@ class _QuickIndexer:
         self.in_list = False
         columns = _delimiter_columns(lines[number + 1]) if number + 1 < len(lines) else None
         header = _row_cells(lines[number])
-        if columns is None or len(header) != columns:
+        if not columns or len(header) != columns:
             raise _NotQuick  # a paragraph after all
-        for cell in header:
-            self.text(mdTrim(cell), number, number + 1, 4)
+        self.cells(header, number)
         number += 2
         while number < len(lines) and lines[number]:
             row = _row_cells(lines[number])
             if not lines[number].startswith("|") or len(row) != columns:
                 raise _NotQuick
-            for cell in row:
-                self.text(mdTrim(cell) if cell else "", number, number + 1, 4)
+            self.cells(row, number)
             number += 1
         return number
+
+    def cells(self, row: list[str], number: int) -> None:
+        """Index the cells of the table row on body line ``number``."""
+        for position, cell in enumerate(row):
+            content = mdTrim(cell)
+            if self.count_marks or position == 0:  # the cells of a row are equally deep
+                self.depth(content, number)
+            if _may_hold_markup(content):
+                self.text(content, number, number + 1, 4, depth=False)
+
+
+@functools.lru_cache(maxsize=1024)
+def _quick_heading(content: str) -> tuple[str, str, str]:
+    """The text, section id and title key of a heading whose inline text is ``content`` in a
+    body without reference definitions. Books repeat their section headings chapter after
+    chapter, so these are kept."""
+    inline = Token("inline", "", 0, content=content)
+    inline.children = []
+    text, explicit_id = _heading_text_and_id(_plain_text(inline, {}), content)
+    return text, explicit_id or slugify(text), title_key(text)
 
 
 def _quick_index(body: str, body_line: int, next_stages_heading: str) -> BodyIndex | None:
