@@ -14,7 +14,7 @@ from pathlib import Path
 from dreambook.config import load_book_toml
 from dreambook.diagnostics import Diagnostic, diagnostic
 from dreambook.errors import ResourceOutsideError
-from dreambook.fsutil import ConfinedFolders
+from dreambook.fsutil import ConfinedFolders, ConfinedReader
 from dreambook.manuscript.lock import read_order_lock
 from dreambook.manuscript.model import Book, Chapter
 from dreambook.manuscript.reader import placeholder_chapter, read_chapter
@@ -103,6 +103,7 @@ def _read_chapters(
     Raises OSError for a file that cannot be read.
     """
     results: list[_ReadResult] = []
+    reader = ConfinedReader([root])
     for path in paths:
         if inside.allows(path):
             size = path.stat().st_size
@@ -111,7 +112,7 @@ def _read_chapters(
                     (placeholder_chapter(path, root), [_too_large(path, size, max_chapter_bytes)])
                 )
             else:
-                results.append(read_chapter(path, root, next_stages_heading))
+                results.append(read_chapter(path, root, next_stages_heading, reader))
             continue
         refusal = diagnostic(
             "DB060",
