@@ -13,16 +13,16 @@ import functools
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import unquote
-
-from markdown_it import MarkdownIt
-from markdown_it.common.utils import mdTrim
-from markdown_it.token import Token
 
 from dreambook.manuscript.misreadings import Misreading, find_misreadings
 from dreambook.manuscript.model import Heading, Image, Link, NextStageItem, RawMarkup
 from dreambook.slugs import slugify, strip_blurb_lead, title_key
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from markdown_it.token import Token
 
 _ATTR_LIST_RE = re.compile(r"[ \t]+\{:?[ \t]*([^{}\s][^{}]*)\}[ \t]*$")
 _ATTR_OPENING_RE = re.compile(r"[ \t]\{[^}\s]")
@@ -79,15 +79,22 @@ _NOT_NESTING = frozenset(
 _DEEP_INLINE_MARKS = re.compile(r"[*_\[<]")
 
 
-class _IndexParser(MarkdownIt):
+@functools.cache
+def _parser_class() -> type[MarkdownIt]:
     """markdown-it that keeps every link and image as written, whatever its scheme.
 
     markdown-it would drop javascript:, file: and data: targets, and check could then not
-    report them; the index only records them, it never renders them.
+    report them; the index only records them, it never renders them. Made on first use: a
+    book in plain Markdown is indexed without markdown-it (see _quick_index), and importing
+    it is a tenth of the time `check` then takes on a big book.
     """
+    from markdown_it import MarkdownIt
 
-    def validateLink(self, url: str) -> bool:
-        return True
+    class IndexParser(MarkdownIt):
+        def validateLink(self, url: str) -> bool:
+            return True
+
+    return IndexParser
 
 
 # markdown-it stops nesting at maxNesting levels (a list and its item count two); beyond the
@@ -125,7 +132,7 @@ _BLOCK_RULE_PATTERNS = (
 
 @functools.cache
 def _block_parser(dropped_rules: frozenset[str]) -> MarkdownIt:
-    parser = _IndexParser("commonmark", _PARSER_OPTIONS).enable("table")
+    parser = _parser_class()("commonmark", _PARSER_OPTIONS).enable("table")
     return parser.disable(["inline", "text_join", *sorted(dropped_rules)])
 
 
@@ -138,7 +145,9 @@ def _parse_blocks(body: str, env: dict[str, Any]) -> list[Token]:
     return _block_parser(dropped).parse(body, env)
 
 
-_inline_parser = _IndexParser("commonmark", _PARSER_OPTIONS).enable("table")
+@functools.cache
+def _inline_parser() -> MarkdownIt:
+    return _parser_class()("commonmark", _PARSER_OPTIONS).enable("table")
 
 
 def _heading_text_and_id(raw: str, source: str) -> tuple[str, str | None]:
@@ -264,8 +273,33 @@ def _inline_children(inline: Token, env: dict[str, Any]) -> list[Token]:
     if not inline.children and inline.content:
         inline.children = _plain_links(inline.content)
         if inline.children is None:
-            inline.children = _inline_parser.parseInline(inline.content, env)[0].children
+            inline.children = _inline_parser().parseInline(inline.content, env)[0].children
     return inline.children or []
+
+
+@dataclass(slots=True)
+class _PlainToken:
+    """A token the quick paths make without markdown-it: the fields of markdown-it's Token,
+    compared field by field as Token's are, so the index code reads both alike."""
+
+    type: str
+    tag: str
+    nesting: int
+    attrs: dict[str, str | int | float] = field(default_factory=dict)
+    map: list[int] | None = None
+    level: int = 0
+    children: list[Token] | None = None
+    content: str = ""
+    markup: str = ""
+    info: str = ""
+    meta: dict[Any, Any] = field(default_factory=dict)
+    block: bool = False
+    hidden: bool = False
+
+
+def _token(kind: str, tag: str, nesting: int, **fields: Any) -> Token:
+    """A token as markdown-it's Token(kind, tag, nesting, **fields) would be."""
+    return cast("Token", _PlainToken(kind, tag, nesting, **fields))
 
 
 # Inline text that holds nothing but words and [text](target) links with a plain relative
@@ -287,14 +321,14 @@ def _plain_links(content: str) -> list[Token] | None:
     tokens: list[Token] = []
     for position in range(0, len(pieces) - 1, 3):
         if pieces[position]:
-            tokens.append(Token("text", "", 0, content=pieces[position]))
+            tokens.append(_token("text", "", 0, content=pieces[position]))
         tokens += [
-            Token("link_open", "a", 1, attrs={"href": pieces[position + 2]}),
-            Token("text", "", 0, level=1, content=pieces[position + 1]),
-            Token("link_close", "a", -1),
+            _token("link_open", "a", 1, attrs={"href": pieces[position + 2]}),
+            _token("text", "", 0, level=1, content=pieces[position + 1]),
+            _token("link_close", "a", -1),
         ]
     if pieces[-1]:
-        tokens.append(Token("text", "", 0, content=pieces[-1]))
+        tokens.append(_token("text", "", 0, content=pieces[-1]))
     return tokens
 
 
@@ -427,7 +461,7 @@ def _delimiter_columns(line: str) -> int | None:
     cells = line.split("|")
     count = 0
     for position, cell in enumerate(cells):
-        trimmed = mdTrim(cell)
+        trimmed = _trim(cell)
         if not trimmed:
             if position in (0, len(cells) - 1):
                 continue
@@ -440,12 +474,18 @@ def _delimiter_columns(line: str) -> int | None:
 
 def _row_cells(line: str) -> list[str]:
     """The cells of a table row as markdown-it's table rule splits it (no escaped pipes)."""
-    cells = mdTrim(line).split("|")
+    cells = _trim(line).split("|")
     if cells and cells[0] == "":
         cells.pop(0)
     if cells and cells[-1] == "":
         cells.pop()
     return cells
+
+
+def _trim(text: str) -> str:
+    """markdown-it's mdTrim for the text of a body the quick path reads: of all the white
+    space mdTrim strips, such a body holds only spaces and line breaks."""
+    return text.strip(" \n")
 
 
 class _NotQuick(Exception):
@@ -494,7 +534,7 @@ class _QuickIndexer:
         if depth:
             self.depth(content, first)
         if stage_line is not None or _may_hold_markup(content):
-            token = Token("inline", "", 0, map=[first, last], level=level, content=content)
+            token = _token("inline", "", 0, map=[first, last], level=level, content=content)
             token.children = []
             _index_inline(token, self.body_line + first, stage_line, self.index, self.env)
 
@@ -502,7 +542,7 @@ class _QuickIndexer:
         """Index the paragraph being read, which ends before body line ``end``."""
         if self.start is None:
             return
-        content = mdTrim("\n".join(self.lines))
+        content = _trim("\n".join(self.lines))
         stage_line = None
         if self.item is not None and self.in_next_stages:
             stage_line = self.body_line + self.item
@@ -551,7 +591,7 @@ class _QuickIndexer:
     def cells(self, row: list[str], number: int) -> None:
         """Index the cells of the table row on body line ``number``."""
         for position, cell in enumerate(row):
-            content = mdTrim(cell)
+            content = _trim(cell)
             if self.count_marks or position == 0:  # the cells of a row are equally deep
                 self.depth(content, number)
             if _may_hold_markup(content):
@@ -563,7 +603,7 @@ def _quick_heading(content: str) -> tuple[str, str, str]:
     """The text, section id and title key of a heading whose inline text is ``content`` in a
     body without reference definitions. Books repeat their section headings chapter after
     chapter, so these are kept."""
-    inline = Token("inline", "", 0, content=content)
+    inline = _token("inline", "", 0, content=content)
     inline.children = []
     text, explicit_id = _heading_text_and_id(_plain_text(inline, {}), content)
     return text, explicit_id or slugify(text), title_key(text)
