@@ -168,6 +168,8 @@ QUICK_LINES = [
     "- a list item with [a link](two.md)",
     "- [Two](two.md) — onward.",
     "- [Missing](missing.md) — nowhere.",
+    "- [Two](two.md) or [One](one.md#x) — either,  then [Two](two.md).",
+    "- See [Two](two.md)!",
     "- Two",
     "- **Strong.** Then words.",
     "- - nested",

@@ -309,15 +309,24 @@ _PLAIN_LINK_RE = re.compile(r"\[([^\[\]`*_&\\<>{}\n]+)\]\(([A-Za-z0-9._#-][A-Za-
 _NOT_PLAIN_RE = re.compile(r"[\[\]`*_&\\<>{}\n]")
 
 
-def _plain_links(content: str) -> list[Token] | None:
-    """Return the inline tokens markdown-it makes of ``content`` when it is plain text with
-    simple links (see _PLAIN_LINK_RE); None when it may hold anything else."""
-    pieces = _PLAIN_LINK_RE.split(content)  # text, link text, target, text, ...
+def _plain_pieces(content: str) -> list[str] | None:
+    """Split ``content`` into text, link text, target, text, link text, target, ..., text
+    when it is plain text with simple links (see _PLAIN_LINK_RE); None otherwise."""
+    pieces = _PLAIN_LINK_RE.split(content)
     texts = pieces[::3]
     if any(_NOT_PLAIN_RE.search(text) for text in texts):
         return None
     if any(text.endswith("!") for text in texts[:-1]):
         return None  # an image
+    return pieces
+
+
+def _plain_links(content: str) -> list[Token] | None:
+    """Return the inline tokens markdown-it makes of ``content`` when it is plain text with
+    simple links (see _PLAIN_LINK_RE); None when it may hold anything else."""
+    pieces = _plain_pieces(content)
+    if pieces is None:
+        return None
     tokens: list[Token] = []
     for position in range(0, len(pieces) - 1, 3):
         if pieces[position]:
@@ -488,6 +497,20 @@ def _trim(text: str) -> str:
     return text.strip(" \n")
 
 
+def _plain_stage_item(content: str, line: int) -> NextStageItem | None:
+    """The Next Stages item on ``line`` that _next_stage_item finds in inline ``content``
+    when it is plain text with simple links (its first link leads on); None otherwise."""
+    pieces = _plain_pieces(content)
+    if pieces is None or len(pieces) < 4:
+        return None
+    # Text as _inline_text gives it: the text and link texts in order, spaces collapsed.
+    texts = [piece for position, piece in enumerate(pieces) if position % 3 != 2]
+    text = " ".join("".join(texts).split())
+    after = " ".join("".join(texts[2:]).split())
+    link_text = " ".join(pieces[1].split())
+    return NextStageItem(text, unquote(pieces[2]), link_text, strip_blurb_lead(after), line)
+
+
 class _NotQuick(Exception):
     """The body holds something the quick path leaves to markdown-it."""
 
@@ -533,6 +556,11 @@ class _QuickIndexer:
         indexes its inline token (its depth too, unless already counted)."""
         if depth:
             self.depth(content, first)
+        if stage_line is not None and "[" in content:
+            item = _plain_stage_item(content, stage_line)
+            if item is not None:
+                self.index.next_stages.append(item)
+                return
         if stage_line is not None or _may_hold_markup(content):
             token = _token("inline", "", 0, map=[first, last], level=level, content=content)
             token.children = []
