@@ -520,7 +520,7 @@ class _QuickIndexer:
 
     def __init__(self, body_line: int, next_stages_heading: str) -> None:
         self.body_line = body_line
-        self.next_stages_key = title_key(next_stages_heading)
+        self.next_stages_key = _heading_key(next_stages_heading)
         self.index = BodyIndex([], [], [], None, [])
         self.env: dict[str, Any] = {}
         self.in_next_stages = False
@@ -624,6 +624,10 @@ class _QuickIndexer:
                 self.depth(content, number)
             if _may_hold_markup(content):
                 self.text(content, number, number + 1, 4, depth=False)
+
+
+# The key of the Next Stages heading, the same for every chapter of a book.
+_heading_key = functools.lru_cache(maxsize=16)(title_key)
 
 
 @functools.lru_cache(maxsize=1024)
