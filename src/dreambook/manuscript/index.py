@@ -4,7 +4,8 @@ The Markdown renderer keeps no line numbers, so the places every later diagnosti
 found here, from markdown-it-py's token line maps (a CommonMark parser that records the
 source lines of each block), not from regular expressions over the text. Checking a big book
 reads every chapter, so the parse skips what cannot find anything (see _BLOCK_RULE_MARKS and
-_may_hold_markup); tests/unit/test_manuscript_fast_paths.py holds those shortcuts to account.
+_may_hold_markup), and a body in plain Markdown is indexed line by line without markdown-it
+(_quick_index); tests/unit/test_manuscript_fast_paths.py holds those shortcuts to account.
 """
 
 from __future__ import annotations
