@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import enum
+import functools
 import posixpath
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -179,15 +180,26 @@ class LinkResolver:
     """
 
     def __init__(self, chapters: Sequence[Chapter]) -> None:
+        self.chapters = chapters
         self.by_path = {chapter.source_path.as_posix(): chapter for chapter in chapters}
+        # Each chapter's folder, as links relative to its file are joined to it.
+        self._folders: dict[PurePosixPath, str] = {}
+
+    @functools.cached_property
+    def title_indexes(self) -> tuple[_TitleIndex, _TitleIndex]:
+        """The chapter names for ``match_title``, made on first use: a book whose Next Stages
+        items are all links never needs them, and on a big book they take a while."""
         # Names are first matched with their dashes and colons in place, so "Falling — again"
         # is the chapter "Falling" and not "Falling Again"; only when that finds nothing is
         # a name matched with its punctuation ignored altogether.
-        self.title_indexes = (_TitleIndex(chapters, name_key), _TitleIndex(chapters, title_key))
+        return (_TitleIndex(self.chapters, name_key), _TitleIndex(self.chapters, title_key))
 
     def chapter_for_path(self, source: Chapter, path: str) -> Chapter | None:
         """Return the chapter that ``path`` (relative to ``source``'s file) names, if any."""
-        joined = posixpath.normpath(posixpath.join(source.source_path.parent.as_posix(), path))
+        folder = self._folders.get(source.source_path)
+        if folder is None:
+            folder = self._folders[source.source_path] = source.source_path.parent.as_posix()
+        joined = posixpath.normpath(posixpath.join(folder, path))
         return None if joined.startswith("../") else self.by_path.get(joined)
 
     def resolve(self, source: Chapter, href: str) -> LinkTarget:

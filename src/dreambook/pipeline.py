@@ -7,11 +7,11 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dreambook.cover_check import check_cover
 from dreambook.diagnostics import Diagnostic, escalate, sort_key
 from dreambook.errors import DreambookError, ManuscriptError, OutputError, UsageError
-from dreambook.executors import Executor, check_scheduler, dask_executor, local_pool
 from dreambook.export.writer import (
     DEFAULT_FORMATS,
     FORMATS,
@@ -43,6 +43,9 @@ from dreambook.retail import check_retail_metadata
 from dreambook.sanitize import check_raw_html
 from dreambook.slugs import title_key
 from dreambook.workers import usable_cpus
+
+if TYPE_CHECKING:
+    from dreambook.executors import Executor
 
 
 @dataclass(frozen=True)
@@ -310,6 +313,9 @@ def build_book(
     ``executor`` is an executor the caller keeps for several builds (a catalogue's), used
     as it is. Either way the work is cut as for a pool of at least two processes.
     """
+    # Imported here: executors brings in asyncio, which nothing but a build needs.
+    from dreambook.executors import check_scheduler, dask_executor, local_pool
+
     try:
         specs = writing_order(formats, variants)
     except KeyError as unknown:

@@ -91,6 +91,21 @@ def test_check_and_order_load_no_renderer(command: str) -> None:
     assert _loaded([*PDF_STACK, *RENDERERS], command, SAMPLE_MANUSCRIPT) == []
 
 
+@pytest.mark.parametrize("command", ["check", "order"])
+def test_check_of_a_book_in_plain_markdown_loads_no_markdown_parser_nor_asyncio(
+    tmp_path: Path, command: str
+) -> None:
+    """The benchmark's chapters are plain Markdown: check reads them without markdown-it
+    (manuscript/index.py, the quick path), and nothing it does needs asyncio."""
+    from dreambook.bench import write_synthetic_manuscript
+
+    book = write_synthetic_manuscript(tmp_path / "book", chapters=30, words=3_000, seed=2)
+    assert _loaded(["markdown_it", "asyncio", *RENDERERS], command, book) == []
+    # The probe does see markdown-it when a chapter needs it.
+    (book / "chapter-0002.md").write_text("---\ntitle: Chapter 2\n---\n\n> A quote.\n", "utf-8")
+    assert "markdown_it" in _loaded(["markdown_it"], command, book)
+
+
 def test_the_probe_sees_what_a_pdf_build_loads(tmp_path: Path) -> None:
     """The same probe on a PDF build finds the PDF stack: the tests above could fail."""
     loaded = _loaded(PDF_STACK, "build", SAMPLE_MANUSCRIPT, "-o", tmp_path, "--format", "pdf", "-q")

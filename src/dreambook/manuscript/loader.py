@@ -14,7 +14,7 @@ from pathlib import Path
 from dreambook.config import load_book_toml
 from dreambook.diagnostics import Diagnostic, diagnostic
 from dreambook.errors import ResourceOutsideError
-from dreambook.fsutil import ConfinedFolders
+from dreambook.fsutil import ConfinedFolders, ConfinedReader
 from dreambook.manuscript.lock import read_order_lock
 from dreambook.manuscript.model import Book, Chapter
 from dreambook.manuscript.reader import placeholder_chapter, read_chapter
@@ -103,6 +103,7 @@ def _read_chapters(
     Raises OSError for a file that cannot be read.
     """
     results: list[_ReadResult] = []
+    reader = ConfinedReader([root])
     for path in paths:
         if inside.allows(path):
             size = path.stat().st_size
@@ -111,7 +112,7 @@ def _read_chapters(
                     (placeholder_chapter(path, root), [_too_large(path, size, max_chapter_bytes)])
                 )
             else:
-                results.append(read_chapter(path, root, next_stages_heading))
+                results.append(read_chapter(path, root, next_stages_heading, reader))
             continue
         refusal = diagnostic(
             "DB060",
@@ -138,8 +139,10 @@ def _too_large(path: Path, size: int, limit: int) -> Diagnostic:
 
 
 # Reading in worker processes pays only when reading in this one takes well over the time a
-# worker needs to start (about 0.2 s when spawned: it imports dreambook anew). This much chapter
-# text takes about 0.4 s to read on a laptop core of 2024; smaller books are read here.
+# worker needs to start (about 0.2 s when spawned: it imports dreambook anew; a forked one
+# starts at once). This much chapter text takes about 0.2 s to read on one core of the
+# benchmark's machine when it is plain Markdown (index.py's quick path), several times that
+# when markdown-it must parse it; smaller books are read here.
 PARALLEL_READ_BYTES = 2 * 1024 * 1024
 # Chapters per piece of work: small enough that neither side waits long for the other at
 # the end, large enough that sending paths and results between processes costs little.

@@ -25,8 +25,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from markdown_it.token import Token
+if TYPE_CHECKING:
+    from markdown_it.token import Token
 
 # The tags whose HTML block the renderer keeps raw up to the closing tag, blank lines or not
 # (Python-Markdown's block-level elements; a unit test holds the two lists together).

@@ -26,35 +26,42 @@ def placeholder_chapter(path: Path, root: Path) -> Chapter:
     """The chapter that stands for a file that could not be read: titled after its file
     name, with no text, so that links to it are not reported as dangling as well."""
     source_path = PurePosixPath(path.relative_to(root).as_posix())
-    stem_slug = slugify(path.stem) or "chapter"
+    return _placeholder(path, source_path, slugify(path.stem) or "chapter")
+
+
+def _placeholder(path: Path, source_path: PurePosixPath, stem_slug: str) -> Chapter:
     return Chapter(
         path, source_path, stem_slug, 1, path.stem, None, False, "", 1, (), (), (), None, ()
     )
 
 
 def read_chapter(
-    path: Path, root: Path, next_stages_heading: str = "Next Stages"
+    path: Path,
+    root: Path,
+    next_stages_heading: str = "Next Stages",
+    reader: ConfinedReader | None = None,
 ) -> tuple[Chapter, list[Diagnostic]]:
     """Read one chapter file and return it with its diagnostics.
 
     A chapter whose file is broken is still returned (titled after its file name, with no
     text) so that links to it do not also turn into dangling-link diagnostics; the
     diagnostics say what is wrong. The file is read through the confined opener (the
-    loader has already refused a link out of ``root`` with its own DB060). Raises
+    loader has already refused a link out of ``root`` with its own DB060), ``reader`` when
+    given (one confined to ``root``, shared by the chapters of a book). Raises
     ResourceOutsideError when it resolves outside ``root`` and OSError when it cannot be
     read at all.
     """
     source_path = PurePosixPath(path.relative_to(root).as_posix())
     stem_slug = slugify(path.stem) or "chapter"
-    fallback = placeholder_chapter(path, root)
-    text, diagnostics = decode(ConfinedReader([root]).read_bytes(path), path)
+    reader = reader or ConfinedReader([root])
+    text, diagnostics = decode(reader.read_bytes(path), path)
     if text is None:
-        return fallback, diagnostics
+        return _placeholder(path, source_path, stem_slug), diagnostics
     if not text.strip():
-        return fallback, [_empty_file(text, path)]
+        return _placeholder(path, source_path, stem_slug), [_empty_file(text, path)]
     front_source, body, body_line, diagnostics = split_front_matter(text, path)
     if front_source is None:
-        return fallback, diagnostics
+        return _placeholder(path, source_path, stem_slug), diagnostics
     index = index_body(body, body_line, next_stages_heading)
     # A missing title's hint suggests the chapter's own title heading ('# ...') when it has
     # one (a '##' heading is a section, no title), else one made from its file name.
@@ -63,9 +70,11 @@ def read_chapter(
     depth, deep_line = index.deepest
     if depth > MAX_NESTING:
         # Refused before anything else looks at it: renderers recurse once per level.
+        fallback = _placeholder(path, source_path, stem_slug)
         return fallback, [*diagnostics, _too_deep(path, deep_line)]
     elements, element_line = index.deepest_elements
     if elements > MAX_ELEMENT_DEPTH:
+        fallback = _placeholder(path, source_path, stem_slug)
         return fallback, [*diagnostics, _elements_too_deep(path, element_line)]
     if not body.strip():
         diagnostics.append(_no_text(path, body_line))
