@@ -30,7 +30,7 @@ from markdown.blockprocessors import HashHeaderProcessor
 from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
 
-from dreambook.graph import LinkKind, LinkResolver
+from dreambook.graph import LinkKind, LinkResolver, LinkTarget
 from dreambook.manuscript import Chapter, Heading
 from dreambook.slugs import title_key
 
@@ -107,6 +107,9 @@ class ChapterContext:
     headings: list[Heading | None] = field(default_factory=list)
     # Every id the chapter's HTML ends up with (headings, blocks, notes, cross-references).
     ids: list[str] = field(default_factory=list)
+    # Every href the processor resolved, with where it led, in document order: what the
+    # HTML depends on beyond the chapter itself (render_cache.py checks it again).
+    resolved: list[tuple[str, LinkTarget]] = field(default_factory=list)
 
 
 class _DreambookTreeprocessor(Treeprocessor):
@@ -215,7 +218,9 @@ class _DreambookTreeprocessor(Treeprocessor):
         for element in root.iter("a"):
             if element.get("class") in {"footnote-ref", "footnote-backref"}:
                 continue
-            found = context.resolver.resolve(context.chapter, _written_href(element))
+            href = _written_href(element)
+            found = context.resolver.resolve(context.chapter, href)
+            context.resolved.append((href, found))
             if found.kind is LinkKind.CHAPTER:
                 references += 1
                 element.set("href", "#" + found.anchor)
