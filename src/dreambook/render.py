@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import html
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -159,6 +160,15 @@ def _extensions(names: tuple[str, ...], configs: dict[str, dict[str, Any]]) -> l
 _inline_markdown = Markdown(extensions=_extensions(("smarty",), _SMARTY))
 
 
+# Text Python-Markdown and smarty give back as it is: ASCII letters and digits, spaces and
+# punctuation that starts no Markdown and no smart quote, dash or ellipsis (no "..", ". .",
+# no two spaces), beginning with a letter (so never a list, heading or code block) and
+# ending without a space. Most titles and blurbs are such text, and skip the Markdown run.
+_PLAIN_TEXT_RE = re.compile(
+    r"(?!.*(?:\.\.|\. \.|  ))[A-Za-z][A-Za-z0-9,;:?(). ]*[A-Za-z0-9?.)]|[A-Za-z]"
+)
+
+
 # Memoised: the same short texts come again and again (section headings such as "Quick
 # Answer" in every chapter, each title in the contents, Next Stages and "Reached from"), and
 # a Python-Markdown run costs a quarter of a millisecond even for two words.
@@ -169,6 +179,13 @@ def typeset_inline(text: str) -> Markup:
     Markdown emphasis is honoured (``*word*``); any HTML in the text is escaped, so a title
     can never inject markup. Raises nothing.
     """
+    if _PLAIN_TEXT_RE.fullmatch(text):
+        return Markup(text)
+    return _typeset_with_markdown(text)
+
+
+def _typeset_with_markdown(text: str) -> Markup:
+    """``typeset_inline`` by a Python-Markdown run, whatever the text."""
     _inline_markdown.reset()
     converted = _inline_markdown.convert(html.escape(text, quote=False))
     return Markup(converted.removeprefix("<p>").removesuffix("</p>").strip())

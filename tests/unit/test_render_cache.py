@@ -7,6 +7,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dreambook import render
 from dreambook.pipeline import check_manuscript
@@ -194,3 +196,17 @@ def test_the_key_covers_what_shapes_a_chapter(write_book: WriteBook) -> None:
     assert len(keys) == len(changed) + 3
     # What does not shape the body (the title: writers take it from the chapter) keeps the key.
     assert chapter_key(replace(one, title="Another title"), settings, code) == key
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.from_regex(render._PLAIN_TEXT_RE, fullmatch=True))
+def test_text_typeset_without_markdown_is_what_markdown_gives(text: str) -> None:
+    assert render.typeset_inline(text) == render._typeset_with_markdown(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["A. B", "Wait...", "a . . . b", "Two  spaces", "Hello ", "1. First", "It's", "A--B"]
+)
+def test_text_markdown_would_change_takes_the_markdown_run(text: str) -> None:
+    assert not render._PLAIN_TEXT_RE.fullmatch(text) or text == "A. B"
+    assert render.typeset_inline(text) == render._typeset_with_markdown(text)
