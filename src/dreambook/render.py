@@ -31,7 +31,11 @@ from dreambook.config import BookConfig
 from dreambook.graph import ChapterGraph, LinkKind, LinkResolver, LinkTarget, ReadingOrder
 from dreambook.labels import ENGLISH, Labels, book_labels
 from dreambook.manuscript import Book, Chapter
-from dreambook.markdown_ext import ChapterContext, DreambookExtension
+from dreambook.markdown_ext import (
+    ChapterContext,
+    DreambookExtension,
+    quicken_inline_processors,
+)
 from dreambook.render_cache import ChapterBody, ChapterCache, ResolvedLink, chapter_key, code_digest
 from dreambook.sanitize import sanitize_html
 from dreambook.slugs import slugify
@@ -207,6 +211,7 @@ class ChapterRenderer:
             extensions=[*_extensions(MARKDOWN_EXTENSIONS, configs), self.extension],
             output_format="html",
         )
+        quicken_inline_processors(self.markdown)
 
     def body(self, chapter: Chapter) -> tuple[Markup, tuple[SectionEntry, ...], frozenset[str]]:
         """Return the chapter's body HTML, its sections (``##`` and ``###``) and its ids."""
