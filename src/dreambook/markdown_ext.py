@@ -23,7 +23,7 @@ import posixpath
 import re
 import xml.etree.ElementTree as etree
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, cast
 from urllib.parse import unquote, urlsplit
 
 from markdown import Markdown, util
@@ -344,37 +344,52 @@ _INLINE_TRIGGERS: dict[str, tuple[str, tuple[str, ...]]] = {
 class _QuickInlineProcessor(InlineProcessor):
     """Python-Markdown's inline processor, skipping each pattern whose triggers the text lacks.
 
-    It replaces ``__handleInline`` (by its mangled name) with the same loop: a pattern is
-    tried exactly when the original would try it, except that one whose triggers are all
-    missing is taken as not matched (what its search would have found) without searching.
+    It replaces ``__handleInline`` (by its mangled name) with the same loop over the
+    patterns in order, a pattern tried again after it matched, but only over the patterns
+    the text's characters allow. A skipped pattern is taken as not matched, which is what
+    its search would have found. Matching only ever puts placeholders (control characters,
+    letters and digits) in place of text, never a trigger character, so the patterns the
+    text allowed at first are still the only ones that can match after a replacement.
     """
 
-    triggers: dict[int, tuple[str, ...]]
+    # Set by quicken_inline_processors: the patterns in order, each one's triggers (None:
+    # always tried), every character a trigger is made of, and the patterns to try for
+    # each set of those characters a text has.
+    patterns: list[Any]
+    needs: list[tuple[frozenset[str], ...] | None]
+    trigger_characters: frozenset[str]
+    candidates: dict[frozenset[str], tuple[int, ...]]
 
     def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:
         if isinstance(data, util.AtomicString):
             return data
-        patterns = list(self.inlinePatterns)
+        present = self.trigger_characters.intersection(data)
+        key = frozenset(present)
+        indexes = self.candidates.get(key)
+        if indexes is None:
+            indexes = tuple(
+                index
+                for index, needs in enumerate(self.needs)
+                if needs is None or any(need <= key for need in needs)
+            )
+            self.candidates[key] = indexes
         apply = self._InlineProcessor__applyPattern  # type: ignore[attr-defined]
-        triggers = self.triggers
+        patterns = self.patterns
         start = 0
-        count = len(patterns)
-        while patternIndex < count:
-            pattern = patterns[patternIndex]
-            needs = triggers.get(id(pattern))
-            if needs is not None and not any(need in data for need in needs):
-                matched, start = False, 0
-            else:
-                data, matched, start = apply(pattern, data, patternIndex, start)
-            if not matched:
-                patternIndex += 1
+        for index in indexes:
+            if index < patternIndex:
+                continue
+            matched = True
+            while matched:
+                data, matched, start = apply(patterns[index], data, index, start)
         return data
 
 
 def quicken_inline_processors(md: Markdown) -> None:
     """Make ``md``'s inline processors (its own and smarty's) skip patterns that cannot match.
 
-    Call once every extension is registered. The HTML is the same; see _QuickInlineProcessor.
+    Call once every extension is registered (the patterns are taken in their order then).
+    The HTML is the same; see _QuickInlineProcessor.
     """
     for name in ("inline", "smarty"):
         if name not in md.treeprocessors:
@@ -382,11 +397,21 @@ def quicken_inline_processors(md: Markdown) -> None:
         processor = md.treeprocessors[name]
         if type(processor) is not InlineProcessor:
             continue
-        triggers: dict[int, tuple[str, ...]] = {}
-        for pattern_name, (expression, needs) in _INLINE_TRIGGERS.items():
-            if pattern_name in processor.inlinePatterns:
-                pattern = processor.inlinePatterns[pattern_name]
+        registry = processor.inlinePatterns
+        patterns = list(registry)
+        listed: dict[int, tuple[str, ...]] = {}
+        for pattern_name, (expression, triggers) in _INLINE_TRIGGERS.items():
+            if pattern_name in registry:
+                pattern = registry[pattern_name]
                 if getattr(pattern, "pattern", None) == expression:
-                    triggers[id(pattern)] = needs
+                    listed[id(pattern)] = triggers
+        needs = [
+            tuple(frozenset(t) for t in listed[id(p)]) if id(p) in listed else None
+            for p in patterns
+        ]
+        quick = cast(_QuickInlineProcessor, processor)
         processor.__class__ = _QuickInlineProcessor
-        cast(_QuickInlineProcessor, processor).triggers = triggers
+        quick.patterns = patterns
+        quick.needs = needs
+        quick.trigger_characters = frozenset("".join("".join(t) for t in listed.values()))
+        quick.candidates = {}
