@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from markdown import Markdown
@@ -46,6 +47,22 @@ def test_every_pattern_listed_is_skipped_and_the_processors_are_quick() -> None:
 @given(st.lists(st.sampled_from(PIECES), max_size=40))
 def test_quick_and_plain_python_markdown_give_the_same_html(pieces: list[str]) -> None:
     text = "".join(pieces)
+    PLAIN.reset()
+    QUICK.reset()
+    assert QUICK.convert(text) == PLAIN.convert(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a  \nb", "*a* and **b**", "_a_ and __b__", "`c` and ``d``", "\\*not\\*",
+        "t[^1]\n\n[^1]: note", "[t](u.md)", "[t][r]\n\n[r]: u.md", "[r]\n\n[r]: u.md",
+        "![i](p.png)", "![i][r]\n\n[r]: p.png", "<http://x.y>", "<a@b.c>", "<b>x</b>",
+        "&amp; &#38;", "a -- b", "a --- b", "a... b", "'q' and \"r\"", "'90s", "it's",
+        "\"'a' b\"", "'\"a\" b'", "word\u2014'a'", "\"\"", "''",
+    ],
+)  # fmt: skip
+def test_text_each_pattern_matches_gives_the_same_html(text: str) -> None:
     PLAIN.reset()
     QUICK.reset()
     assert QUICK.convert(text) == PLAIN.convert(text)
