@@ -384,8 +384,9 @@ def _build_book(
         raise ManuscriptError(checked.diagnostics, len(checked.book.chapters))
     with watch.stage("render", f"rendering {len(checked.book.chapters)} chapters"):
         rendered = render_book(
-            checked.book, checked.graph, checked.reading_order, trust_html=options.trust_html
-        )
+            checked.book, checked.graph, checked.reading_order,
+            trust_html=options.trust_html, cache=output / CACHE_FOLDER,
+        )  # fmt: skip
     styles = book_styles(manuscript, checked.book.config, options.house_styles)
     identity = book_identity(manuscript, checked.book.config)
     # One build writes a folder at a time: another build's cache clean-up would delete

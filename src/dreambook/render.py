@@ -10,17 +10,33 @@ from __future__ import annotations
 
 import functools
 import html
+import re
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from markdown import Markdown
+from markdown.extensions import Extension
+from markdown.extensions.attr_list import AttrListExtension
+from markdown.extensions.def_list import DefListExtension
+from markdown.extensions.fenced_code import FencedCodeExtension
+from markdown.extensions.footnotes import FootnoteExtension
+from markdown.extensions.sane_lists import SaneListExtension
+from markdown.extensions.smarty import SmartyExtension
+from markdown.extensions.tables import TableExtension
 from markupsafe import Markup
 
 from dreambook.bookmap import BookMap, build_map
 from dreambook.config import BookConfig
-from dreambook.graph import ChapterGraph, LinkResolver, ReadingOrder
+from dreambook.graph import ChapterGraph, LinkKind, LinkResolver, LinkTarget, ReadingOrder
 from dreambook.labels import ENGLISH, Labels, book_labels
 from dreambook.manuscript import Book, Chapter
-from dreambook.markdown_ext import ChapterContext, DreambookExtension
+from dreambook.markdown_ext import (
+    ChapterContext,
+    DreambookExtension,
+    quicken_inline_processors,
+)
+from dreambook.render_cache import ChapterBody, ChapterCache, ResolvedLink, chapter_key, code_digest
 from dreambook.sanitize import sanitize_html
 from dreambook.slugs import slugify
 
@@ -29,6 +45,9 @@ from dreambook.slugs import slugify
 MARKDOWN_EXTENSIONS = (
     "footnotes", "attr_list", "def_list", "tables", "smarty", "sane_lists", "fenced_code"
 )  # fmt: skip
+
+# The cache folder's sub-folder for rendered chapters.
+CHAPTER_CACHE = "chapters"
 
 
 @dataclass(frozen=True)
@@ -109,7 +128,7 @@ class RenderedBook:
 
 
 # Typographic characters themselves, not named entities: XHTML (EPUB) knows no &rsquo;.
-_SMARTY = {
+_SMARTY: dict[str, dict[str, Any]] = {
     "smarty": {
         "substitutions": {
             "left-single-quote": "\u2018",
@@ -124,7 +143,34 @@ _SMARTY = {
         }
     }
 }
-_inline_markdown = Markdown(extensions=["smarty"], extension_configs=_SMARTY)
+# The classes behind the names: given instances, Python-Markdown need not look the names up
+# among the installed packages' entry points, which took some 35 ms of every build.
+_EXTENSION_CLASSES: dict[str, type[Extension]] = {
+    "footnotes": FootnoteExtension,
+    "attr_list": AttrListExtension,
+    "def_list": DefListExtension,
+    "tables": TableExtension,
+    "smarty": SmartyExtension,
+    "sane_lists": SaneListExtension,
+    "fenced_code": FencedCodeExtension,
+}
+
+
+def _extensions(names: tuple[str, ...], configs: dict[str, dict[str, Any]]) -> list[Extension]:
+    """The extensions ``names`` as instances, each with its settings from ``configs``."""
+    return [_EXTENSION_CLASSES[name](**configs.get(name, {})) for name in names]
+
+
+_inline_markdown = Markdown(extensions=_extensions(("smarty",), _SMARTY))
+
+
+# Text Python-Markdown and smarty give back as it is: ASCII letters and digits, spaces and
+# punctuation that starts no Markdown and no smart quote, dash or ellipsis (no "..", ". .",
+# no two spaces), beginning with a letter (so never a list, heading or code block) and
+# ending without a space. Most titles and blurbs are such text, and skip the Markdown run.
+_PLAIN_TEXT_RE = re.compile(
+    r"(?!.*(?:\.\.|\. \.|  ))[A-Za-z][A-Za-z0-9,;:?(). ]*[A-Za-z0-9?.)]|[A-Za-z]"
+)
 
 
 # Memoised: the same short texts come again and again (section headings such as "Quick
@@ -137,6 +183,13 @@ def typeset_inline(text: str) -> Markup:
     Markdown emphasis is honoured (``*word*``); any HTML in the text is escaped, so a title
     can never inject markup. Raises nothing.
     """
+    if _PLAIN_TEXT_RE.fullmatch(text):
+        return Markup(text)
+    return _typeset_with_markdown(text)
+
+
+def _typeset_with_markdown(text: str) -> Markup:
+    """``typeset_inline`` by a Python-Markdown run, whatever the text."""
     _inline_markdown.reset()
     converted = _inline_markdown.convert(html.escape(text, quote=False))
     return Markup(converted.removeprefix("<p>").removesuffix("</p>").strip())
@@ -153,40 +206,67 @@ class ChapterRenderer:
         self.extension = DreambookExtension()
         # The footnote back-link's tooltip is an interface word: in the book's language.
         footnotes = {"SEPARATOR": "-", "BACKLINK_TITLE": labels.backlink_title()}
+        configs = {**_SMARTY, "footnotes": footnotes}
         self.markdown = Markdown(
-            extensions=[*MARKDOWN_EXTENSIONS, self.extension],
-            extension_configs={**_SMARTY, "footnotes": footnotes},
+            extensions=[*_extensions(MARKDOWN_EXTENSIONS, configs), self.extension],
             output_format="html",
         )
+        quicken_inline_processors(self.markdown)
 
     def body(self, chapter: Chapter) -> tuple[Markup, tuple[SectionEntry, ...], frozenset[str]]:
         """Return the chapter's body HTML, its sections (``##`` and ``###``) and its ids."""
+        return _body_parts(self.convert(chapter))
+
+    def convert(self, chapter: Chapter) -> ChapterBody:
+        """Convert the chapter; return its body as the cache keeps it (render_cache.py)."""
         context = ChapterContext(chapter, self.resolver)
         self.extension.context = context
         self.markdown.reset()
         converted = self.markdown.convert(chapter.markdown)
         if not self.trust_html:
             converted = sanitize_html(converted)
-        body = Markup(converted)
         ids = frozenset(context.ids)
         # Headings of the Next Stages section left the body with it; a heading the index
         # does not know (DB022) has no text check validated.
         sections = tuple(
-            SectionEntry(anchor, typeset_inline(heading.text), heading.level)
+            (anchor, str(typeset_inline(heading.text)), heading.level)
             for anchor, heading in zip(context.heading_anchors, context.headings, strict=True)
             if heading is not None and heading.level in (2, 3) and anchor in ids
         )
-        return body, sections, ids
+        links = tuple(_resolved_link(href, found) for href, found in context.resolved)
+        return ChapterBody(converted, sections, tuple(context.ids), links)
+
+
+def _resolved_link(href: str, found: LinkTarget) -> ResolvedLink:
+    """What the HTML took from resolving ``href``: the kind, and a chapter link's anchor."""
+    anchor = found.anchor if found.kind is LinkKind.CHAPTER else None
+    return ResolvedLink(href, found.kind.name, anchor)
+
+
+def _body_parts(body: ChapterBody) -> tuple[Markup, tuple[SectionEntry, ...], frozenset[str]]:
+    """A converted body as RenderedChapter holds it: safe HTML, sections, the set of ids."""
+    sections = tuple(
+        SectionEntry(anchor, Markup(title), level) for anchor, title, level in body.sections
+    )
+    return Markup(body.html), sections, frozenset(body.ids)
 
 
 def render_book(
-    book: Book, graph: ChapterGraph, reading_order: ReadingOrder, *, trust_html: bool = False
+    book: Book,
+    graph: ChapterGraph,
+    reading_order: ReadingOrder,
+    *,
+    trust_html: bool = False,
+    cache: Path | None = None,
 ) -> RenderedBook:
     """Render every chapter of a checked book, in reading order.
 
     Call only for a book whose check found no errors; dangling links (warnings) render as
     plain text. Unless ``trust_html``, each chapter's HTML is sanitised (see sanitize.py).
-    Raises nothing for manuscript content.
+    With ``cache`` (a folder), chapter bodies converted by an earlier build are taken from
+    it when nothing that shapes them changed, and this build's are kept there
+    (render_cache.py); the result is the same either way. Raises nothing for manuscript
+    content; a cache that cannot be read or written only costs time.
     """
     by_slug: dict[str, Chapter] = {}
     for chapter in book.chapters:
@@ -199,11 +279,29 @@ def render_book(
     }
     words = book_labels(book.config.language, book.config.labels, book.config.next_stages_heading)
     labels = reading_order.labels(words)
-    renderer = ChapterRenderer(LinkResolver(book.chapters), trust_html=trust_html, labels=words)
+    resolver = LinkResolver(book.chapters)
+    renderer: ChapterRenderer | None = None
+    try:
+        code = code_digest() if cache is not None else ""
+    except OSError:  # the renderer's own source unreadable: nothing safe to key on
+        cache, code = None, ""
+    kept = ChapterCache(cache / CHAPTER_CACHE if cache is not None else None)
+    settings = (f"trust_html={trust_html}", words.backlink_title())
     rendered: list[RenderedChapter] = []
     for slug in order:
         chapter = by_slug[slug]
-        body, sections, ids = renderer.body(chapter)
+        key = chapter_key(chapter, settings, code)
+
+        def resolve(href: str, chapter: Chapter = chapter) -> ResolvedLink:
+            return _resolved_link(href, resolver.resolve(chapter, href))
+
+        converted = kept.get(key, resolve)
+        if converted is None:
+            if renderer is None:
+                renderer = ChapterRenderer(resolver, trust_html=trust_html, labels=words)
+            converted = renderer.convert(chapter)
+            kept.put(key, converted)
+        body, sections, ids = _body_parts(converted)
         next_stages = tuple(
             NextStageEntry(
                 links[edge.target], typeset_inline(edge.blurb), chapter.anchor(f"_next-{n}")
@@ -231,6 +329,7 @@ def render_book(
                 ids=ids,
             )
         )
+    kept.prune()
     titles = {slug: link.title.striptags() for slug, link in links.items()}
     book_map = build_map(book, graph, reading_order, titles) if book.config.map else None
     return RenderedBook(

@@ -310,6 +310,9 @@ def package_bytes(book: RenderedBook, package: Package, modified: dt.datetime) -
             "epub2_guide": False,
             "epub3_landmark": False,
             "epub3_pages": False,
+            # normalise_package reads every entry back and deflates it at level 9: what
+            # EbookLib compressed would only be inflated again.
+            "compresslevel": 0,
         },
     )
     return normalise_package(

@@ -25,7 +25,9 @@ def cached_page_breaks(context: BuildContext) -> tuple[tuple[PageBreak, ...], st
     from dreambook.export.pdf.folios import page_map_path, read_page_map, stored_content_key
     from dreambook.export.pdf.variant import Variant
 
-    key = content_key(context.book, context.styles)
+    # The key hashes the whole rendered book (and looks up dreambook's version): only
+    # worth making when there is a page map to compare it with.
+    key: str | None = None
     kept_any = False
     for variant in (Variant.DIGITAL, Variant.PRINT):
         name = f"{context.book.slug}{variant.traits.suffix}.pdf"
@@ -33,6 +35,8 @@ def cached_page_breaks(context: BuildContext) -> tuple[tuple[PageBreak, ...], st
         if not path.is_file():
             continue
         kept_any = True
+        if key is None:
+            key = content_key(context.book, context.styles)
         if stored_content_key(path) != key:
             continue
         page_map = read_page_map(path)
