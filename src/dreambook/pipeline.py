@@ -16,6 +16,7 @@ from dreambook.export.writer import (
     DEFAULT_FORMATS,
     FORMATS,
     BuildContext,
+    ChunkDone,
     FormatSpec,
     WriterResult,
     load_writer,
@@ -285,6 +286,7 @@ def build_book(
     *,
     scheduler: str | None = None,
     executor: Executor | None = None,
+    chunk_done: Callable[[ChunkDone], None] | None = None,
 ) -> BuildResult:
     """Check the manuscript, render it once, and write each asked-for format into ``output``.
 
@@ -306,6 +308,8 @@ def build_book(
     Dask cluster instead of the pool (executors.py; UsageError when Dask is not installed);
     ``executor`` is an executor the caller keeps for several builds (a catalogue's), used
     as it is. Either way the work is cut as for a pool of at least two processes.
+    ``chunk_done`` is handed to the writers (BuildContext.chunk_done): called with each
+    chunk of a PDF as its layout comes back.
     """
     try:
         specs = writing_order(formats, variants)
@@ -330,7 +334,7 @@ def build_book(
             )
         return _build_book(
             manuscript, output, specs, tuple(dict.fromkeys(variants)), options or Options(),
-            progress, workers, executor, folder,
+            progress, workers, executor, folder, chunk_done,
         )  # fmt: skip
 
 
@@ -344,6 +348,7 @@ def _build_book(
     workers: int,
     executor: Executor | None,
     folder: OutputFolder,
+    chunk_done: Callable[[ChunkDone], None] | None = None,
 ) -> BuildResult:
     # Rendering is imported when a build runs: check and order never load it.
     from dreambook.render import render_book
@@ -377,6 +382,7 @@ def _build_book(
             jobs=workers,
             executor=executor,
             cache=output / CACHE_FOLDER,
+            chunk_done=chunk_done,
         )
         results: dict[str, WriterResult] = {}
         try:

@@ -16,7 +16,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -52,6 +52,7 @@ from dreambook.export.pdf.printfile import PrintInk, finish_print_file, load_pri
 from dreambook.export.pdf.refused import refused_diagnostics
 from dreambook.export.pdf.variant import Variant
 from dreambook.export.pdf.weasy import Typesetter, pdf_bytes
+from dreambook.export.writer import ChunkDone
 from dreambook.fsutil import ConfinedReader, FileBundle, atomic_output
 from dreambook.preflight import PreflightReport, preflight
 
@@ -101,6 +102,7 @@ class Edition:
     identifier: str
     # The print edition's inks (printfile.py); None for the digital edition.
     ink: PrintInk | None = None
+    chunk_done: Callable[[ChunkDone], None] | None = None  # BuildContext.chunk_done
 
     @classmethod
     def of(cls, context: BuildContext, variant: Variant) -> Edition:
@@ -122,6 +124,7 @@ class Edition:
             base_url=context.manuscript.resolve().as_uri() + "/",
             identifier=_pdf_identifier(context.identity, variant),
             ink=load_print_ink(config, context.manuscript, context.styles) if press else None,
+            chunk_done=context.chunk_done,
         )
 
     @property
@@ -424,6 +427,11 @@ class ChunkedBook:
             if result.pdf is not None:
                 layout = self.cache.put(item.key, result)
             self.current[item.index] = (item.key, layout)
+            before = [self.current.get(chunk.index) for chunk in self.chunks[: item.index]]
+            if self.edition.chunk_done and layout.pdf_path and all(before):
+                first = sum(held[1].pages for held in before if held)
+                done = ChunkDone(self.edition.variant.value, layout.pdf_path, first, layout.pages)
+                self.edition.chunk_done(done)
         log.info(
             "%d of %d chunks laid out (%s) in %.2f s",
             len(todo),
