@@ -277,23 +277,27 @@ class Preview:
         self._drawer.submit(self._draw_chunk, data, done.first_page, done.pages, token)
 
     def _draw_chunk(self, data: bytes, first_page: int, pages: int, token: object) -> None:
-        """Draw a chunk's pages (in the drawing thread) unless a newer layout of the chunk
-        came meanwhile, and send their names to the spreads page."""
+        """Draw a chunk's pages (in the drawing thread) until a newer layout of the chunk
+        comes."""
         if self._newest.get(first_page) is not token:
             return
         try:
-            names = self._draw(data, first_page, pages)
+            self._draw(data, first_page, pages, lambda: self._newest.get(first_page) is token)
         except Exception:  # a picture not drawn now is drawn after the layout
             log.debug("could not draw pages from %d on", first_page + 1, exc_info=True)
-            return
-        if names:
-            self.moments.setdefault("first pages", time.perf_counter() - self._started)
-            self.events.send("pages", {"images": names})
 
-    def _draw(self, pdf: Path | bytes, first_page: int, count: int | None = None) -> list[str]:
+    def _draw(
+        self,
+        pdf: Path | bytes,
+        first_page: int,
+        count: int | None = None,
+        wanted_still: Callable[[], bool] | None = None,
+    ) -> list[str]:
         """Draw the first ``count`` pages of ``pdf`` (a file or its bytes; default: all
         pages) as the book's pages ``first_page`` onwards, each only when its picture shows
-        something else; return the names of the pictures drawn."""
+        something else, and send a "pages" event for each as it is written; return the
+        names of the pictures drawn. Stops early once
+        ``wanted_still`` says False (a newer layout of these pages came)."""
         import pypdfium2  # imported here: only the preview draws pages
 
         digests = _page_digests(pdf)
@@ -308,15 +312,23 @@ class Preview:
         folder = self.output / "pages"
         folder.mkdir(parents=True, exist_ok=True)
         document = pypdfium2.PdfDocument(pdf if isinstance(pdf, bytes) else str(pdf))
+        drawn = []
         try:
             for index, name in wanted:
+                if wanted_still is not None and not wanted_still():
+                    break
                 image = document[index].render(scale=PAGE_SCALE).to_pil()
                 image.save(folder / name, compress_level=_PNG_COMPRESSION)
                 self.drawn[name] = digests[index]
+                drawn.append(name)
+                # Each picture is announced as soon as it is written: page by page.
+                self.events.send("pages", {"images": [name]})
+                if wanted_still is not None:  # drawn from a chunk while the layout goes on
+                    self.moments.setdefault("first page", time.perf_counter() - self._started)
         finally:
             document.close()
-        self.moments["pages drawn"] = self.moments.get("pages drawn", 0) + len(wanted)
-        return [name for _, name in wanted]
+        self.moments["pages drawn"] = self.moments.get("pages drawn", 0) + len(drawn)
+        return drawn
 
     def _render_pages(self) -> list[str]:
         """Draw each page of the print PDF that differs from its picture (and the cover
@@ -346,6 +358,7 @@ class Preview:
                     wrap.close()
                 self.drawn[_COVER] = digest
                 drawn.append(_COVER)
+                self.events.send("pages", {"images": [_COVER]})
             self.cover_image = _COVER
         return drawn
 
@@ -418,10 +431,8 @@ class Preview:
             self.last_pdf = outcome
             if outcome.ok:
                 started = time.perf_counter()
-                drawn = self._render_pages()
+                self._render_pages()
                 self.moments["draw"] = time.perf_counter() - started
-                if drawn:
-                    self.events.send("pages", {"images": drawn})
                 self.events.send("pdf", {"pages": len(self.page_images)})
             return outcome
 
@@ -430,7 +441,7 @@ class Preview:
         that; report the whole in one line, saying which files ``changed``.
 
         ``moments`` then holds the seconds from the start to "html" (pages told to reload),
-        "first pages" (the first pictures redrawn while chunks are laid out, when any were),
+        "first page" (the first picture redrawn while chunks are laid out, when one was),
         "spreads" (every changed page drawn and the spreads page told), and "draw" (the
         drawing after the layout); and two counts: "chunk layouts" (chunk PDFs the layout
         made) and "pages drawn" (pictures drawn in all)."""
@@ -522,8 +533,8 @@ def time_save(manuscript: Path, work: Path) -> dict[str, float]:
     PDF and the pictures of its pages, into ``work/preview``), changes the first sentence
     of the chapter in the middle of the reading order, and rebuilds. Returns seconds
     from the start of the rebuild to: ``html`` (open pages told to reload), ``first
-    pages`` (the first redrawn pages sent to the spreads view while chunks were laid out;
-    absent when the layout drew none before the end), ``spreads`` (every changed page
+    page`` (the first redrawn page sent to the spreads view while chunks were laid out;
+    absent when none was drawn before the end), ``spreads`` (every changed page
     drawn and the spreads view told); with the rebuild's stages in seconds: ``pdf check``,
     ``pdf render``, ``pdf layout`` (laying out, merging, preflight), ``pdf cover``,
     ``draw`` (pictures drawn after the layout); and two counts: ``chunk layouts`` (chunk

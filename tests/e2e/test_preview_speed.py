@@ -107,7 +107,7 @@ def test_a_save_redraws_only_the_changed_pages_and_they_come_while_chunks_are_la
     assert kinds.index("pages") < kinds.index("pdf")
     # Drawn while the layout went on (from a chunk's PDF), not only after it.
     assert preview.moments["chunk layouts"] >= 1
-    assert "first pages" in preview.moments
+    assert "first page" in preview.moments
     after = _page_digests(preview.pdf)  # type: ignore[arg-type]
     changed = {preview.page_images[i] for i, d in enumerate(after) if digests[i] != d}
     assert changed, "the edit changed no page"
