@@ -287,6 +287,7 @@ def build_book(
     scheduler: str | None = None,
     executor: Executor | None = None,
     chunk_done: Callable[[ChunkDone], None] | None = None,
+    chunk_characters: int | None = None,
 ) -> BuildResult:
     """Check the manuscript, render it once, and write each asked-for format into ``output``.
 
@@ -309,7 +310,8 @@ def build_book(
     ``executor`` is an executor the caller keeps for several builds (a catalogue's), used
     as it is. Either way the work is cut as for a pool of at least two processes.
     ``chunk_done`` is handed to the writers (BuildContext.chunk_done): called with each
-    chunk of a PDF as its layout comes back.
+    chunk of a PDF as its layout comes back; ``chunk_characters`` sets the size of the
+    PDF's chunks (BuildContext.chunk_characters; default: the layout's own).
     """
     try:
         specs = writing_order(formats, variants)
@@ -334,7 +336,7 @@ def build_book(
             )
         return _build_book(
             manuscript, output, specs, tuple(dict.fromkeys(variants)), options or Options(),
-            progress, workers, executor, folder, chunk_done,
+            progress, workers, executor, folder, chunk_done, chunk_characters,
         )  # fmt: skip
 
 
@@ -349,6 +351,7 @@ def _build_book(
     executor: Executor | None,
     folder: OutputFolder,
     chunk_done: Callable[[ChunkDone], None] | None = None,
+    chunk_characters: int | None = None,
 ) -> BuildResult:
     # Rendering is imported when a build runs: check and order never load it.
     from dreambook.render import render_book
@@ -383,6 +386,7 @@ def _build_book(
             executor=executor,
             cache=output / CACHE_FOLDER,
             chunk_done=chunk_done,
+            chunk_characters=chunk_characters,
         )
         results: dict[str, WriterResult] = {}
         try:

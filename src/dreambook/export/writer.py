@@ -86,7 +86,9 @@ class BuildContext:
     moved into the output folder only when every writer has finished. ``cache`` is the
     folder a writer keeps data in between builds (default: ``output/.cache``).
     ``chunk_done`` (optional) is called in the build's thread each time a chunked layout
-    has a chunk's PDF (the preview draws those pages while the others are laid out).
+    has a chunk's PDF (the preview draws those pages while the others are laid out);
+    ``chunk_characters`` (optional) is the HTML a chunk holds at most, chapters allowing
+    (the preview asks for small chunks: an edit lays out less again).
     """
 
     book: RenderedBook
@@ -100,6 +102,7 @@ class BuildContext:
     trees: ChapterTrees = field(default_factory=ChapterTrees, compare=False, repr=False)
     cache: Path | None = None
     chunk_done: Callable[[ChunkDone], None] | None = field(default=None, compare=False)
+    chunk_characters: int | None = None
 
     @property
     def cache_folder(self) -> Path:

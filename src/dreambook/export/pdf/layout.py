@@ -552,5 +552,6 @@ def build_edition(
         if pool is None:
             pool = stack.enter_context(local_pool(context.jobs))
         cache = context.cache_folder
+        chunk_characters = context.chunk_characters or chunk_characters
         chunked = ChunkedBook(edition, destination, cache, pool, chunk_characters)
         return _finish(chunked, edition, destination, cache, content)
