@@ -34,8 +34,25 @@
   }
   var events = new EventSource("/__dreambook__/events");
   events.addEventListener("reload", function () { window.location.reload(); });
-  events.addEventListener("pdf", function () {
-    if (document.body.dataset.dreambookView === "spreads") { window.location.reload(); }
+  // The spreads page swaps the pictures of the pages drawn again, one event per chunk laid
+  // out, and reloads only when the book gained or lost pages (or a cover).
+  var spreads = document.body.dataset.dreambookView === "spreads";
+  var drawn = 0;
+  var reloadWhenDone = false;
+  events.addEventListener("pages", function (event) {
+    if (!spreads) { return; }
+    drawn += 1;
+    (JSON.parse(event.data).images || []).forEach(function (name) {
+      var shown = document.querySelectorAll("img[data-picture='" + name + "']");
+      if (!shown.length && name === "cover.png") { reloadWhenDone = true; }
+      shown.forEach(function (img) { img.src = "/pages/" + name + "?drawn=" + Date.now() + "-" + drawn; });
+    });
+  });
+  events.addEventListener("pdf", function (event) {
+    if (!spreads) { return; }
+    var count = JSON.parse(event.data).pages;
+    if (reloadWhenDone || String(count) !== document.body.dataset.pages) { window.location.reload(); }
+    reloadWhenDone = false;
   });
   events.addEventListener("build-error", function (event) {
     showErrors(JSON.parse(event.data).diagnostics || []);

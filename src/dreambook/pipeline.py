@@ -16,6 +16,7 @@ from dreambook.export.writer import (
     DEFAULT_FORMATS,
     FORMATS,
     BuildContext,
+    ChunkDone,
     FormatSpec,
     WriterResult,
     load_writer,
@@ -291,6 +292,8 @@ def build_book(
     *,
     scheduler: str | None = None,
     executor: Executor | None = None,
+    chunk_done: Callable[[ChunkDone], None] | None = None,
+    chunk_characters: int | None = None,
 ) -> BuildResult:
     """Check the manuscript, render it once, and write each asked-for format into ``output``.
 
@@ -312,6 +315,9 @@ def build_book(
     Dask cluster instead of the pool (executors.py; UsageError when Dask is not installed);
     ``executor`` is an executor the caller keeps for several builds (a catalogue's), used
     as it is. Either way the work is cut as for a pool of at least two processes.
+    ``chunk_done`` is handed to the writers (BuildContext.chunk_done): called with each
+    chunk of a PDF as its layout comes back; ``chunk_characters`` sets the size of the
+    PDF's chunks (BuildContext.chunk_characters; default: the layout's own).
     """
     # Imported here: executors brings in asyncio, which nothing but a build needs.
     from dreambook.executors import check_scheduler, dask_executor, local_pool
@@ -339,7 +345,7 @@ def build_book(
             )
         return _build_book(
             manuscript, output, specs, tuple(dict.fromkeys(variants)), options or Options(),
-            progress, workers, executor, folder,
+            progress, workers, executor, folder, chunk_done, chunk_characters,
         )  # fmt: skip
 
 
@@ -372,6 +378,8 @@ def _build_book(
     workers: int,
     executor: Executor | None,
     folder: OutputFolder,
+    chunk_done: Callable[[ChunkDone], None] | None = None,
+    chunk_characters: int | None = None,
 ) -> BuildResult:
     # Rendering is imported when a build runs: check and order never load it.
     from dreambook.render import render_book
@@ -406,6 +414,8 @@ def _build_book(
             jobs=workers,
             executor=executor,
             cache=output / CACHE_FOLDER,
+            chunk_done=chunk_done,
+            chunk_characters=chunk_characters,
         )
         results: dict[str, WriterResult] = {}
         try:

@@ -5,7 +5,10 @@ as spreads. It starts serving as soon as the HTML edition is built; the PDF is l
 after that, in the background. It watches the manuscript and styles folders (watchfiles);
 after a change it rebuilds the HTML edition first and tells open pages to reload
 (server-sent events on ``/__dreambook__/events``), then lays out the PDF and tells the
-spreads page. When a build fails, pages keep showing the last good book and lay an overlay
+spreads page. Every PDF build lays out on one pool of workers started with the preview
+(``Preview.warm_pool``); the pages of each chunk are drawn as the chunk comes back, in a
+thread of their own, and the spreads page swaps in the pictures named by each ``pages``
+event; a page is drawn only when what it draws (``_page_digests``) changed. When a build fails, pages keep showing the last good book and lay an overlay
 over it with each ``path:line: CODE message`` and its hint; the overlay goes when the book
 builds again. Each build is told, in one line, to the ``report`` function the preview is
 given (the terminal's, for ``dreambook preview``): what changed, the time of each stage,
@@ -22,23 +25,31 @@ connects and sends nothing holds one slot for a while, not the server.
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
+import hashlib
 import http.server
+import io
 import json
 import logging
 import queue
+import shutil
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from dreambook.diagnostics import Diagnostic, display_path, format_diagnostic, summarise
 from dreambook.errors import BuildError, DreambookError, ManuscriptError
+from dreambook.executors import LocalPool, local_pool
 from dreambook.export.pdf.variant import Variant
-from dreambook.pipeline import BuildResult, Options, build_book
+from dreambook.export.writer import FORMATS, ChunkDone, warm_up_function
+from dreambook.pipeline import BuildResult, Options, build_book, check_manuscript
 from dreambook.styles import default_styles_folder
+from dreambook.workers import usable_cpus
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +63,14 @@ MAX_EVENT_STREAMS = 32  # open pages listening for reloads, each holding a conne
 MAX_PATH_BYTES = 2048  # longer request paths are answered with 414
 WATCH_START_TIMEOUT = 120.0  # seconds start() waits for the first PDF and the watcher
 _KEEP_ALIVE = 15.0  # seconds between comments on a quiet event stream (finds closed pages)
+# The preview lays the PDF out in chunks of about one chapter (a build's hold several): a
+# save lays out one short chunk again, in fewer and shorter passes (on the sample book, a
+# third of the time to the settled spreads), and few pages change while it settles.
+PREVIEW_CHUNK_CHARACTERS = 12_000
+PAGE_SCALE = 1.5  # page images are drawn at 1.5 px per point (108 dpi)
+# PNG compression of the page images: the lowest level writes a page in half the time of
+# the default, and the images only travel to this machine's browser.
+_PNG_COMPRESSION = 1
 _LOCAL_NAMES = ("127.0.0.1", "localhost", "[::1]")
 _CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8", ".css": "text/css", ".ttf": "font/ttf",
@@ -114,7 +133,9 @@ class Preview:
     """One book being previewed: its builds, its output folder and its open pages.
 
     ``report`` is called with one line per build (and a line for each problem the browser
-    is shown); library code prints nothing itself.
+    is shown); library code prints nothing itself. Inside ``warm_pool()`` every PDF build
+    lays out on one pool of worker processes, started once; without it each build starts
+    its own, as ``dreambook build`` does.
     """
 
     def __init__(
@@ -139,15 +160,76 @@ class Preview:
         self.cover: Path | None = None
         self.cover_image: str | None = None
         self.page_images: list[str] = []
+        # What each picture in the pages folder shows: the digest of the page drawn
+        # (_page_digests), by image name; a page whose digest is unchanged is not drawn again.
+        self.drawn: dict[str, str] = {}
+        # The pool every build uses inside warm_pool(), and what keeps it open.
+        self.executor: LocalPool | None = None
+        self._pool_stack: contextlib.ExitStack | None = None
+        # Seconds from the start of the last rebuild to each of its moments, and its counts
+        # of chunk PDFs made and pictures drawn (rebuild()); the last PDF build's outcome.
+        self.moments: dict[str, float] = {}
+        self.last_pdf: _Outcome | None = None
+        # The thread that draws the pages of chunks while a build lays out the others, and
+        # the newest layout of each chunk it was given (by its first page).
+        self._drawer: concurrent.futures.ThreadPoolExecutor | None = None
+        self._newest: dict[int, object] = {}
+        self._started = 0.0
+
+    # --- the worker pool ------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def warm_pool(self) -> Iterator[None]:
+        """Keep one pool of layout workers (one per usable CPU) for the builds made inside
+        the block, warmed up (WeasyPrint loaded) as soon as it starts, and stop it on leaving.
+
+        The workers die with the thread that entered the block: enter it in the thread that
+        builds for as long as the preview runs. With a single usable CPU there is no pool
+        (each PDF is laid out in this process). Waits, on leaving, for a layout under way.
+        """
+        with contextlib.ExitStack() as stack:
+            self._pool_stack = stack
+            self._start_pool()
+            try:
+                yield
+            finally:
+                self.executor, self._pool_stack = None, None
+
+    def _start_pool(self) -> None:
+        """Start the kept pool (in the ExitStack of ``warm_pool``)."""
+        jobs = usable_cpus()
+        if self._pool_stack is None or jobs < 2:
+            return
+        warm_up = warm_up_function(FORMATS["pdf"])
+        pool = local_pool(jobs, [warm_up] if warm_up is not None else [])
+        self.executor = self._pool_stack.enter_context(pool)
+
+    def _renew_pool(self) -> None:
+        """Replace a kept pool that lost a worker (a crashed layout) with a new one."""
+        if self._pool_stack is None:
+            return
+        self.executor = None
+        with contextlib.suppress(Exception):  # the broken pool's shutdown
+            self._pool_stack.close()
+        self._start_pool()
 
     # --- building -------------------------------------------------------------------------------
 
-    def _build(self, formats: tuple[str, ...]) -> _Outcome:
+    def _build(
+        self, formats: tuple[str, ...], chunk_done: Callable[[ChunkDone], None] | None = None
+    ) -> _Outcome:
         started = time.perf_counter()
         try:
-            result = build_book(
-                self.manuscript, self.output, formats, (Variant.PRINT.value,), self.options
-            )
+            try:
+                result = self._build_book(formats, chunk_done)
+            except concurrent.futures.BrokenExecutor:
+                if self.stopping.is_set() or self.executor is None:
+                    raise
+                # A worker of the kept pool died (the layout crashed it, or it was killed):
+                # the pool is of no more use, so this build runs once more on a new one.
+                log.warning("a layout worker died; starting the workers again")
+                self._renew_pool()
+                result = self._build_book(formats, chunk_done)
         except (ManuscriptError, BuildError) as error:
             messages = _diagnostics_payload(error.diagnostics)
             self.events.send("build-error", {"diagnostics": messages})
@@ -171,34 +253,119 @@ class Preview:
                 self.pdf = path
         return _Outcome(True, time.perf_counter() - started, result)
 
-    def _render_pages(self) -> None:
-        """Draw each page of the print PDF as an image, for the spreads view."""
-        if self.pdf is None:
+    def _build_book(
+        self, formats: tuple[str, ...], chunk_done: Callable[[ChunkDone], None] | None
+    ) -> BuildResult:
+        return build_book(
+            self.manuscript,
+            self.output,
+            formats,
+            (Variant.PRINT.value,),
+            self.options,
+            executor=self.executor,
+            chunk_done=chunk_done,
+            chunk_characters=PREVIEW_CHUNK_CHARACTERS,
+        )
+
+    def _chunk_done(self, done: ChunkDone) -> None:
+        """Hand the pages of a chunk just laid out to the drawing thread, which draws those
+        that differ from their pictures and tells the spreads page which changed (the
+        chunk's PDF shows its pages as the book will, but for what the print finish adds:
+        the drawing after the layout checks every page)."""
+        if done.variant != Variant.PRINT.value or not self.page_images or self._drawer is None:
+            return  # the first build: the spreads page waits for the whole book
+        self.moments["chunk layouts"] = self.moments.get("chunk layouts", 0) + 1
+        # Read now: the cache may drop the file once the layout moves on.
+        data = done.pdf.read_bytes()
+        token = object()
+        self._newest[done.first_page] = token
+        self._drawer.submit(self._draw_chunk, data, done.first_page, done.pages, token)
+
+    def _draw_chunk(self, data: bytes, first_page: int, pages: int, token: object) -> None:
+        """Draw a chunk's pages (in the drawing thread) until a newer layout of the chunk
+        comes."""
+        if self._newest.get(first_page) is not token:
             return
+        try:
+            self._draw(data, first_page, pages, lambda: self._newest.get(first_page) is token)
+        except Exception:  # a picture not drawn now is drawn after the layout
+            log.debug("could not draw pages from %d on", first_page + 1, exc_info=True)
+
+    def _draw(
+        self,
+        pdf: Path | bytes,
+        first_page: int,
+        count: int | None = None,
+        wanted_still: Callable[[], bool] | None = None,
+    ) -> list[str]:
+        """Draw the first ``count`` pages of ``pdf`` (a file or its bytes; default: all
+        pages) as the book's pages ``first_page`` onwards, each only when its picture shows
+        something else, and send a "pages" event for each as it is written; return the
+        names of the pictures drawn. Stops early once
+        ``wanted_still`` says False (a newer layout of these pages came)."""
         import pypdfium2  # imported here: only the preview draws pages
 
+        digests = _page_digests(pdf)
+        count = len(digests) if count is None else min(count, len(digests))
+        wanted = [
+            (index, _page_name(first_page + index))
+            for index in range(count)
+            if self.drawn.get(_page_name(first_page + index)) != digests[index]
+        ]
+        if not wanted:
+            return []
         folder = self.output / "pages"
         folder.mkdir(parents=True, exist_ok=True)
-        names = []
-        document = pypdfium2.PdfDocument(str(self.pdf))
+        document = pypdfium2.PdfDocument(pdf if isinstance(pdf, bytes) else str(pdf))
+        drawn = []
         try:
-            for index in range(len(document)):
-                image = document[index].render(scale=1.5).to_pil()
-                name = f"page-{index + 1:04d}.png"
-                image.save(folder / name)
-                names.append(name)
+            for index, name in wanted:
+                if wanted_still is not None and not wanted_still():
+                    break
+                image = document[index].render(scale=PAGE_SCALE).to_pil()
+                image.save(folder / name, compress_level=_PNG_COMPRESSION)
+                self.drawn[name] = digests[index]
+                drawn.append(name)
+                # Each picture is announced as soon as it is written: page by page.
+                self.events.send("pages", {"images": [name]})
+                if wanted_still is not None:  # drawn from a chunk while the layout goes on
+                    self.moments.setdefault("first page", time.perf_counter() - self._started)
         finally:
             document.close()
-        self.page_images = names
+        self.moments["pages drawn"] = self.moments.get("pages drawn", 0) + len(drawn)
+        return drawn
+
+    def _render_pages(self) -> list[str]:
+        """Draw each page of the print PDF that differs from its picture (and the cover
+        wrap, when it changed), for the spreads view; return the names of the pictures
+        drawn."""
+        if self.pdf is None:
+            return []
+        import pypdfium2  # imported here: only the preview draws pages
+
+        drawn = self._draw(self.pdf, 0)
+        pages = len(_page_digests(self.pdf))
+        folder = self.output / "pages"
+        for stale in self.page_images[pages:]:
+            (folder / stale).unlink(missing_ok=True)
+            self.drawn.pop(stale, None)
+        self.page_images = [_page_name(index) for index in range(pages)]
         self.cover_image = None
         if self.cover is not None and self.cover.is_file():
-            wrap = pypdfium2.PdfDocument(str(self.cover))
-            try:
-                # The wrap is twice a page wide and more: drawn smaller than the pages.
-                wrap[0].render(scale=0.9).to_pil().save(folder / "cover.png")
-            finally:
-                wrap.close()
-            self.cover_image = "cover.png"
+            digest = _page_digests(self.cover)[0]
+            if self.drawn.get(_COVER) != digest:
+                wrap = pypdfium2.PdfDocument(str(self.cover))
+                try:
+                    # The wrap is twice a page wide and more: drawn smaller than the pages.
+                    picture = wrap[0].render(scale=0.9).to_pil()
+                    picture.save(folder / _COVER, compress_level=_PNG_COMPRESSION)
+                finally:
+                    wrap.close()
+                self.drawn[_COVER] = digest
+                drawn.append(_COVER)
+                self.events.send("pages", {"images": [_COVER]})
+            self.cover_image = _COVER
+        return drawn
 
     def _state(self) -> dict[Path, float]:
         """Modification times of everything in the manuscript folder but the preview's output."""
@@ -254,21 +421,44 @@ class Preview:
             return outcome
 
     def build_pdf(self) -> _Outcome:
-        """Lay out the print PDF, draw its pages and tell the spreads page."""
+        """Lay out the print PDF and tell the spreads page: while the chunks are laid out,
+        which pages were drawn again ("pages" events, from a rebuild on), then that the book
+        is done ("pdf", with its page count), once every page that changed is drawn."""
         with self.build_lock:
-            outcome = self._build(("pdf",))
+            # Pages are drawn in a thread of their own while the layout goes on; the
+            # drawing after the layout waits for it.
+            with concurrent.futures.ThreadPoolExecutor(1, "preview-draw") as drawer:
+                self._drawer, self._newest = drawer, {}
+                try:
+                    outcome = self._build(("pdf",), self._chunk_done)
+                finally:
+                    self._drawer = None
+            self.last_pdf = outcome
             if outcome.ok:
+                started = time.perf_counter()
                 self._render_pages()
+                self.moments["draw"] = time.perf_counter() - started
                 self.events.send("pdf", {"pages": len(self.page_images)})
             return outcome
 
     def rebuild(self, changed: Iterable[Path] = ()) -> None:
         """Build the HTML edition and announce it, then the PDF and its pages, and announce
-        that; report the whole in one line, saying which files ``changed``."""
+        that; report the whole in one line, saying which files ``changed``.
+
+        ``moments`` then holds the seconds from the start to "html" (pages told to reload),
+        "first page" (the first picture redrawn while chunks are laid out, when one was),
+        "spreads" (every changed page drawn and the spreads page told), and "draw" (the
+        drawing after the layout); and two counts: "chunk layouts" (chunk PDFs the layout
+        made) and "pages drawn" (pictures drawn in all)."""
         # An editor's temporary file, gone again before the build, is no change to report.
         changed = [p for p in changed if Path(p).exists() or Path(p) in self.built_state]
+        self.moments = {}
+        self._started = time.perf_counter()
         html = self.build_html()
+        self.moments["html"] = time.perf_counter() - self._started
         pdf = self.build_pdf() if html.ok else None
+        if pdf is not None and pdf.ok:
+            self.moments["spreads"] = time.perf_counter() - self._started
         self._tell(_what_changed(changed, self.manuscript), html, pdf)
 
     def first_build(self) -> _Outcome:
@@ -338,6 +528,107 @@ class Preview:
         except (OSError, ValueError):
             return None
         return candidate
+
+
+def time_save(manuscript: Path, work: Path) -> dict[str, float]:
+    """Time what the preview does after a one-sentence save, for the benchmark.
+
+    Copies the book folder ``manuscript`` into ``work/book`` (``work`` is emptied first),
+    builds it as the preview does, inside one warm pool (the HTML edition, then the print
+    PDF and the pictures of its pages, into ``work/preview``), changes the first sentence
+    of the chapter in the middle of the reading order, and rebuilds. Returns seconds
+    from the start of the rebuild to: ``html`` (open pages told to reload), ``first
+    page`` (the first redrawn page sent to the spreads view while chunks were laid out;
+    absent when none was drawn before the end), ``spreads`` (every changed page
+    drawn and the spreads view told); with the rebuild's stages in seconds: ``pdf check``,
+    ``pdf render``, ``pdf layout`` (laying out, merging, preflight), ``pdf cover``,
+    ``draw`` (pictures drawn after the layout); and two counts: ``chunk layouts`` (chunk
+    PDFs the rebuild's layout made) and ``pages drawn`` (pictures drawn in all). ``first
+    build`` is the seconds of the first build, pool start included. Raises UsageError when
+    ``manuscript`` is no book folder, and DreambookError when either build fails.
+    """
+    if work.exists():
+        shutil.rmtree(work)
+    book = work / "book"
+    shutil.copytree(manuscript, book, ignore=shutil.ignore_patterns("build", ".*"))
+    checked = check_manuscript(book)
+    middle = checked.reading_order.slugs[len(checked.reading_order.slugs) // 2]
+    chapter = next(c for c in checked.book.chapters if c.slug == middle)
+    failures: list[str] = []
+    preview = Preview(book, work / "preview", report=failures.append)
+    with preview.warm_pool():
+        started = time.perf_counter()
+        html = preview.first_build()
+        preview.finish_first_build(html)
+        first_build = time.perf_counter() - started
+        if not html.ok or preview.pdf is None:
+            raise DreambookError(f"the first build failed: {failures}")
+        _edit_one_sentence(chapter.path)
+        preview.rebuild([chapter.path])
+    pdf = preview.last_pdf
+    if pdf is None or pdf.result is None or "spreads" not in preview.moments:
+        raise DreambookError(f"the rebuild failed: {failures}")
+    times = dict(preview.moments)
+    for stage, seconds in pdf.result.timings.items():
+        times[f"pdf {'layout' if stage == 'pdf' else stage}"] = seconds
+    times["first build"] = first_build
+    return times
+
+
+def _edit_one_sentence(path: Path) -> None:
+    """Change the first sentence of the chapter at ``path``'s first paragraph (a few words
+    added before its full stop)."""
+    text = path.read_text("utf-8")
+    body = text.index("\n---", 3) + 4 if text.startswith("---") else 0
+    for line in text[body:].splitlines():
+        if line and line[0].isalpha() and ". " in line:
+            edited = line.replace(". ", ", or so it seemed at the time. ", 1)
+            path.write_text(text[:body] + text[body:].replace(line, edited, 1), "utf-8")
+            return
+    path.write_text(text + "\nOne more sentence, added by a save.\n", "utf-8")
+
+
+_COVER = "cover.png"
+
+
+def _page_name(index: int) -> str:
+    """The picture of the book's page ``index`` (counted from 0)."""
+    return f"page-{index + 1:04d}.png"
+
+
+def _page_digests(pdf: Path | bytes) -> list[str]:
+    """A digest of what each page of ``pdf`` draws: its boxes, its content streams, the
+    bytes of the images and forms it names, and its fonts (without subset tags).
+
+    A merged book keeps its chunks' content streams as they are, so a page has one digest
+    in its chunk's PDF and in the book. Raises pikepdf.PdfError for an unreadable file.
+    """
+    import pikepdf  # imported here: only the preview compares pages
+
+    digests = []
+    with pikepdf.open(io.BytesIO(pdf) if isinstance(pdf, bytes) else pdf) as document:
+        for page in document.pages:
+            digest = hashlib.sha256()
+            for box in ("/MediaBox", "/CropBox"):
+                digest.update(repr(page.obj.get(box)).encode())
+            contents = page.obj.get("/Contents")
+            streams = [contents] if isinstance(contents, pikepdf.Stream) else contents or []
+            for stream in streams:
+                digest.update(stream.read_bytes())
+            resources = page.resources
+            for kind in ("/XObject", "/Font"):
+                named = resources.get(kind)
+                if not isinstance(named, pikepdf.Dictionary):
+                    continue
+                for name in sorted(named.keys()):
+                    item = named[name]
+                    digest.update(name.encode())
+                    if isinstance(item, pikepdf.Stream):
+                        digest.update(hashlib.sha256(item.read_raw_bytes()).digest())
+                    else:
+                        digest.update(str(item.get("/BaseFont", "")).split("+")[-1].encode())
+            digests.append(digest.hexdigest())
+    return digests
 
 
 def _what_changed(changed: Iterable[Path], manuscript: Path) -> str:
@@ -567,11 +858,6 @@ class _PreviewHTTPServer(http.server.ThreadingHTTPServer):
         super().shutdown()
 
 
-def _in_turn(work: list[Callable[[], None]]) -> None:
-    for step in work:
-        step()
-
-
 class PreviewServer:
     """The HTTP server and the watcher thread of one preview, started and stopped together."""
 
@@ -599,29 +885,47 @@ class PreviewServer:
         """Build the HTML edition, then serve it (and watch) in background threads at once;
         the PDF is laid out after that, in the background, and the spreads follow.
 
-        ``serving`` is called with the address as soon as the server answers, before the PDF
-        is laid out; start returns when the PDF is laid out and the watcher runs.
+        The build thread starts first: it keeps the layout workers (Preview.warm_pool) from
+        now until the preview stops, so they load WeasyPrint while the HTML edition is
+        built, and every later build finds them ready. ``serving`` is called with the
+        address as soon as the server answers, before the PDF is laid out; start returns
+        when the PDF is laid out and the watcher runs.
         """
-        html = self.preview.first_build()
+        first: queue.Queue[_Outcome | None] = queue.Queue()
+        worker = threading.Thread(
+            target=self._build_in_turn, args=(first, watch), name="preview-build"
+        )
+        self.threads.append(worker)
+        worker.start()
+        html = None
+        try:
+            html = self.preview.first_build()
+        finally:
+            first.put(html)  # None: the first build raised, and the build thread ends
         server = threading.Thread(target=self.httpd.serve_forever, name="preview-http")
         self.threads.append(server)
         server.start()
         if serving is not None:
             serving(self.url)
-        # The PDF first, then the watcher: the watcher's first round compares the files
-        # with those the first build read, so an edit made meanwhile is not missed.
-        work = [lambda: self.preview.finish_first_build(html)]
-        if watch:
-            work.append(self.preview.watch)
-        worker = threading.Thread(target=_in_turn, args=(work,), name="preview-build")
-        self.threads.append(worker)
-        worker.start()
         # Returns once the first PDF is laid out and the watcher runs (without a watcher:
         # once the PDF is laid out); meanwhile the server already answers.
         if watch:
             self.preview.watching.wait(timeout=WATCH_START_TIMEOUT)
         else:
             worker.join()
+
+    def _build_in_turn(self, first: queue.Queue[_Outcome | None], watch: bool) -> None:
+        """The build thread: the PDF of the first build, then (when ``watch``) the watcher,
+        all with the one pool of workers."""
+        with self.preview.warm_pool():
+            html = first.get()
+            if html is None:
+                return
+            # The PDF first, then the watcher: the watcher's first round compares the files
+            # with those the first build read, so an edit made meanwhile is not missed.
+            self.preview.finish_first_build(html)
+            if watch:
+                self.preview.watch()
 
     def stop(self) -> None:
         """Stop watching and serving, and wait for the threads to end. A build under way is

@@ -59,6 +59,22 @@ class ChapterTrees:
 
 
 @dataclass(frozen=True)
+class ChunkDone:
+    """One chunk of a PDF edition laid out with its PDF written, as the layout goes on.
+
+    ``pdf`` is the chunk's own PDF (in the build's cache: read it before the callback
+    returns), whose first ``pages`` pages are the book's pages ``first_page`` onwards
+    (counted from 0); the pages after them are none of the book's. ``variant`` names the
+    edition (``digital``, ``print``). A later pass may lay the same chunk out again.
+    """
+
+    variant: str
+    pdf: Path
+    first_page: int
+    pages: int
+
+
+@dataclass(frozen=True)
 class BuildContext:
     """Everything a writer may use, made once by the pipeline before the first writer runs.
 
@@ -69,6 +85,10 @@ class BuildContext:
     ``output`` is where the writers write: the pipeline's staging folder, whose entries are
     moved into the output folder only when every writer has finished. ``cache`` is the
     folder a writer keeps data in between builds (default: ``output/.cache``).
+    ``chunk_done`` (optional) is called in the build's thread each time a chunked layout
+    has a chunk's PDF (the preview draws those pages while the others are laid out);
+    ``chunk_characters`` (optional) is the HTML a chunk holds at most, chapters allowing
+    (the preview asks for small chunks: an edit lays out less again).
     """
 
     book: RenderedBook
@@ -81,6 +101,8 @@ class BuildContext:
     executor: Executor | None = None
     trees: ChapterTrees = field(default_factory=ChapterTrees, compare=False, repr=False)
     cache: Path | None = None
+    chunk_done: Callable[[ChunkDone], None] | None = field(default=None, compare=False)
+    chunk_characters: int | None = None
 
     @property
     def cache_folder(self) -> Path:

@@ -17,7 +17,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -53,6 +53,7 @@ from dreambook.export.pdf.printfile import PrintInk, finish_print_file, load_pri
 from dreambook.export.pdf.refused import refused_diagnostics
 from dreambook.export.pdf.variant import Variant
 from dreambook.export.pdf.weasy import Typesetter, pdf_bytes
+from dreambook.export.writer import ChunkDone
 from dreambook.fsutil import ConfinedReader, FileBundle, atomic_output
 from dreambook.preflight import PreflightReport, preflight
 
@@ -112,6 +113,7 @@ class Edition:
     identifier: str
     # The print edition's inks (printfile.py); None for the digital edition.
     ink: PrintInk | None = None
+    chunk_done: Callable[[ChunkDone], None] | None = None  # BuildContext.chunk_done
 
     @classmethod
     def of(cls, context: BuildContext, variant: Variant) -> Edition:
@@ -133,6 +135,7 @@ class Edition:
             base_url=context.manuscript.resolve().as_uri() + "/",
             identifier=_pdf_identifier(context.identity, variant),
             ink=load_print_ink(config, context.manuscript, context.styles) if press else None,
+            chunk_done=context.chunk_done,
         )
 
     @property
@@ -474,6 +477,11 @@ class ChunkedBook:
                 layout = self.cache.put(item.key, result)
             self.current[item.index] = (item.key, layout)
             self.cpu_seconds += layout.cpu_seconds
+            before = [self.current.get(chunk.index) for chunk in self.chunks[: item.index]]
+            if self.edition.chunk_done and layout.pdf_path and all(before):
+                first = sum(held[1].pages for held in before if held)
+                done = ChunkDone(self.edition.variant.value, layout.pdf_path, first, layout.pages)
+                self.edition.chunk_done(done)
         log.info(
             "%d of %d chunks laid out (%s) in %.2f s",
             len(todo),
@@ -600,6 +608,7 @@ def build_edition(
         return _finish(WholeBook(edition), edition, destination, context.cache_folder, content)
     with contextlib.ExitStack() as stack:
         pool = context.executor
+        chunk_characters = context.chunk_characters or chunk_characters
         if pool is None and len(plan_chunks(context.book, chunk_characters)) <= SMALL_BOOK_CHUNKS:
             # No parallel work: the front matter and one chunk of chapters are laid out
             # here, by the function a worker would run (the same bytes, no start-up).
