@@ -164,6 +164,23 @@ class PageNumbers:
         return self.labels.page_number(self.folio(entry.target.anchor))
 
 
+class NumberShapes(PageNumbers):
+    """The page-number texts a layout pass prints with every arabic digit written as 0:
+    what the page numbers look like to the layout. Set in tabular figures (print.css),
+    "p. 47" and "p. 52" take the same room, so two passes whose HTML is the same in these
+    shapes lay out the same pages; words ("overleaf", "this page") and roman folios stay
+    as they are, since they differ in width."""
+
+    def in_words(self, labels: Labels) -> NumberShapes:
+        """The same shapes, worded in ``labels``."""
+        return NumberShapes(self.page_map, labels)
+
+    def folio(self, anchor: str) -> str:
+        """The folio of ``anchor``'s page with its arabic digits as 0."""
+        folio = super().folio(anchor)
+        return "0" * len(folio) if folio.isdigit() else folio
+
+
 # --- the page map a build leaves for the next -----------------------------------------------------
 
 

@@ -40,6 +40,7 @@ from dreambook.export.pdf.chunks import (
     system_fonts_fingerprint,
 )
 from dreambook.export.pdf.folios import (
+    NumberShapes,
     PageMap,
     PageNumbers,
     page_map_path,
@@ -263,37 +264,64 @@ _LINK_TARGET = re.compile(r'href="#([^"]+)"')
 SEED_FILE = "final.fill"
 
 
-def _read_seed(path: Path) -> dict[str, Fill]:
-    """The fills ``_write_seed`` kept, by key; none when the file is missing or damaged."""
+def _read_seed(path: Path) -> tuple[dict[str, Fill], frozenset[str]]:
+    """The fills ``_write_seed`` kept, by key, and the keys of those that were settled by
+    ending a cycle; none when the file is missing or damaged."""
     try:
         data = json.loads(path.read_text("utf-8"))
-        return {
+        fills = {
             str(key): {
                 str(name): Space(float(v["base"]), float(v["extra"])) for name, v in fill.items()
             }
-            for key, fill in data.items()
+            for key, fill in data["fills"].items()
         }
+        return fills, frozenset(str(key) for key in data["frozen"])
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return {}
+        return {}, frozenset()
 
 
-def _write_seed(path: Path, seed: Mapping[str, Fill]) -> None:
-    """Keep ``seed`` for the next build (a cache: a failure to write it is not an error)."""
+def _write_seed(path: Path, seed: Mapping[str, Fill], frozen: Sequence[str]) -> None:
+    """Keep ``seed`` and the ``frozen`` keys for the next build (a cache: a failure to
+    write it is not an error)."""
     data = {
-        key: {name: {"base": s.base, "extra": s.extra} for name, s in sorted(fill.items())}
-        for key, fill in sorted(seed.items())
+        "fills": {
+            key: {name: {"base": s.base, "extra": s.extra} for name, s in sorted(fill.items())}
+            for key, fill in sorted(seed.items())
+        },
+        "frozen": sorted(frozen),
     }
     with contextlib.suppress(OSError), atomic_output(path) as output:
         output.write(json.dumps(data, sort_keys=True).encode("utf-8"))
 
 
+def next_fill(seen: list[Fill], current: Fill, wanted: Fill) -> tuple[Fill, bool]:
+    """The fill a chunk laid out with ``current`` (after ``seen``, oldest first) takes
+    next when its pages want ``wanted``, and whether that ends a cycle: when ``wanted`` is
+    in ``seen`` the fills from it to ``current`` repeat for ever, and the one with the
+    fewest settings (then the first in a fixed order) is kept. Appends ``current`` to
+    ``seen`` otherwise."""
+    if wanted in seen:
+        cycle = [*seen[seen.index(wanted) :], current]
+        chosen: Fill = min(cycle, key=_canonical)
+        return dict(chosen), True
+    seen.append(dict(current))
+    return dict(wanted), False
+
+
+def _canonical(fill: Fill) -> tuple[int, str]:
+    """An order on fills that depends on nothing but the fills: fewest settings first."""
+    return len(fill), json.dumps({k: [v.base, v.extra] for k, v in fill.items()}, sort_keys=True)
+
+
 @dataclass(frozen=True)
 class _Pending:
-    """A chunk whose layout does not print the numbers asked for."""
+    """A chunk whose layout does not print the numbers asked for, and the hash of its HTML
+    with the numbers in their shapes (``NumberShapes``)."""
 
     index: int
     key: str
     job: ChunkJob
+    shape: str
 
 
 class ChunkedBook:
@@ -335,11 +363,21 @@ class ChunkedBook:
         # finds every layout in the cache (one that changed starts from none, as a clean
         # build does).
         self.seed_path = self.cache.folder / SEED_FILE
-        self.seed = _read_seed(self.seed_path)
+        self.seed, self.seed_frozen = _read_seed(self.seed_path)
+        # The fills each chunk was laid out with in this build, and the chunks whose fill
+        # went round in a cycle and was settled (``_settle_fill``).
+        self.history: dict[int, list[Fill]] = {}
+        self.frozen: set[int] = set()
         # The chunks started from their seed, with the key it was found by.
         self.seeded: dict[int, str] = {}
-        # Each chunk's HTML without fill, with the page map it prints (``_html``).
-        self.html_made: dict[int, tuple[PageMap | None, str]] = {}
+        # Each chunk's HTML without fill, with the page map it prints (``_html``), for
+        # the numbers and for their shapes.
+        self.html_made: dict[tuple[int, type], tuple[PageMap | None, str]] = {}
+        # The shape (``_shape``) and the fill of each chunk's layout held; how often the
+        # shapes held when the numbers did not.
+        self.shapes: dict[int, str] = {}
+        self.laid_fill: dict[int, Fill] = {}
+        self.shape_holds = 0
         self.laid_out = 0
         # Layouts made (``settle``'s passes), and the CPU seconds they took.
         self.passes = 0
@@ -362,11 +400,15 @@ class ChunkedBook:
                 if bare is not None and bare in self.seed:
                     fill = dict(self.seed[bare])
                     self.seeded[chunk.index] = bare
+                    if bare in self.seed_frozen:
+                        self.frozen.add(chunk.index)
                     self.fills[chunk.index] = fill
             elif bare is not None and bare != self.seeded[chunk.index]:
                 # Its numbers moved: the last build's choices were made for other pages,
                 # so the chunk starts again from no fill, as in a clean build.
                 del self.seeded[chunk.index]
+                self.frozen.discard(chunk.index)
+                self.history.pop(chunk.index, None)
                 fill = self.fills[chunk.index] = {}
         edition = self.edition
         html = with_fill(self._html(chunk, pages), fill)
@@ -394,13 +436,29 @@ class ChunkedBook:
     def _html(self, chunk: Chunk, pages: PageNumbers) -> str:
         """The chunk's HTML printing ``pages``, without fill: made once per page map (a
         pass asks for it up to three times, and the front matter draws the map)."""
-        made = self.html_made.get(chunk.index)
+        made = self.html_made.get((chunk.index, type(pages)))
         if made is not None and made[0] is pages.page_map:
             return made[1]
         last = chunk.index == len(self.chunks) - 1
         html = self.edition.html.html(pages, chunk.front, chunk.slugs, "last" if last else "right")
-        self.html_made[chunk.index] = (pages.page_map, html)
+        self.html_made[chunk.index, type(pages)] = (pages.page_map, html)
         return html
+
+    def _shape(self, chunk: Chunk, page_map: PageMap | None, fill: Fill) -> str:
+        """A hash of the chunk's HTML with the fill ``fill`` and the numbers of ``page_map``
+        in their shapes: two layouts with the same shape have the same pages."""
+        html = with_fill(self._html(chunk, NumberShapes(page_map)), fill)
+        return hashlib.sha256(html.encode("utf-8")).hexdigest()
+
+    def _shapes_held(self, page_map: PageMap) -> bool:
+        """Whether every chunk's layout held has the pages it would have printing the
+        numbers of ``page_map``: they differ from those it prints in digits alone."""
+        return all(
+            chunk.index in self.shapes
+            and self._shape(chunk, page_map, self.laid_fill[chunk.index])
+            == self.shapes[chunk.index]
+            for chunk in self.chunks
+        )
 
     def work_for(self, pages: PageNumbers) -> list[_Pending] | None:
         """The chunks whose layout held does not print ``pages`` (or has no PDF yet)."""
@@ -420,7 +478,8 @@ class ChunkedBook:
                 if held[1].pdf_path is not None:
                     continue
                 job = dataclasses.replace(job, skip_pdf_when_refilled=False)
-            pending.append(_Pending(chunk.index, key, job))
+            shape = self._shape(chunk, pages.page_map, job.fill)
+            pending.append(_Pending(chunk.index, key, job, shape))
         return pending or None
 
     def lay_out(self, work: list[_Pending]) -> PageMap:
@@ -428,6 +487,8 @@ class ChunkedBook:
         self.passes += 1
         todo = []
         for item in work:
+            self.shapes[item.index] = item.shape
+            self.laid_fill[item.index] = item.job.fill
             cached = self.cache.get(item.key)
             if cached is None:
                 todo.append(item)
@@ -440,21 +501,38 @@ class ChunkedBook:
         )
         first_page = anchor_pages.get(self.edition.first_chapter, 0)
         page_map = PageMap(anchor_pages, first_page, page_count, page_tops)
-        # The make-up's decisions are taken only from a layout whose numbers held
-        # (``numbers_held``): a rebuild and a clean build reach the same ones.
+        # The make-up's decisions are taken only from a layout whose numbers held, or
+        # would have its very pages with the numbers it should print (they differ in
+        # digits alone): a rebuild and a clean build reach the same ones.
         held = page_map == self.numbers
+        if not held and self.numbers is not None and self._shapes_held(page_map):
+            held = True
+            self.shape_holds += 1
         laid = {item.index for item in work}
         for index, (_, layout) in self.current.items():
             # A chunk whose pages want another fill is laid out again with it (work_for
             # sees its HTML change); a fill only uses space its pages left empty. When the
             # numbers held, every chunk (laid out now or before, at these numbers) takes
             # its decisions.
-            if self.numbers is None or not (held or index in laid):
+            if self.numbers is None or not (held or index in laid) or index in self.frozen:
                 continue
             wanted = layout.decided if held else layout.fill
             if wanted != self.fills.get(index, {}):
-                self.fills[index] = dict(wanted)
+                self._settle_fill(index, wanted)
         return page_map
+
+    def _settle_fill(self, index: int, wanted: Fill) -> None:
+        """Give chunk ``index`` the fill ``wanted``, unless the chunk was laid out with it
+        before in this build: then its fills go round in a cycle (space above a heading
+        sends the heading over the page, where it needs none, and back), and the chunk
+        keeps the cycle's fill with the fewest settings for good. The choice depends on the
+        cycle only, so a rebuild that meets it makes the same one."""
+        seen = self.history.setdefault(index, [])
+        fill, settled = next_fill(seen, self.fills.get(index, {}), wanted)
+        self.fills[index] = fill
+        if settled:
+            self.frozen.add(index)
+            log.info("chunk %d: the make-up went round in a cycle; kept one fill", index)
 
     def _lay_out_on_workers(self, todo: Sequence[_Pending]) -> None:
         started = time.perf_counter()
@@ -505,13 +583,12 @@ class ChunkedBook:
             merge_chunks(parts, page_map.body_start, output, self.cache.folder / "fonts")
         log.info("merged %d chunks in %.2f s", len(parts), time.perf_counter() - started)
         self.cache.prune()
-        seed = {
-            chunk_key(self._job(chunk, PageNumbers(page_map), {}), self.environment): (
-                self.fills.get(chunk.index, {})
-            )
+        bare = {
+            chunk.index: chunk_key(self._job(chunk, PageNumbers(page_map), {}), self.environment)
             for chunk in self.chunks
         }
-        _write_seed(self.seed_path, seed)
+        seed = {bare[chunk.index]: self.fills.get(chunk.index, {}) for chunk in self.chunks}
+        _write_seed(self.seed_path, seed, [bare[index] for index in self.frozen])
         refused = tuple(url for layout in layouts for url in layout.refused)
         return Written(
             refused,

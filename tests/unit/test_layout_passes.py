@@ -1,0 +1,58 @@
+"""Unit tests of what decides how many layouts a PDF takes (issue 18): number shapes, by
+which a layout is known to have the pages of another that differs in digits alone, and
+the end of a make-up cycle."""
+
+from __future__ import annotations
+
+from dreambook.export.pdf.folios import NumberShapes, PageMap, PageNumbers
+from dreambook.export.pdf.layout import next_fill
+from dreambook.export.pdf.makeup import Space
+from dreambook.labels import ENGLISH
+
+
+def _map(**pages: int) -> PageMap:
+    return PageMap(dict(pages), body_start=4, page_count=500)
+
+
+def test_number_shapes_write_arabic_digits_as_zeros_and_keep_roman_folios() -> None:
+    shapes = NumberShapes(_map(preface=1, intro=4, late=130))
+    assert shapes.folio("preface") == "ii"
+    assert shapes.folio("intro") == "0"
+    assert shapes.folio("late") == "000"
+    assert NumberShapes(_map(late=140)).folio("late") == shapes.folio("late")
+    assert NumberShapes(_map(late=12)).folio("late") != shapes.folio("late")
+
+
+def test_number_shapes_keep_the_words_that_depend_on_where_pages_are() -> None:
+    same_page = _map(ref=20, target=20)
+    moved = _map(ref=20, target=25)
+    assert NumberShapes(same_page).cross_reference("ref", "target") == "this page"
+    assert NumberShapes(moved).cross_reference("ref", "target") == "p.\u00a000"
+    assert PageNumbers(moved).cross_reference("ref", "target") == "p.\u00a022"
+    assert isinstance(NumberShapes(moved).in_words(ENGLISH), NumberShapes)
+
+
+A = {"h|padding-top": Space(0.0, 18.67)}
+B: dict[str, Space] = {}
+
+
+def test_a_new_fill_is_taken_and_remembered() -> None:
+    seen: list[dict[str, Space]] = []
+    fill, settled = next_fill(seen, B, A)
+    assert (fill, settled) == (A, False)
+    assert seen == [B]
+
+
+def test_a_fill_that_comes_back_ends_the_cycle_with_the_fewest_settings() -> None:
+    # Space above a heading sends it over the page, where it needs none, and back.
+    seen: list[dict[str, Space]] = []
+    fill, _ = next_fill(seen, B, A)
+    fill, settled = next_fill(seen, fill, B)
+    assert settled
+    assert fill == B
+    # Met from the other side (a rebuild that started from A), the same fill is kept.
+    other: list[dict[str, Space]] = []
+    fill, _ = next_fill(other, A, B)
+    fill, settled = next_fill(other, fill, A)
+    assert settled
+    assert fill == B
