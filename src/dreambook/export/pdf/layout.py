@@ -66,7 +66,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_LAYOUT_PASSES = 8
+MAX_LAYOUT_PASSES = 12
 
 # A book planned in this many chunks or fewer (the front matter and one chunk of chapters)
 # has no parallel work: it is laid out in the build's own process.
