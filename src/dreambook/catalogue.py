@@ -16,9 +16,12 @@ A catalogue file (TOML) lists manuscript folders and the settings every book sha
 
 Each book is built by the pipeline's ``build_book`` into ``OUTPUT/<slug>/``, as ``dreambook
 build`` would build it, on one executor kept for the whole catalogue (executors.py), so the
-workers start once and shared inputs (a house styles folder) travel to them once. One
-book's failure is recorded with its diagnostics and the next book goes on; its previous
-outputs stay, because a build publishes only when every format is written.
+workers start once and shared inputs (a house styles folder) travel to them once. Several
+books are built at once, each on a thread of this process, so that their chunk tasks
+interleave on the workers, and every book keeps its laid-out chunks in the catalogue's one
+content-addressed store (``OUTPUT/.cache/chunks``). One book's failure is recorded with its
+diagnostics and the other books go on; its previous outputs stay, because a build
+publishes only when every format is written.
 """
 
 from __future__ import annotations
