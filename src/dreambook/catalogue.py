@@ -16,16 +16,21 @@ A catalogue file (TOML) lists manuscript folders and the settings every book sha
 
 Each book is built by the pipeline's ``build_book`` into ``OUTPUT/<slug>/``, as ``dreambook
 build`` would build it, on one executor kept for the whole catalogue (executors.py), so the
-workers start once and shared inputs (a house styles folder) travel to them once. One
-book's failure is recorded with its diagnostics and the next book goes on; its previous
-outputs stay, because a build publishes only when every format is written.
+workers start once and shared inputs (a house styles folder) travel to them once. Several
+books are built at once, each on a thread of this process, so that their chunk tasks
+interleave on the workers, and every book keeps its laid-out chunks in the catalogue's one
+content-addressed store (``OUTPUT/.cache/chunks``). One book's failure is recorded with its
+diagnostics and the other books go on; its previous outputs stay, because a build
+publishes only when every format is written.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import io
 import json
+import threading
 import time
 import tomllib
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -50,6 +55,8 @@ from dreambook.slugs import slugify
 from dreambook.workers import usable_cpus
 
 REPORT_NAME = "catalogue-report.json"
+# The chunk store every book of a catalogue shares, under its output folder.
+CHUNK_STORE = Path(".cache") / "chunks"
 _CATALOGUE_KEYS = {"output", "formats", "variants", "styles", "jobs", "task_timeout"}
 _BOOK_KEYS = {"path", "slug"}
 _VARIANTS = ("digital", "print")
@@ -224,11 +231,13 @@ class BookReport:
 
 
 class _Counting:
-    """An Executor that counts the tasks it passes on (the report's ``tasks``)."""
+    """An Executor that counts the tasks it passes on (the report's ``tasks``) and gives
+    its builds the catalogue's chunk store."""
 
-    def __init__(self, inner: Executor) -> None:
+    def __init__(self, inner: Executor, chunk_store: Path | None = None) -> None:
         self.inner = inner
         self.tasks = 0
+        self._chunk_store = chunk_store
 
     @property
     def workers(self) -> int:
@@ -237,6 +246,10 @@ class _Counting:
     @property
     def shares_files(self) -> bool:
         return self.inner.shares_files
+
+    @property
+    def chunk_store(self) -> Path | None:
+        return self._chunk_store
 
     def map(
         self,
@@ -257,11 +270,17 @@ class Progress:
         self.total = total
         self.enabled = enabled
         self.started = time.perf_counter()
+        # Books are built on several threads at once (build_catalogue).
+        self.lock = threading.Lock()
 
     def update(self, reports: Sequence[BookReport], current: str | None) -> None:
         """Redraw the line after a book started (``current``) or finished."""
         if not self.enabled:
             return
+        with self.lock:
+            self._draw(reports, current)
+
+    def _draw(self, reports: Sequence[BookReport], current: str | None) -> None:
         finished = [r for r in reports if r.status != "pending"]
         failed = sum(1 for r in finished if r.status == "failed")
         pages = sum(r.pages for r in finished)
@@ -303,8 +322,15 @@ def _executor(catalogue: Catalogue, scheduler: str | None) -> Iterator[Executor]
         return
     specs = [spec for spec in writing_order(catalogue.formats) if spec.parallel]
     warm_ups = [f for f in map(warm_up_function, specs) if f is not None]
-    with local_pool(catalogue.jobs or usable_cpus(), warm_ups) as pool:
+    with local_pool(catalogue.jobs or usable_cpus(), warm_ups, catalogue.task_timeout) as pool:
         yield pool
+
+
+def books_in_flight(workers: int, books: int) -> int:
+    """How many books a catalogue builds at once on ``workers`` workers: enough that the
+    workers lay out one book's chunks while this process checks, renders and merges
+    another's (two at least), never more than there are books."""
+    return max(1, min(books, max(2, workers)))
 
 
 def build_catalogue(
@@ -314,13 +340,21 @@ def build_catalogue(
     progress: Progress | None = None,
     options: Options | None = None,
     executor: Executor | None = None,
+    in_flight: int | None = None,
 ) -> list[BookReport]:
     """Build every book of ``catalogue`` into its folder under ``catalogue.output``; return
     a report per book, in the catalogue's order.
 
+    Several books are built at once (``in_flight``, default ``books_in_flight``), each on
+    its own thread of this process, all sending their layout tasks to one executor, so that
+    their chunks interleave on the workers. Every book keeps its laid-out chunks in one
+    store for the whole catalogue, ``OUTPUT/.cache/chunks`` (content-addressed: a chunk
+    any book laid out is never laid out again while its key holds); entries no book used
+    are deleted at the end when every book was built.
+
     A book's failure (its manuscript errors, a build error such as DB115, a folder that is
     missing, DB118, or a slug another book already has, DB119) is recorded in its report
-    and the next book goes on. ``executor`` (kept by the caller) replaces the one made from
+    and the other books go on. ``executor`` (kept by the caller) replaces the one made from
     ``scheduler``. Raises UsageError when the scheduler cannot be used (Dask missing),
     OSError when the cluster cannot be reached.
     """
@@ -330,39 +364,59 @@ def build_catalogue(
     if scheduler is not None:
         check_scheduler(scheduler)
     show = progress or Progress(io.StringIO(), len(reports), False)
+    store = catalogue.output / CHUNK_STORE
+    started_at = time.time()
+    # What fails before a build starts is settled here, in the catalogue's order.
     seen: dict[str, Path] = {}
+    buildable: list[tuple[CatalogueBook, BookReport]] = []
+    for book, report in zip(catalogue.books, reports, strict=True):
+        if book.slug in seen:
+            report.diagnostics.append(
+                diagnostic(
+                    "DB119",
+                    f"the book's output folder {book.slug!r} is already that of {seen[book.slug]}",
+                    hint="give one of the books its own slug in its [[book]] table",
+                )
+            )
+        elif not book.path.is_dir():
+            report.diagnostics.append(
+                diagnostic(
+                    "DB118",
+                    f"the catalogue lists {book.path}, which is not a folder",
+                    catalogue.file,
+                    hint="a [[book]] path is a manuscript folder, relative to the catalogue file",
+                )
+            )
+        else:
+            seen[book.slug] = book.path
+            buildable.append((book, report))
+            continue
+        report.status = "failed"
+
+    def build(book: CatalogueBook, report: BookReport, executor: Executor) -> None:
+        show.update(reports, book.slug)
+        began = time.perf_counter()
+        _build_one(catalogue, book, report, _Counting(executor, store), options)
+        report.seconds = time.perf_counter() - began
+        if report.status == "pending":
+            report.status = "failed"
+        show.update(reports, None)
+
     with contextlib.ExitStack() as stack:
         if executor is None:
             executor = stack.enter_context(_executor(catalogue, scheduler))
-        for book, report in zip(catalogue.books, reports, strict=True):
-            show.update(reports, book.slug)
-            started = time.perf_counter()
-            if book.slug in seen:
-                report.diagnostics.append(
-                    diagnostic(
-                        "DB119",
-                        f"the book's output folder {book.slug!r} is already that of "
-                        f"{seen[book.slug]}",
-                        hint="give one of the books its own slug in its [[book]] table",
-                    )
-                )
-            elif not book.path.is_dir():
-                report.diagnostics.append(
-                    diagnostic(
-                        "DB118",
-                        f"the catalogue lists {book.path}, which is not a folder",
-                        catalogue.file,
-                        hint="a [[book]] path is a manuscript folder, relative to the "
-                        "catalogue file",
-                    )
-                )
-            else:
-                seen[book.slug] = book.path
-                _build_one(catalogue, book, report, executor, options)
-            report.seconds = time.perf_counter() - started
-            if report.status == "pending":
-                report.status = "failed"
-            show.update(reports, None)
+        threads = in_flight or books_in_flight(executor.workers, len(buildable))
+        with concurrent.futures.ThreadPoolExecutor(
+            max(1, threads), thread_name_prefix="book"
+        ) as books:
+            # Submitted in the catalogue's order: the first books start first.
+            running = [books.submit(build, book, report, executor) for book, report in buildable]
+            for future in running:
+                future.result()  # _build_one records every book's error: this re-raises none
+    if all(r.status == "ok" for r in reports):
+        from dreambook.export.pdf.chunks import prune_store  # the PDF stack, only now
+
+        prune_store(store, started_at - 1.0)  # a second of slack for coarse file times
     show.close()
     return reports
 
@@ -371,10 +425,9 @@ def _build_one(
     catalogue: Catalogue,
     book: CatalogueBook,
     report: BookReport,
-    executor: Executor,
+    counting: _Counting,
     options: Options,
 ) -> None:
-    counting = _Counting(executor)
     try:
         result = build_book(
             book.path,

@@ -100,7 +100,7 @@ _TABLE: tuple[Code, ...] = (
     Code("DB110", "labels-language-unknown", Severity.WARNING, "dreambook has no interface words in the book's language; English ones are printed."),
     Code("DB111", "label-pattern-unusable", Severity.WARNING, "A [labels] override leaves out or adds a placeholder; the language's own words are printed."),
     # catalogues and clusters (`dreambook catalogue`, `--scheduler`)
-    Code("DB115", "task-timed-out", Severity.ERROR, "A layout task on the cluster ran past the catalogue's task_timeout; its book fails."),
+    Code("DB115", "task-timed-out", Severity.ERROR, "A layout task ran past the catalogue's task_timeout; its book fails."),
     Code("DB116", "task-lost", Severity.ERROR, "A layout task was lost with every worker that ran it (the scheduler gave up on it)."),
     Code("DB117", "catalogue-invalid", Severity.ERROR, "The catalogue file is not valid TOML, or has an unknown key or a wrong value."),
     Code("DB118", "catalogue-book-missing", Severity.ERROR, "A [[book]] path of the catalogue is not a folder; that book fails."),

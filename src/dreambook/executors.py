@@ -21,10 +21,12 @@ import concurrent.futures
 import contextlib
 import functools
 import logging
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from dreambook.diagnostics import diagnostic
+from dreambook.diagnostics import Diagnostic, diagnostic
 from dreambook.errors import BuildError, UsageError
 from dreambook.workers import usable_cpus, worker_pool
 
@@ -39,6 +41,15 @@ DEFAULT_TASK_TIMEOUT = 600.0
 
 CLUSTER_EXTRA = "pip install 'dreambook[cluster]'"
 
+# Dask settings for a LocalCluster started by --scheduler local (the defaults suit a
+# cluster of many machines, where a few percent of a core per process is nothing): the
+# profiler samples each worker's stack every 10 ms, and the event loops wake every 20 ms.
+LOCAL_CLUSTER_CONFIG: dict[str, object] = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "500ms",
+    "distributed.admin.system-monitor.interval": "2s",
+}
+
 
 class Executor(Protocol):
     """Runs picklable tasks on workers and returns their results."""
@@ -52,6 +63,12 @@ class Executor(Protocol):
     def shares_files(self) -> bool:
         """Whether the workers read this machine's file system (else each task must carry
         what it reads, and return what it makes)."""
+        ...
+
+    @property
+    def chunk_store(self) -> Path | None:
+        """The folder of laid-out chunks shared by every build on this executor (a
+        catalogue's, chunks.ChunkCache), or None: each build keeps its own."""
         ...
 
     def map(
@@ -73,11 +90,44 @@ class Executor(Protocol):
 
 
 class LocalPool:
-    """An Executor over a pool of worker processes on this machine."""
+    """An Executor over a pool of worker processes on this machine.
 
-    def __init__(self, pool: concurrent.futures.Executor, jobs: int) -> None:
-        self.pool = pool
+    Safe to share between threads (a catalogue keeps several books in flight). A task
+    running past ``timeout`` seconds fails its call with DB115, as on Dask: the pool's
+    workers are killed (the hung one would hold its CPU for ever) and a new pool takes their
+    place; the calls of other threads whose tasks died with them submit their unfinished
+    tasks again, so only the book whose task hung fails.
+    """
+
+    def __init__(
+        self,
+        jobs: int,
+        warm_ups: Sequence[Callable[[], None]] = (),
+        timeout: float = DEFAULT_TASK_TIMEOUT,
+    ) -> None:
         self.jobs = jobs
+        self.timeout = timeout
+        self.warm_ups = tuple(warm_ups)
+        self._lock = threading.Lock()
+        # Every pool is made on this one thread: a worker dies with the thread that spawned
+        # it (workers.die_with_parent), and a book's thread ends before the catalogue does.
+        self._owner = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="pool-owner")
+        self._generation = 0
+        self._context: contextlib.AbstractContextManager[concurrent.futures.Executor] | None
+        self._context, self.pool = self._owner.submit(self._start).result()
+
+    def _start(
+        self,
+    ) -> tuple[contextlib.AbstractContextManager[concurrent.futures.Executor], Any]:
+        """A new worker_pool, entered (on the owner thread), with every worker spawned."""
+        context = worker_pool(self.jobs, self.warm_ups or (_ready,))
+        return context, context.__enter__()
+
+    def _stop_pool(self, context: contextlib.AbstractContextManager[Any] | None) -> None:
+        """Leave ``context`` as a failed build does: kill its workers (not waiting for them)."""
+        if context is not None:
+            error = RuntimeError("a task hung")
+            context.__exit__(type(error), error, None)
 
     @property
     def workers(self) -> int:
@@ -89,6 +139,11 @@ class LocalPool:
         """True: the workers run on this machine."""
         return True
 
+    @property
+    def chunk_store(self) -> Path | None:
+        """None: each build keeps its own chunks (a catalogue wraps the pool to share them)."""
+        return None
+
     def map(
         self,
         function: Callable[..., Result],
@@ -97,15 +152,100 @@ class LocalPool:
     ) -> Iterator[Result]:
         """Run the tasks on the pool (the shared inputs go with each task: no network)."""
         call = functools.partial(function, **shared) if shared else function
-        return self.pool.map(call, tasks)
+        return self._results(call, list(tasks))
+
+    def _submit(self, call: Callable[..., Any], tasks: Sequence[Any]) -> tuple[int, list[Any]]:
+        with self._lock:
+            return self._generation, [self.pool.submit(call, task) for task in tasks]
+
+    def _results(self, call: Callable[..., Any], tasks: list[Any]) -> Iterator[Any]:
+        generation, futures = self._submit(call, tasks) if tasks else (0, [])
+        done = 0
+        try:
+            while done < len(tasks):
+                try:
+                    result = self._result(futures[done], generation)
+                except (
+                    concurrent.futures.process.BrokenProcessPool,
+                    concurrent.futures.CancelledError,
+                ):
+                    if generation == self._generation:
+                        raise  # a worker crashed on its own: not a restart of ours
+                    # Another call's task hung and its pool was replaced (our tasks died
+                    # with its workers, or were cancelled before they ran): run them again.
+                    generation, futures[done:] = self._submit(call, tasks[done:])
+                    continue
+                done += 1
+                yield result
+        finally:
+            for future in futures[done:]:
+                future.cancel()
+
+    def _result(self, future: concurrent.futures.Future[Any], generation: int) -> Any:
+        """The task's result; past the time limit (counted while it runs, not while it
+        waits for a worker), the pool is replaced and BuildError DB115 raised."""
+        while True:
+            try:
+                return future.result(timeout=self.timeout)
+            except concurrent.futures.TimeoutError:
+                if not future.running():
+                    continue  # still queued behind other tasks: not hung
+                break
+        self._replace(generation)
+        raise BuildError([_timed_out(self.timeout, "on a local worker process")])
+
+    def _replace(self, generation: int) -> None:
+        """Kill the pool of ``generation`` (when still current) and start another."""
+        with self._lock:
+            if generation != self._generation:
+                return  # another thread replaced it already
+            log.warning("a task ran past %g s: restarting the worker processes", self.timeout)
+            self._generation += 1
+            old = self._context
+            self._context, self.pool = self._owner.submit(self._start).result()
+        self._owner.submit(self._stop_pool, old).result()
+
+    def close(self, failed: bool) -> None:
+        """Stop the workers: waiting for them when the work ``failed`` not, else killing them."""
+        context, self._context = self._context, None
+        try:
+            if context is not None:
+                if failed:
+                    self._owner.submit(self._stop_pool, context).result()
+                else:
+                    self._owner.submit(context.__exit__, None, None, None).result()
+        finally:
+            self._owner.shutdown(wait=True)
+
+
+def _ready() -> None:
+    """A task that does nothing: submitted once per worker so that all are spawned now."""
+
+
+def _timed_out(timeout: float, where: str) -> Diagnostic:
+    return diagnostic(
+        "DB115",
+        f"a layout task ran for more than {timeout:g} s {where} and was stopped",
+        hint="a task that long has hung: look at the worker's log; the other "
+        "books of a catalogue go on",
+    )
 
 
 @contextlib.contextmanager
-def local_pool(jobs: int, warm_ups: Sequence[Callable[[], None]] = ()) -> Iterator[LocalPool]:
+def local_pool(
+    jobs: int,
+    warm_ups: Sequence[Callable[[], None]] = (),
+    timeout: float = DEFAULT_TASK_TIMEOUT,
+) -> Iterator[LocalPool]:
     """A LocalPool of ``jobs`` spawned worker processes, stopped on leaving (see
     workers.worker_pool: an early exit kills the workers)."""
-    with worker_pool(jobs, warm_ups) as pool:
-        yield LocalPool(pool, jobs)
+    pool = LocalPool(jobs, warm_ups, timeout)
+    failed = True
+    try:
+        yield pool
+        failed = False
+    finally:
+        pool.close(failed)
 
 
 class DaskExecutor:
@@ -121,10 +261,14 @@ class DaskExecutor:
     catalogue's common styles folder travels once.
     """
 
-    def __init__(self, client: Any, timeout: float = DEFAULT_TASK_TIMEOUT) -> None:
+    def __init__(
+        self, client: Any, timeout: float = DEFAULT_TASK_TIMEOUT, *, local: bool = False
+    ) -> None:
         # A distributed.Client; Any, so that type-checking dreambook does not need Dask.
         self.client = client
         self.timeout = timeout
+        # A LocalCluster this command started: its workers read this machine's files.
+        self.local = local
         self._scattered: dict[str, Any] = {}
 
     @property
@@ -135,8 +279,16 @@ class DaskExecutor:
 
     @property
     def shares_files(self) -> bool:
-        """False: a worker may be another machine."""
-        return False
+        """False (a worker may be another machine), unless the cluster is a LocalCluster
+        started for this command: then the tasks read the files as the local pool's do, and
+        no bundle of the books' folders is made, sent and kept in every worker."""
+        return self.local
+
+    @property
+    def chunk_store(self) -> Path | None:
+        """None: each build keeps its own chunks (a catalogue wraps the executor to share
+        them)."""
+        return None
 
     def _share(self, value: object) -> object:
         """``value`` as the workers will get it: a future of its scattered copy for large
@@ -206,17 +358,7 @@ class DaskExecutor:
         try:
             return future.result(timeout=self.timeout)
         except TimeoutError:  # what a Dask future raises past its timeout
-            raise BuildError(
-                [
-                    diagnostic(
-                        "DB115",
-                        f"a layout task ran for more than {self.timeout:g} s on the cluster "
-                        "and was stopped",
-                        hint="a task that long has hung: look at the worker's log; the other "
-                        "books of a catalogue go on",
-                    )
-                ]
-            ) from None
+            raise BuildError([_timed_out(self.timeout, "on the cluster")]) from None
         except distributed.KilledWorker as error:
             raise BuildError(
                 [
@@ -272,6 +414,12 @@ def dask_executor(
     distributed = _import_distributed()
     with contextlib.ExitStack() as stack:
         if scheduler == "local":
+            import dask.config
+
+            # The cluster's own housekeeping competes with the layouts for this machine's
+            # CPUs: no sampling profiler in the workers, and the event-loop and system
+            # monitors wake less often (the workers take this configuration with them).
+            stack.enter_context(dask.config.set(LOCAL_CLUSTER_CONFIG))
             cluster = stack.enter_context(
                 distributed.LocalCluster(
                     n_workers=workers or usable_cpus(),
@@ -286,7 +434,7 @@ def dask_executor(
             client = stack.enter_context(distributed.Client(cluster))
         else:
             client = stack.enter_context(distributed.Client(scheduler))
-        executor = DaskExecutor(client, timeout)
+        executor = DaskExecutor(client, timeout, local=scheduler == "local")
         try:
             yield executor
         finally:

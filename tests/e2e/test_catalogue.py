@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -22,7 +23,7 @@ import pytest
 
 from dreambook.catalogue import REPORT_NAME, build_catalogue, read_catalogue
 from dreambook.errors import BuildError
-from dreambook.executors import DaskExecutor
+from dreambook.executors import DaskExecutor, LocalPool
 from tests.conftest import chapter
 from tests.e2e.test_cli import run
 
@@ -131,8 +132,11 @@ def test_a_catalogue_on_a_local_cluster_equals_each_book_built_alone_and_rebuild
     report = _report(output)
     assert [b["status"] for b in report["books"]] == ["ok"] * 3
     assert all(b["pages"] > 0 and b["tasks"] > 0 for b in report["books"])
-    # The chunks went to the cluster's workers: its chunk cache holds their PDFs.
-    assert all(list((output / slug / ".cache").glob("*.chunks/*.pdf")) for slug in expected)
+    # The chunks went to the cluster's workers: the catalogue's one chunk store holds their
+    # PDFs (no book keeps its own), and each book keeps the fills it ended with.
+    assert list((output / ".cache" / "chunks").glob("*.pdf"))
+    assert not any(list((output / slug / ".cache").glob("*.chunks/*.pdf")) for slug in expected)
+    assert all(list((output / slug / ".cache").glob("*.chunks/final.fill")) for slug in expected)
 
     # An unchanged catalogue: the cache answers for every chunk, and the bytes stay.
     again = run("catalogue", catalogue_file, "--scheduler", cluster.scheduler_address, "-q")
@@ -282,3 +286,50 @@ def test_a_task_past_the_time_limit_fails_with_db115(cluster: Any) -> None:
         finally:
             event.set()  # frees the worker thread the cancelled task still holds
     assert [d.code for d in raised.value.diagnostics] == ["DB115"]
+
+
+class _HangFor:
+    """A task function that hangs, for ever, on a chunk whose HTML holds ``words``, and
+    otherwise runs ``function``."""
+
+    def __init__(self, words: str, function: Callable[..., Any]) -> None:
+        self.words = words
+        self.function = function
+
+    def __call__(self, job: Any, *arguments: Any, **keywords: Any) -> Any:
+        if self.words in job.html:
+            threading.Event().wait()
+        return self.function(job, *arguments, **keywords)
+
+
+class _HangingPool(LocalPool):
+    """A local pool on which every chunk of one book hangs."""
+
+    def map(
+        self,
+        function: Callable[..., Any],
+        tasks: Sequence[Any],
+        shared: Mapping[str, object] | None = None,
+    ) -> Iterator[Any]:
+        return super().map(_HangFor("Small Hours", function), tasks, shared)
+
+
+def test_a_task_past_the_time_limit_on_the_local_pool_fails_its_book_alone(
+    catalogue_file: Path, expected: dict[str, dict[str, bytes]], tmp_path: Path
+) -> None:
+    catalogue = read_catalogue(catalogue_file)
+    catalogue = type(catalogue)(**{**catalogue.__dict__, "output": tmp_path / "out"})
+    # Long enough for a real chunk on a busy machine; the hung one is stopped after it.
+    pool = _HangingPool(2, timeout=30.0)
+    try:
+        reports = build_catalogue(catalogue, executor=pool)
+    finally:
+        pool.close(failed=False)
+    statuses = {r.slug: r.status for r in reports}
+    assert statuses == {"night-notes": "ok", "small-hours": "failed", "waking-late": "ok"}
+    failed = next(r for r in reports if r.slug == "small-hours")
+    assert [d.code for d in failed.diagnostics] == ["DB115"]
+    assert not (tmp_path / "out" / "small-hours" / "small-hours.pdf").exists()
+    # The books whose tasks died with the restarted workers ran them again: same bytes.
+    for slug in ("night-notes", "waking-late"):
+        assert _outputs(tmp_path / "out" / slug) == expected[slug], slug

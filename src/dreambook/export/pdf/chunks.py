@@ -352,16 +352,26 @@ class ChunkCache:
     must have the SHA-256 the JSON recorded and look like a whole PDF. A damaged entry (a
     truncated or replaced PDF, a PDF swapped with another entry's, malformed JSON) is a miss:
     it is deleted, the chunk is laid out again, and the repair is logged at INFO.
+
+    ``folder`` is the build's own folder for one PDF (its fills and merged fonts). The
+    entries live there too, unless ``store`` names a folder shared by many builds (a
+    catalogue's ``OUTPUT/.cache/chunks``): keys are content hashes, so any book may use an
+    entry another laid out. A shared store is never pruned by one build (other books' entries
+    live there): ``prune`` marks the entries this build used as fresh instead (their
+    modification time), and the store's owner deletes what no build marked
+    (``prune_store``).
     """
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, store: Path | None = None) -> None:
         self.folder = folder
+        self.store = store
+        self.entries = store if store is not None else folder
         self._digests: dict[str, str] = {}
         self.used: set[str] = set()
 
     def pdf_path(self, key: str) -> Path:
         """Where the chunk with cache key ``key`` has (or will have) its PDF."""
-        return self.folder / f"{key}.pdf"
+        return self.entries / f"{key}.pdf"
 
     def _digest(self, path: str) -> str:
         if path not in self._digests:
@@ -372,7 +382,7 @@ class ChunkCache:
         """The cached layout for ``key``, or None when it is missing, damaged or stale
         (a damaged entry is deleted)."""
         pdf = self.pdf_path(key)
-        description = self.folder / f"{key}.json"
+        description = self.entries / f"{key}.json"
         try:
             text = description.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -401,7 +411,7 @@ class ChunkCache:
         log.info(
             "chunk cache entry %s is damaged: %s; laying the chunk out again", key[:12], reason
         )
-        for path in (self.pdf_path(key), self.folder / f"{key}.json"):
+        for path in (self.pdf_path(key), self.entries / f"{key}.json"):
             with contextlib.suppress(OSError):
                 if path.is_dir() and not path.is_symlink():
                     shutil.rmtree(path)
@@ -417,17 +427,41 @@ class ChunkCache:
         with atomic_output(path) as output:
             output.write(laid_out.pdf)
         layout = dataclasses.replace(laid_out.layout, pdf_path=path)
-        with atomic_output(self.folder / f"{key}.json") as output:
+        with atomic_output(self.entries / f"{key}.json") as output:
             output.write(layout.to_json(key).encode("utf-8"))
         self.used.add(key)
         return layout
 
     def prune(self) -> None:
-        """Delete the entries this build did not use, so the cache does not grow forever."""
+        """Delete the entries this build did not use, so the cache does not grow forever;
+        in a shared store, mark the entries it used as fresh instead (see ``prune_store``)."""
+        if self.store is not None:
+            for key in self.used:
+                for path in (self.pdf_path(key), self.entries / f"{key}.json"):
+                    with contextlib.suppress(OSError):
+                        os.utime(path)
+            return
         with contextlib.suppress(OSError):
             for entry in self.folder.iterdir():
                 if entry.stem not in self.used and entry.suffix in (".pdf", ".json"):
                     entry.unlink(missing_ok=True)
+
+
+def prune_store(store: Path, since: float) -> int:
+    """Delete the entries of the shared chunk store ``store`` that no build used or wrote
+    since ``since`` (a ``time.time()``); return how many files went. Call it only when
+    every build that shared the store has finished and none failed: a failed book's
+    entries were not marked, and the next run wants them."""
+    removed = 0
+    with contextlib.suppress(OSError):
+        for entry in store.iterdir():
+            if entry.suffix not in (".pdf", ".json"):
+                continue
+            with contextlib.suppress(OSError):
+                if entry.stat().st_mtime < since:
+                    entry.unlink()
+                    removed += 1
+    return removed
 
 
 def global_positions(

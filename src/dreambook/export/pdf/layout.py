@@ -345,7 +345,7 @@ class ChunkedBook:
         self.edition = edition
         self.pool = pool
         self.chunks = plan_chunks(edition.book, chunk_characters)
-        self.cache = ChunkCache(cache / f"{destination.name}.chunks")
+        self.cache = ChunkCache(cache / f"{destination.name}.chunks", pool.chunk_store)
         self.environment = layout_environment(
             importlib.metadata.version("weasyprint"),
             system_fonts_fingerprint(),
