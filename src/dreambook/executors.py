@@ -459,6 +459,11 @@ class InProcess:
         """True: the tasks run in the build's own process."""
         return True
 
+    @property
+    def chunk_store(self) -> Path | None:
+        """None: the build keeps its own chunks."""
+        return None
+
     def map(
         self,
         function: Callable[..., Result],
