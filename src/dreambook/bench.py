@@ -513,7 +513,18 @@ def run_benchmark(
         cases.append(
             _Case(graph_case_name(graph_chapters, "order"), _dreambook("order", graph_book))
         )
-    return [_time_case(case.name, runs, case.command, case.prepare, case.warm_up) for case in cases]
+    results = []
+    for case in cases:
+        started = time.perf_counter()
+        results.append(_time_case(case.name, runs, case.command, case.prepare, case.warm_up))
+        _progress(results[-1], time.perf_counter() - started)
+    return results
+
+
+def _progress(result: CaseResult, took: float) -> None:
+    """Print one line as each case ends: a long run shows how far it is, and what each case
+    costs (runs, preparation and warm-up included) for planning the next one."""
+    print(f"  {result.name}: median {result.median:.2f} s; the case took {took:.0f} s", flush=True)
 
 
 def preview_book(start: Path | None = None) -> Path | None:
@@ -564,6 +575,7 @@ def run_preview_case(book: Path | None, work: Path, runs: int) -> CaseResult | s
             "the book's folder: the preview case is skipped"
         )
     result = CaseResult(PREVIEW_CASE)
+    started = time.perf_counter()
     for run in range(runs):
         # A fresh copy each run: the edit and the built output never reach the sample book.
         copy = work / f"preview-{run}" / "manuscript"
@@ -576,6 +588,7 @@ def run_preview_case(book: Path | None, work: Path, runs: int) -> CaseResult | s
             return f"the preview case failed, so it is left out: {str(error)[-300:]}"
         result.seconds.append(seconds)
         result.peak_rss_mb = max(result.peak_rss_mb, rss)
+    _progress(result, time.perf_counter() - started)
     return result
 
 
@@ -739,6 +752,7 @@ def _pandoc_cases(
     results = []
     for name, source, target, extra in jobs:
         result = CaseResult(name)
+        started = time.perf_counter()
         try:
             for _ in range(runs):
                 seconds, rss = _run([pandoc, str(source), "-o", str(target), *extra], cwd=work)
@@ -747,6 +761,7 @@ def _pandoc_cases(
         except RuntimeError as error:
             return f"the pandoc comparison failed, so it is left out: {str(error)[-300:]}"
         results.append(result)
+        _progress(result, time.perf_counter() - started)
     return results
 
 
@@ -1010,7 +1025,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 results += comparison
             print(_table(results))
             by_size[size] = results
-            report[f"{size}x"] = [asdict(r) | {"median": r.median} for r in results]
+            report[f"{size}x"] = [
+                asdict(r) | {"median": r.median, "layouts": r.layouts} for r in results
+            ]
     if arguments.catalogue_books:
         print(f"\n== catalogue: {arguments.catalogue_books} books ==", flush=True)
         with tempfile.TemporaryDirectory(prefix="dreambook-bench-") as temporary:
