@@ -583,8 +583,9 @@ def run_preview_case(book: Path | None, work: Path, runs: int) -> CaseResult | s
         output = work / f"preview-{run}" / "seconds.json"
         try:
             _, rss = _run([sys.executable, "-c", _PREVIEW_SCRIPT, str(copy)], stdout=output)
-            seconds = float(json.loads(output.read_text("utf-8")))
-        except (RuntimeError, ValueError) as error:
+            # The figure is the last line printed: whatever time_save prints comes before it.
+            seconds = float(json.loads(output.read_text("utf-8").split()[-1]))
+        except (RuntimeError, ValueError, IndexError) as error:
             return f"the preview case failed, so it is left out: {str(error)[-300:]}"
         result.seconds.append(seconds)
         result.peak_rss_mb = max(result.peak_rss_mb, rss)
