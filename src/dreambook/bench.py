@@ -538,20 +538,45 @@ def preview_book(start: Path | None = None) -> Path | None:
     return None
 
 
+# Runs time_save on the folders given and prints what it returned as one line of JSON, last.
 _PREVIEW_SCRIPT = (
     "import json,pathlib,sys\n"
     "from dreambook.preview import time_save\n"
-    "print(json.dumps(float(time_save(pathlib.Path(sys.argv[1])))))\n"
+    "said = time_save(*map(pathlib.Path, sys.argv[1:]))\n"
+    "print(json.dumps(said if isinstance(said, dict) else float(said)))\n"
 )
 
 
-def run_preview_case(book: Path | None, work: Path, runs: int) -> CaseResult | str:
-    """Time the preview after a save ``runs`` times, each in a fresh process on a fresh copy
-    of ``book``; return the result, or why the case was skipped.
+def preview_seconds(said: object) -> tuple[float, dict[str, float]]:
+    """Read what ``time_save`` returned: the seconds to the spreads and its other figures.
 
-    ``dreambook.preview.time_save(manuscript)`` builds the book, edits a sentence, rebuilds
-    and returns the seconds until the spreads are ready; the case records those seconds
-    (not the whole command's), and the peak memory of the process.
+    A number is the seconds itself; a dict holds them under ``"spreads"``, and its other
+    numbers (stages, counts) come back as the second item. Raises ValueError for anything
+    else.
+    """
+    if isinstance(said, int | float) and not isinstance(said, bool):
+        return float(said), {}
+    if isinstance(said, dict) and isinstance(said.get("spreads"), int | float):
+        others = {
+            str(key): float(value)
+            for key, value in said.items()
+            if key != "spreads" and isinstance(value, int | float) and not isinstance(value, bool)
+        }
+        return float(said["spreads"]), others
+    raise ValueError(f"time_save returned {str(said)[:200]}, not seconds nor a 'spreads' entry")
+
+
+def run_preview_case(book: Path | None, work: Path, runs: int) -> CaseResult | str:
+    """Time the preview after a save ``runs`` times, each in a fresh process; return the
+    result, or why the case was skipped.
+
+    ``dreambook.preview.time_save`` builds the book as the preview does, edits a sentence,
+    rebuilds and returns the seconds until the spreads are ready: either as a number, or
+    as the ``"spreads"`` entry of a dict of figures (whose others become the case's
+    stages). It is called as ``time_save(copy)`` on a fresh copy of ``book`` when it takes
+    one folder, as ``time_save(book, work)`` with a fresh work folder when it takes two (it
+    copies the book there itself). The case records those seconds, not the whole
+    command's, and the peak memory of the process.
     """
     import inspect
 
@@ -569,25 +594,34 @@ def run_preview_case(book: Path | None, work: Path, runs: int) -> CaseResult | s
         and parameter.kind
         in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     ]
-    if len(required) != 1:
+    if len(required) not in (1, 2):
         return (
-            f"dreambook.preview.time_save{inspect.signature(time_save)} does not take just "
-            "the book's folder: the preview case is skipped"
+            f"dreambook.preview.time_save{inspect.signature(time_save)} takes neither the "
+            "book's folder nor it and a work folder: the preview case is skipped"
         )
     result = CaseResult(PREVIEW_CASE)
     started = time.perf_counter()
     for run in range(runs):
-        # A fresh copy each run: the edit and the built output never reach the sample book.
-        copy = work / f"preview-{run}" / "manuscript"
-        shutil.copytree(book, copy, ignore=shutil.ignore_patterns("build", ".cache"))
-        output = work / f"preview-{run}" / "seconds.json"
+        folder = work / f"preview-{run}"
+        if len(required) == 1:
+            # A fresh copy each run: the edit and the built output never reach the sample book.
+            copy = folder / "manuscript"
+            shutil.copytree(book, copy, ignore=shutil.ignore_patterns("build", ".cache"))
+            arguments = [str(copy)]
+        else:
+            arguments = [str(book), str(folder / "work")]
+            folder.mkdir(parents=True, exist_ok=True)
+        output = folder / "said.json"
         try:
-            _, rss = _run([sys.executable, "-c", _PREVIEW_SCRIPT, str(copy)], stdout=output)
-            # The figure is the last line printed: whatever time_save prints comes before it.
-            seconds = float(json.loads(output.read_text("utf-8").split()[-1]))
+            _, rss = _run([sys.executable, "-c", _PREVIEW_SCRIPT, *arguments], stdout=output)
+            # The figures are the last line printed: whatever time_save prints comes before.
+            seconds, others = preview_seconds(
+                json.loads(output.read_text("utf-8").strip().splitlines()[-1])
+            )
         except (RuntimeError, ValueError, IndexError) as error:
             return f"the preview case failed, so it is left out: {str(error)[-300:]}"
         result.seconds.append(seconds)
+        result.stages = others
         result.peak_rss_mb = max(result.peak_rss_mb, rss)
     _progress(result, time.perf_counter() - started)
     return result

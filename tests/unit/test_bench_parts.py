@@ -26,6 +26,7 @@ from dreambook.bench import (
     layout_lines,
     pandoc_source,
     parse_layout,
+    preview_seconds,
     run_preview_case,
     target_lines,
     write_new_book,
@@ -216,17 +217,27 @@ def test_preview_case_is_skipped_without_time_save(
     assert said == "dreambook.preview has no time_save(): the preview case is skipped"
 
 
-def test_preview_case_is_skipped_when_time_save_wants_more_than_the_book(
+def test_preview_case_is_skipped_when_time_save_wants_more_than_book_and_work(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def time_save(book: Path, output: Path) -> float:
+    def time_save(book: Path, output: Path, spreads: Path) -> float:
         return 1.0
 
     monkeypatch.setattr(preview, "time_save", time_save, raising=False)
     said = run_preview_case(tmp_path, tmp_path, 1)
     assert isinstance(said, str)
-    assert "does not take just the book's folder" in said
+    assert "takes neither the book's folder nor it and a work folder" in said
     monkeypatch.setattr(preview, "time_save", lambda book: 1.0, raising=False)
     said = run_preview_case(None, tmp_path, 1)
     assert isinstance(said, str)
     assert "no sample book" in said
+
+
+def test_preview_figures_are_seconds_or_a_dict_with_the_spreads() -> None:
+    assert preview_seconds(1.5) == (1.5, {})
+    assert preview_seconds(2) == (2.0, {})
+    said = {"html": 0.4, "spreads": 1.8, "chunk layouts": 1, "note": "x", "ok": True}
+    assert preview_seconds(said) == (1.8, {"html": 0.4, "chunk layouts": 1.0})
+    for wrong in ({"html": 0.4}, "1.5", None, True):
+        with pytest.raises(ValueError, match="not seconds"):
+            preview_seconds(wrong)
