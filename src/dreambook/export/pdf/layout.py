@@ -217,6 +217,9 @@ class WholeBook:
         self.filled = True
         self.cpu_seconds = 0.0
         self.last_cpu_seconds = 0.0
+        # The fills laid out so far, and whether they went round in a cycle (next_fill).
+        self.history: list[Fill] = []
+        self.frozen = False
 
     def work_for(self, pages: PageNumbers) -> PageNumbers | None:
         """``pages`` itself, unless the document held was laid out with these numbers and
@@ -239,9 +242,15 @@ class WholeBook:
         # A layout of placeholder numbers is only for positions: its pages are not filled.
         # The make-up's decisions are taken only once the numbers held (see ChunkedBook).
         if work.page_map is not None:
+            laid_with = self.fill
             decide = page_map == work.page_map
-            fill = page_fill(self.document.pages, self.fill, decide=decide)
-            self.filled = fill is self.fill
+            fill = page_fill(self.document.pages, laid_with, decide=decide)
+            if not self.frozen and fill != laid_with:
+                # Fills that go round in a cycle settle as a chunk's do (``next_fill``).
+                fill, self.frozen = next_fill(self.history, laid_with, fill)
+            elif self.frozen:
+                fill = laid_with
+            self.filled = fill == laid_with
             self.fill = fill
         return page_map
 
