@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from dreambook import pipeline
+from dreambook import executors
 from dreambook.executors import local_pool
 from dreambook.export.pdf import layout
 from dreambook.export.pdf.layout import build_edition
@@ -50,7 +50,8 @@ def no_pool(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: object, **kwargs: object) -> Iterator[None]:
         raise AssertionError("a pool of worker processes was started for a small book")
 
-    monkeypatch.setattr(pipeline, "local_pool", refuse)
+    # The pipeline imports it when a build starts; the layout when it is imported.
+    monkeypatch.setattr(executors, "local_pool", refuse)
     monkeypatch.setattr(layout, "local_pool", refuse)
 
 

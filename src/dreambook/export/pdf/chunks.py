@@ -132,7 +132,7 @@ class ChunkLayout:
     fill: dict[str, Space] = field(default_factory=dict)
     decided: dict[str, Space] = field(default_factory=dict)
     # The CPU seconds the worker spent laying the chunk out and writing its PDF (what the
-    # benchmark adds up; kept in the cache so a rebuild knows what one layout costs).
+    # benchmark adds up; 0 for a layout taken from the cache, which does not keep it).
     cpu_seconds: float = 0.0
 
     def to_json(self, key: str) -> str:
@@ -141,6 +141,8 @@ class ChunkLayout:
         data = asdict(self)
         data["page_tops"] = {str(k): v for k, v in self.page_tops.items()}
         data["pdf_path"] = None
+        # CPU time differs from run to run: kept out, so that the cache is reproducible.
+        del data["cpu_seconds"]
         data["key"] = key
         return json.dumps(data, sort_keys=True)
 

@@ -83,8 +83,9 @@ class PdfEdition:
     of the file written, for an edition made for the press (None otherwise).
     ``layout_cpu_seconds`` is the CPU time of every layout this build made (on whichever
     process made it) and ``one_layout_cpu_seconds`` that of one layout of the whole book
-    (for a chunked book, each chunk's layout held, cached ones included): their ratio is
-    how many times over the build laid the book out.
+    (for a chunked book, each chunk's layout held; one taken from the cache counted at the
+    CPU per page of those laid out): their ratio is how many times over the build laid the
+    book out.
     """
 
     path: Path
@@ -604,8 +605,19 @@ class ChunkedBook:
             self.laid_out,
             len(self.chunks),
             self.cpu_seconds,
-            sum(layout.cpu_seconds for layout in layouts),
+            _one_layout_cpu(layouts),
         )
+
+
+def _one_layout_cpu(layouts: Sequence[ChunkLayout]) -> float:
+    """The CPU seconds of one layout of every chunk: those laid out in this build as they
+    took, those taken from the cache (whose time is not kept) at the same CPU per page."""
+    timed = [layout for layout in layouts if layout.cpu_seconds > 0]
+    pages = sum(layout.pages for layout in timed)
+    if not timed or not pages:
+        return 0.0
+    seconds = sum(layout.cpu_seconds for layout in timed)
+    return seconds * sum(layout.pages for layout in layouts) / pages
 
 
 def check_nothing_lost(book: RenderedBook, page_map: PageMap) -> None:
