@@ -383,11 +383,9 @@ class ChunkedBook:
         # Each chunk's HTML without fill, with the page map it prints (``_html``), for
         # the numbers and for their shapes.
         self.html_made: dict[tuple[int, type], tuple[PageMap | None, str]] = {}
-        # The shape (``_shape``) and the fill of each chunk's layout held; how often the
-        # shapes held when the numbers did not.
+        # The shape (``_shape``) and the fill of each chunk's layout held.
         self.shapes: dict[int, str] = {}
         self.laid_fill: dict[int, Fill] = {}
-        self.shape_holds = 0
         self.laid_out = 0
         # Layouts made (``settle``'s passes), and the CPU seconds they took.
         self.passes = 0
@@ -514,10 +512,9 @@ class ChunkedBook:
         # The make-up's decisions are taken only from a layout whose numbers held, or
         # would have its very pages with the numbers it should print (they differ in
         # digits alone): a rebuild and a clean build reach the same ones.
-        held = page_map == self.numbers
-        if not held and self.numbers is not None and self._shapes_held(page_map):
-            held = True
-            self.shape_holds += 1
+        held = page_map == self.numbers or (
+            self.numbers is not None and self._shapes_held(page_map)
+        )
         laid = {item.index for item in work}
         for index, (_, layout) in self.current.items():
             # A chunk whose pages want another fill is laid out again with it (work_for
