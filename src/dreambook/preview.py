@@ -47,6 +47,7 @@ from dreambook.errors import BuildError, DreambookError, ManuscriptError
 from dreambook.executors import LocalPool, local_pool
 from dreambook.export.pdf.variant import Variant
 from dreambook.export.writer import FORMATS, ChunkDone, warm_up_function
+from dreambook.native import NATIVE
 from dreambook.pipeline import BuildResult, Options, build_book, check_manuscript
 from dreambook.styles import default_styles_folder
 from dreambook.workers import usable_cpus
@@ -316,14 +317,16 @@ class Preview:
             return []
         folder = self.output / "pages"
         folder.mkdir(parents=True, exist_ok=True)
-        document = pypdfium2.PdfDocument(pdf if isinstance(pdf, bytes) else str(pdf))
+        with NATIVE:
+            document = pypdfium2.PdfDocument(pdf if isinstance(pdf, bytes) else str(pdf))
         drawn = []
         try:
             for index, name in wanted:
                 if wanted_still is not None and not wanted_still():
                     break
-                image = document[index].render(scale=PAGE_SCALE).to_pil()
-                image.save(folder / name, compress_level=_PNG_COMPRESSION)
+                with NATIVE:  # page by page: a build's cover may be drawn in between
+                    image = document[index].render(scale=PAGE_SCALE).to_pil()
+                    image.save(folder / name, compress_level=_PNG_COMPRESSION)
                 self.drawn[name] = digests[index]
                 drawn.append(name)
                 # Each picture is announced as soon as it is written: page by page.
@@ -331,7 +334,8 @@ class Preview:
                 if wanted_still is not None:  # drawn from a chunk while the layout goes on
                     self.moments.setdefault("first page", time.perf_counter() - self._started)
         finally:
-            document.close()
+            with NATIVE:
+                document.close()
         self.moments["pages drawn"] = self.moments.get("pages drawn", 0) + len(drawn)
         return drawn
 
@@ -354,13 +358,14 @@ class Preview:
         if self.cover is not None and self.cover.is_file():
             digest = _page_digests(self.cover)[0]
             if self.drawn.get(_COVER) != digest:
-                wrap = pypdfium2.PdfDocument(str(self.cover))
-                try:
-                    # The wrap is twice a page wide and more: drawn smaller than the pages.
-                    picture = wrap[0].render(scale=0.9).to_pil()
-                    picture.save(folder / _COVER, compress_level=_PNG_COMPRESSION)
-                finally:
-                    wrap.close()
+                with NATIVE:
+                    wrap = pypdfium2.PdfDocument(str(self.cover))
+                    try:
+                        # The wrap is twice a page wide and more: drawn smaller than the pages.
+                        picture = wrap[0].render(scale=0.9).to_pil()
+                        picture.save(folder / _COVER, compress_level=_PNG_COMPRESSION)
+                    finally:
+                        wrap.close()
                 self.drawn[_COVER] = digest
                 drawn.append(_COVER)
                 self.events.send("pages", {"images": [_COVER]})

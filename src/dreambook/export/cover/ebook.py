@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from dreambook.export.cover.page import SCREEN, STYLESHEET, cover_html, cover_ink, cover_pdf
 from dreambook.fsutil import ConfinedReader, atomic_output
+from dreambook.native import NATIVE
 
 if TYPE_CHECKING:
     from dreambook.export.writer import BuildContext
@@ -61,14 +62,15 @@ def _draw(pdf: bytes, height_points: float) -> bytes:
     """The first page of ``pdf`` drawn at least MIN_WIDTH × MIN_HEIGHT, as a JPEG."""
     import pypdfium2
 
-    document = pypdfium2.PdfDocument(pdf)
-    try:
-        page = document[0]
-        width_points = page.get_width()
-        scale = max(MIN_WIDTH / width_points, MIN_HEIGHT / height_points)
-        picture = page.render(scale=scale).to_pil().convert("RGB")
-    finally:
-        document.close()
+    with NATIVE:
+        document = pypdfium2.PdfDocument(pdf)
+        try:
+            page = document[0]
+            width_points = page.get_width()
+            scale = max(MIN_WIDTH / width_points, MIN_HEIGHT / height_points)
+            picture = page.render(scale=scale).to_pil().convert("RGB")
+        finally:
+            document.close()
     output = io.BytesIO()
     picture.save(output, format="JPEG", quality=JPEG_QUALITY, optimize=True)
     return output.getvalue()

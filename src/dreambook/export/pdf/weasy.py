@@ -20,6 +20,7 @@ from urllib.parse import unquote, urlsplit
 from dreambook.errors import MissingDependencyError
 from dreambook.export.pdf.variant import EditionTraits
 from dreambook.fsutil import BundledFiles, ConfinedFolders, ConfinedReader
+from dreambook.native import NATIVE
 from dreambook.safe_assets import NotAnSvgError, clean_stylesheet, clean_svg
 
 if TYPE_CHECKING:
@@ -141,6 +142,16 @@ class Typesetter:
         self.weasyprint = weasyprint = import_weasyprint()
         self.fetcher = ConfinedFetcher(weasyprint, ConfinedFolders(list(folders)), files)
         reader = files if files is not None else ConfinedReader(list(folders))
+        stylesheet_text = clean_stylesheet(reader.read_text(stylesheet))[0]
+        with NATIVE:  # parsing @font-face rules loads fonts into fontconfig
+            self._load_stylesheets(page_css, stylesheet, stylesheet_text, ink)
+        # The fonts and images the stylesheets read while parsed: part of every layout.
+        self.read_by_stylesheets = tuple(self.fetcher.read)
+
+    def _load_stylesheets(
+        self, page_css: str, stylesheet: Path, stylesheet_text: str, ink: PrintInk | None
+    ) -> None:
+        weasyprint = self.weasyprint
         # @font-face rules take effect only through a FontConfiguration shared by CSS and layout.
         self.fonts = weasyprint.text.fonts.FontConfiguration()
         self.stylesheets = [
@@ -152,7 +163,7 @@ class Typesetter:
             ),
             weasyprint.CSS(
                 # Read through the confined opener, without what would reach out of the book.
-                string=clean_stylesheet(reader.read_text(stylesheet))[0],
+                string=stylesheet_text,
                 base_url=stylesheet.parent.as_uri() + "/",
                 url_fetcher=self.fetcher.fetcher,
                 font_config=self.fonts,
@@ -161,8 +172,6 @@ class Typesetter:
         self.ink = ink
         if ink is not None:
             self.stylesheets.append(weasyprint.CSS(string=ink.stylesheet, font_config=self.fonts))
-        # The fonts and images the stylesheets read while parsed: part of every layout.
-        self.read_by_stylesheets = tuple(self.fetcher.read)
 
     def render(
         self, html: str, base_url: str, traits: EditionTraits, extra_css: str | None = None
@@ -171,6 +180,12 @@ class Typesetter:
 
         ``extra_css`` is a stylesheet applied after the book's (a chunk's first page number).
         """
+        with NATIVE:
+            return self._render(html, base_url, traits, extra_css)
+
+    def _render(
+        self, html: str, base_url: str, traits: EditionTraits, extra_css: str | None
+    ) -> Any:
         stylesheets = list(self.stylesheets)
         # WeasyPrint's PDF/X variant takes the profile named "device-cmyk" as the output
         # intent. A new profile object for each document: lcms writes a profile out
@@ -205,9 +220,10 @@ def pdf_bytes(document: Any, identifier: str, traits: EditionTraits) -> bytes:
         # WeasyPrint's PDF/X writer stamps the clock's time on a document without a creation
         # date, so two builds of one book would differ: the build's date stands in for it.
         metadata.created = metadata.modified
-    data: bytes = document.write_pdf(
-        pdf_identifier=identifier.encode(), pdf_variant=traits.pdf_variant
-    )
+    with NATIVE:
+        data: bytes = document.write_pdf(
+            pdf_identifier=identifier.encode(), pdf_variant=traits.pdf_variant
+        )
     if traits.press:
         # The PDF/X writer gives the XMP a random document UUID; the edition's own makes
         # every build of it the same. The XMP is not compressed, and both are 36
