@@ -101,7 +101,7 @@ _TABLE: tuple[Code, ...] = (
     Code("DB111", "label-pattern-unusable", Severity.WARNING, "A [labels] override leaves out or adds a placeholder; the language's own words are printed."),
     # catalogues and clusters (`dreambook catalogue`, `--scheduler`)
     Code("DB115", "task-timed-out", Severity.ERROR, "A layout task ran past the catalogue's task_timeout; its book fails."),
-    Code("DB116", "task-lost", Severity.ERROR, "A layout task was lost with every worker that ran it (the scheduler gave up on it)."),
+    Code("DB116", "task-lost", Severity.ERROR, "A layout task, or the inputs its tasks share, was lost with the workers that held it too often."),
     Code("DB117", "catalogue-invalid", Severity.ERROR, "The catalogue file is not valid TOML, or has an unknown key or a wrong value."),
     Code("DB118", "catalogue-book-missing", Severity.ERROR, "A [[book]] path of the catalogue is not a folder; that book fails."),
     Code("DB119", "catalogue-slug-taken", Severity.ERROR, "Two books of a catalogue would write the same output folder; the later fails."),

@@ -16,12 +16,14 @@ scheduler is asked for, and its absence is a usage error naming the extra.
 
 from __future__ import annotations
 
+import array
 import asyncio
 import concurrent.futures
 import contextlib
 import functools
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -38,6 +40,8 @@ Result = TypeVar("Result")
 # How long one task may run before its book fails (DB115): the longest chunk of the benchmark
 # book takes a few seconds; a task still running after ten minutes has hung.
 DEFAULT_TASK_TIMEOUT = 600.0
+# How often a call sends its inputs again after the cluster lost them (DaskExecutor).
+MAX_INPUT_RESENDS = 3
 
 CLUSTER_EXTRA = "pip install 'dreambook[cluster]'"
 
@@ -113,6 +117,7 @@ class LocalPool:
         # it (workers.die_with_parent), and a book's thread ends before the catalogue does.
         self._owner = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="pool-owner")
         self._generation = 0
+        self._queue = _Queue(jobs)
         self._context: contextlib.AbstractContextManager[concurrent.futures.Executor] | None
         self._context, self.pool = self._owner.submit(self._start).result()
 
@@ -156,7 +161,10 @@ class LocalPool:
 
     def _submit(self, call: Callable[..., Any], tasks: Sequence[Any]) -> tuple[int, list[Any]]:
         with self._lock:
-            return self._generation, [self.pool.submit(call, task) for task in tasks]
+            futures = [self.pool.submit(call, task) for task in tasks]
+            for future in futures:
+                self._queue.add(future)
+            return self._generation, futures
 
     def _results(self, call: Callable[..., Any], tasks: list[Any]) -> Iterator[Any]:
         generation, futures = self._submit(call, tasks) if tasks else (0, [])
@@ -184,12 +192,19 @@ class LocalPool:
     def _result(self, future: concurrent.futures.Future[Any], generation: int) -> Any:
         """The task's result; past the time limit (counted while it runs, not while it
         waits for a worker), the pool is replaced and BuildError DB115 raised."""
+        wait = self.timeout
         while True:
             try:
-                return future.result(timeout=self.timeout)
+                return future.result(timeout=wait)
             except concurrent.futures.TimeoutError:
-                if not future.running():
-                    continue  # still queued behind other tasks: not hung
+                started = _Queue.started(future)
+                if started is None:
+                    wait = self.timeout  # still queued behind other tasks: not hung
+                    continue
+                ran = time.monotonic() - started
+                if ran < self.timeout:
+                    wait = self.timeout - ran
+                    continue
                 break
         self._replace(generation)
         raise BuildError([_timed_out(self.timeout, "on a local worker process")])
@@ -201,6 +216,7 @@ class LocalPool:
                 return  # another thread replaced it already
             log.warning("a task ran past %g s: restarting the worker processes", self.timeout)
             self._generation += 1
+            self._queue = _Queue(self.jobs)
             old = self._context
             self._context, self.pool = self._owner.submit(self._start).result()
         self._owner.submit(self._stop_pool, old).result()
@@ -216,6 +232,49 @@ class LocalPool:
                     self._owner.submit(context.__exit__, None, None, None).result()
         finally:
             self._owner.shutdown(wait=True)
+
+
+class _Queue:
+    """When each task of one process pool started, told from the order of submission.
+
+    A process pool marks a future "running" as soon as it moves it to the queue its workers
+    read from, one more than there are workers, so a task waiting behind a hung one looked
+    hung too and its book failed with DB115. The workers take tasks in the order they were
+    submitted: the task submitted n-th (from 0) starts when n - jobs + 1 of the tasks before
+    it have ended (a cancelled task counts as ended: no worker takes it). The pool's own
+    warm-up tasks come first and are not counted, so a start may be seen a little early.
+    """
+
+    def __init__(self, jobs: int) -> None:
+        self.jobs = jobs
+        self.submitted = 0
+        # When tasks ended, in the order they ended (appended by the pool's thread).
+        self.ended: array.array[float] = array.array("d")
+
+    def add(self, future: concurrent.futures.Future[Any]) -> None:
+        """Note ``future`` (submitted now, after every future added before it)."""
+        queued = (self, self.submitted, time.monotonic())
+        future.dreambook_queued = queued  # type: ignore[attr-defined]
+        self.submitted += 1
+        future.add_done_callback(self._ended)
+
+    def _ended(self, _future: concurrent.futures.Future[Any]) -> None:
+        self.ended.append(time.monotonic())
+
+    @staticmethod
+    def started(future: concurrent.futures.Future[Any]) -> float | None:
+        """The monotonic time ``future``'s task started (on the pool it was submitted to),
+        or None while it waits for a worker."""
+        queued: tuple[_Queue, int, float] | None = getattr(future, "dreambook_queued", None)
+        if queued is None:
+            return None
+        queue, position, submitted = queued
+        before = position - queue.jobs + 1  # tasks that must end before a worker is free
+        if before <= 0:
+            return submitted
+        if len(queue.ended) < before:
+            return None
+        return max(submitted, queue.ended[before - 1])
 
 
 def _ready() -> None:
@@ -299,9 +358,12 @@ class DaskExecutor:
         if not isinstance(digest, str):
             return value
         if digest not in self._scattered:
-            # On every worker: a worker killed mid-build takes no input with it (scattered
-            # data has no task to compute it again), and a new worker fetches it from a peer.
-            self._scattered[digest] = self.client.scatter(value, hash=False, broadcast=True)
+            # On one worker; the others fetch it from there once and keep it while its tasks
+            # run. Not broadcast: Dask's replication keeps trying, for ever, a worker that
+            # died while it copied (its list of workers is taken once), so a worker killed
+            # mid-build hung the whole catalogue. Inputs lost with the worker holding them are
+            # sent again (_results).
+            self._scattered[digest] = self.client.scatter(value, hash=False)
         return self._scattered[digest]
 
     def _submit(
@@ -330,18 +392,18 @@ class DaskExecutor:
         self, function: Callable[..., Result], tasks: list[Any], shared: Mapping[str, object]
     ) -> Iterator[Result]:
         futures = self._submit(function, tasks, shared) if tasks else []
-        done, resent = 0, False
+        done, resent = 0, 0
         try:
             while done < len(tasks):
                 try:
                     result: Result = self._result(futures[done])
                 except (concurrent.futures.CancelledError, asyncio.CancelledError) as error:
-                    if resent:
-                        raise
+                    if resent == MAX_INPUT_RESENDS:
+                        raise BuildError([_inputs_lost(resent)]) from None
                     log.warning(
                         "the cluster lost the tasks' inputs (%r); sending them again", error
                     )
-                    resent = True
+                    resent += 1
                     self._scattered.clear()
                     futures[done:] = self._submit(function, tasks[done:], shared)
                     continue
@@ -374,6 +436,16 @@ class DaskExecutor:
     def close(self) -> None:
         """Release the scattered inputs (the cluster is the caller's to close)."""
         self._scattered.clear()
+
+
+def _inputs_lost(times: int) -> Diagnostic:
+    return diagnostic(
+        "DB116",
+        f"the cluster lost the layout tasks' inputs {times + 1} times (every worker holding "
+        "them died)",
+        hint="workers that keep dying are short of memory or being stopped: look at the "
+        "workers' logs; the other books of a catalogue go on",
+    )
 
 
 def _import_distributed() -> Any:

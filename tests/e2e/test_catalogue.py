@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from dreambook.catalogue import REPORT_NAME, build_catalogue, read_catalogue
+from dreambook.diagnostics import format_diagnostic
 from dreambook.errors import BuildError
 from dreambook.executors import DaskExecutor, LocalPool
 from tests.conftest import chapter
@@ -205,7 +206,8 @@ def test_killing_a_worker_mid_catalogue_still_gives_the_same_bytes(
     with distributed.Client(cluster) as client:
         before = set(client.run(os.getpid).values())
         reports = build_catalogue(catalogue, executor=_KillingExecutor(client, marker))
-        client.wait_for_workers(2)  # the nanny starts a new worker in place of the one killed
+        # The nanny starts a new worker in place of the one killed.
+        client.wait_for_workers(2, timeout=120)
         after = set(client.run(os.getpid).values())
     killed = int(marker.read_text(encoding="utf-8"))
     assert killed in before
@@ -326,7 +328,8 @@ def test_a_task_past_the_time_limit_on_the_local_pool_fails_its_book_alone(
     finally:
         pool.close(failed=False)
     statuses = {r.slug: r.status for r in reports}
-    assert statuses == {"night-notes": "ok", "small-hours": "failed", "waking-late": "ok"}
+    problems = {r.slug: [format_diagnostic(d) for d in r.diagnostics] for r in reports}
+    assert statuses == {"night-notes": "ok", "small-hours": "failed", "waking-late": "ok"}, problems
     failed = next(r for r in reports if r.slug == "small-hours")
     assert [d.code for d in failed.diagnostics] == ["DB115"]
     assert not (tmp_path / "out" / "small-hours" / "small-hours.pdf").exists()
