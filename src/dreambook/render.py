@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import html
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -162,6 +163,9 @@ def _extensions(names: tuple[str, ...], configs: dict[str, dict[str, Any]]) -> l
 
 
 _inline_markdown = Markdown(extensions=_extensions(("smarty",), _SMARTY))
+# One run at a time: a catalogue renders several books on threads of one process, and a
+# Markdown instance keeps the state of the text it converts.
+_inline_lock = threading.Lock()
 
 
 # Text Python-Markdown and smarty give back as it is: ASCII letters and digits, spaces and
@@ -190,8 +194,9 @@ def typeset_inline(text: str) -> Markup:
 
 def _typeset_with_markdown(text: str) -> Markup:
     """``typeset_inline`` by a Python-Markdown run, whatever the text."""
-    _inline_markdown.reset()
-    converted = _inline_markdown.convert(html.escape(text, quote=False))
+    with _inline_lock:
+        _inline_markdown.reset()
+        converted = _inline_markdown.convert(html.escape(text, quote=False))
     return Markup(converted.removeprefix("<p>").removesuffix("</p>").strip())
 
 

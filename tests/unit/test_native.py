@@ -83,3 +83,44 @@ def test_the_ebook_cover_is_drawn_under_the_lock(
     picture = ebook._draw(pdf, 120.0)
     assert picture.startswith(b"\xff\xd8")  # a JPEG
     assert seen == ["open"]
+
+
+def test_titles_typeset_on_several_threads_at_once_come_out_as_on_one() -> None:
+    """A catalogue renders several books on threads of one process; the Markdown instance
+    that typesets titles keeps the state of the text it converts."""
+    import sys
+
+    from dreambook.render import _typeset_with_markdown
+
+    texts = [f'*Book {book}* -- "chapter {n}" ... end' for book in range(4) for n in range(150)]
+    alone = {text: str(_typeset_with_markdown(text)) for text in texts}
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as the interpreter can
+    found: dict[str, str] = {}
+    try:
+        threads = [
+            threading.Thread(
+                target=lambda part=part: found.update(
+                    (text, str(_typeset_with_markdown(text))) for text in part
+                )
+            )
+            for part in (texts[i::4] for i in range(4))
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(switch)
+    assert found == alone
+
+
+def test_a_chunk_is_laid_out_under_the_lock_from_start_to_end(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A Dask worker may run several chunk tasks on threads of one process: the typesetters
+    and their record of the files each chunk read are the process's own."""
+    from dreambook.export.pdf import chunks
+
+    monkeypatch.setattr(chunks, "_lay_out_chunk", lambda job, files: _held_by_another_thread())
+    assert chunks.lay_out_chunk(None) is True  # type: ignore[arg-type]

@@ -39,6 +39,7 @@ from dreambook.export.pdf.makeup import Space, page_fill
 from dreambook.export.pdf.variant import Variant
 from dreambook.export.pdf.weasy import Typesetter, pdf_bytes
 from dreambook.fsutil import BundledFiles, FileBundle, atomic_output
+from dreambook.native import NATIVE
 
 if TYPE_CHECKING:
     from dreambook.export.pdf.printfile import PrintInk
@@ -224,6 +225,14 @@ def lay_out_chunk(job: ChunkJob, files: Sequence[FileBundle] = ()) -> LaidOutChu
     and the PDF's bytes; writes nothing. Raises MissingDependencyError when WeasyPrint
     cannot run.
     """
+    # A worker process may run several tasks on threads (a Dask worker with more than one):
+    # they take turns, since the typesetters, their record of the files read and the
+    # libraries beneath them are the process's own (native.py).
+    with NATIVE:
+        return _lay_out_chunk(job, files)
+
+
+def _lay_out_chunk(job: ChunkJob, files: Sequence[FileBundle]) -> LaidOutChunk:
     started = time.process_time()
     bundled = BundledFiles(files) if files else None
     typesetter = _typesetter(job, bundled)
