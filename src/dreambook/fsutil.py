@@ -123,7 +123,11 @@ class ConfinedFolders:
 
     def allows(self, path: Path) -> bool:
         """Return True when ``path`` (after resolving links) is inside an allowed folder."""
-        real = Path(os.path.realpath(path))
+        return self.holds(Path(os.path.realpath(path)))
+
+    def holds(self, real: Path) -> bool:
+        """Return True when ``real``, a path with every link and ``..`` already resolved
+        (os.path.realpath), is inside an allowed folder."""
         return any(real == folder or real.is_relative_to(folder) for folder in self.folders)
 
 
@@ -145,7 +149,7 @@ class ConfinedReader:
         is read then.
         """
         real = Path(os.path.realpath(path))
-        if not self.folders.allows(real):
+        if not self.folders.holds(real):
             raise ResourceOutsideError(path, real, line)
         return real
 

@@ -211,7 +211,7 @@ class LinkResolver:
             return LinkTarget(LinkKind.EXTERNAL)
         fragment = parts.fragment or None
         if parts.path:
-            if PurePosixPath(parts.path).suffix.lower() != ".md":
+            if not _names_markdown(parts.path):
                 return LinkTarget(LinkKind.OTHER_FILE)
             target = self.chapter_for_path(source, parts.path)
             if target is None:
@@ -231,6 +231,14 @@ class LinkResolver:
             if found:
                 return found
         return None
+
+
+# Memoised: a book of 2,000 chapters resolves some 6,000 links to 2,000 paths, and making a
+# PurePosixPath costs more than the rest of resolving a link.
+@functools.lru_cache(maxsize=4096)
+def _names_markdown(path: str) -> bool:
+    """True when the link path ``path`` names a Markdown file (suffix ``.md``, any case)."""
+    return PurePosixPath(path).suffix.lower() == ".md"
 
 
 def _section_hint(target: Chapter, fragment: str) -> str:
