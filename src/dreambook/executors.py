@@ -240,26 +240,30 @@ class _Queue:
     A process pool marks a future "running" as soon as it moves it to the queue its workers
     read from, one more than there are workers, so a task waiting behind a hung one looked
     hung too and its book failed with DB115. The workers take tasks in the order they were
-    submitted: the task submitted n-th (from 0) starts when n - jobs + 1 of the tasks before
-    it have ended (a cancelled task counts as ended: no worker takes it). The pool's own
-    warm-up tasks come first and are not counted, so a start may be seen a little early.
+    submitted: the task submitted n-th (from 0) starts when n - jobs + 1 of the tasks
+    submitted before it have ended (a cancelled task counts as ended: no worker takes it).
+    The pool's own warm-up tasks come first and are not counted, so a start may be seen a
+    little early.
     """
 
     def __init__(self, jobs: int) -> None:
         self.jobs = jobs
         self.submitted = 0
-        # When tasks ended, in the order they ended (appended by the pool's thread).
-        self.ended: array.array[float] = array.array("d")
+        # The tasks that ended, in the order they ended (appended by the pool's thread):
+        # their places in the order of submission, and when.
+        self.ended: array.array[int] = array.array("q")
+        self.ended_at: array.array[float] = array.array("d")
 
     def add(self, future: concurrent.futures.Future[Any]) -> None:
         """Note ``future`` (submitted now, after every future added before it)."""
-        queued = (self, self.submitted, time.monotonic())
-        future.dreambook_queued = queued  # type: ignore[attr-defined]
+        position = self.submitted
+        future.dreambook_queued = (self, position, time.monotonic())  # type: ignore[attr-defined]
         self.submitted += 1
-        future.add_done_callback(self._ended)
+        future.add_done_callback(functools.partial(self._ended, position))
 
-    def _ended(self, _future: concurrent.futures.Future[Any]) -> None:
-        self.ended.append(time.monotonic())
+    def _ended(self, position: int, _future: concurrent.futures.Future[Any]) -> None:
+        self.ended_at.append(time.monotonic())  # first: a reader goes by len(self.ended)
+        self.ended.append(position)
 
     @staticmethod
     def started(future: concurrent.futures.Future[Any]) -> float | None:
@@ -269,12 +273,15 @@ class _Queue:
         if queued is None:
             return None
         queue, position, submitted = queued
-        before = position - queue.jobs + 1  # tasks that must end before a worker is free
+        before = position - queue.jobs + 1  # earlier tasks that must end to free a worker
         if before <= 0:
             return submitted
-        if len(queue.ended) < before:
-            return None
-        return max(submitted, queue.ended[before - 1])
+        for index in range(len(queue.ended)):
+            if queue.ended[index] < position:
+                before -= 1
+                if before == 0:
+                    return max(submitted, queue.ended_at[index])
+        return None
 
 
 def _ready() -> None:

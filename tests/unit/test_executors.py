@@ -57,13 +57,15 @@ def test_a_task_waiting_behind_busy_workers_is_not_counted_as_running() -> None:
     """The process pool marks a queued task "running" early; the time limit counts from
     when a worker can have taken it: after n - jobs + 1 earlier tasks ended."""
     queue = _Queue(jobs=2)
-    futures: list[concurrent.futures.Future[int]] = [concurrent.futures.Future() for _ in range(4)]
+    futures: list[concurrent.futures.Future[int]] = [concurrent.futures.Future() for _ in range(5)]
     for future in futures:
         queue.add(future)
     assert _Queue.started(futures[0]) is not None
     assert _Queue.started(futures[1]) is not None
     assert _Queue.started(futures[2]) is None  # both workers are busy
     assert _Queue.started(futures[3]) is None
+    futures[4].cancel()  # a task submitted later frees no worker for the earlier ones
+    assert _Queue.started(futures[2]) is None
     before = time.monotonic()
     futures[1].set_result(1)
     started = _Queue.started(futures[2])
