@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +16,14 @@ from hypothesis import settings
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+# The tests that stop a command with Ctrl-C send it SIGINT. A test run started in the
+# background (`cmd &` in a script, no job control) inherits SIGINT ignored, and so would every
+# command it starts: Python then installs no Ctrl-C handler in them, and they never stop.
+# Handled here, SIGINT reaches the commands as it does from a terminal (a handled signal is
+# reset to its default in a new program; an ignored one stays ignored).
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_MANUSCRIPT = REPO / "manuscript"
