@@ -32,7 +32,7 @@ from click.shell_completion import get_completion_class
 
 import dreambook
 from dreambook.config import BOOK_TOML
-from dreambook.diagnostics import Diagnostic, display_path, format_diagnostic, summarise
+from dreambook.diagnostics import Diagnostic, display_path, format_diagnostic, plural, summarise
 from dreambook.errors import (
     BuildError,
     CodedUsageError,
@@ -512,7 +512,7 @@ def build_command(
                 _say(f"wrote {display_path(path)}/ (the HTML edition)")
                 continue
             size = path.stat().st_size
-            pages = f", {result.pages[path]} pages" if path in result.pages else ""
+            pages = f", {plural(result.pages[path], 'page')}" if path in result.pages else ""
             _say(f"wrote {display_path(path)} ({size / 1024:.0f} KiB{pages})")
         for line in result.summaries:
             _say(line)

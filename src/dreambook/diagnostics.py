@@ -223,8 +223,9 @@ def summarise(diagnostics: Iterable[Diagnostic]) -> str:
     items = list(diagnostics)
     errors = sum(1 for d in items if d.is_error)
     warnings = len(items) - errors
-
-    def plural(count: int, word: str) -> str:
-        return f"{count} {word}{'' if count == 1 else 's'}"
-
     return f"{plural(errors, 'error')}, {plural(warnings, 'warning')}"
+
+
+def plural(count: int, word: str) -> str:
+    """``count`` and the English ``word``, plural unless the count is one: "1 page", "2 pages"."""
+    return f"{count} {word}{'' if count == 1 else 's'}"

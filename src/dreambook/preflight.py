@@ -21,7 +21,7 @@ from typing import Any
 
 import pikepdf
 
-from dreambook.diagnostics import Diagnostic, Severity, diagnostic
+from dreambook.diagnostics import Diagnostic, Severity, diagnostic, plural
 
 # The bleed a printer asks for when the book does not say: an eighth of an inch.
 DEFAULT_BLEED = 9.0
@@ -61,16 +61,15 @@ class PreflightReport:
         warnings = len(self.findings) - self.errors
         parts = [
             self.pdfx or "not PDF/X",
-            f"{self.pages} pages",
+            plural(self.pages, "page"),
             "colour: " + (", ".join(sorted(self.colour_spaces)) or "none"),
-            f"{len(self.fonts)} fonts",
+            plural(len(self.fonts), "font"),
         ]
         if self.images:
-            parts.append(f"{self.images} images (lowest {self.lowest_ppi:.0f} ppi)")
+            parts.append(f"{plural(self.images, 'image')} (lowest {self.lowest_ppi:.0f} ppi)")
         if self.thinnest_rule is not None:
             parts.append(f"thinnest line {self.thinnest_rule:.2f} pt")
-        counts = f"{self.errors} error{'s' * (self.errors != 1)}, "
-        counts += f"{warnings} warning{'s' * (warnings != 1)}"
+        counts = f"{plural(self.errors, 'error')}, {plural(warnings, 'warning')}"
         return f"preflight {self.path.name}: {'; '.join(parts)}: {counts}"
 
 

@@ -291,7 +291,7 @@ def test_the_sample_wrap_is_pdfx_in_ink_and_passes_preflight(sample: Built) -> N
     # Every colour within the total ink a print-on-demand cover may carry (240%).
     assert inks
     assert max(inks) <= 2.4 + 0.005
-    assert f"preflight {SLUG}-cover.pdf: PDF/X-4; 1 pages" in sample.stderr
+    assert f"preflight {SLUG}-cover.pdf: PDF/X-4; 1 page" in sample.stderr
 
 
 def test_the_sample_epub_declares_a_cover_image_of_at_least_1600_by_2560(sample: Built) -> None:
