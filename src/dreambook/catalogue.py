@@ -17,8 +17,9 @@ A catalogue file (TOML) lists manuscript folders and the settings every book sha
 Each book is built by the pipeline's ``build_book`` into ``OUTPUT/<slug>/``, as ``dreambook
 build`` would build it, on one executor kept for the whole catalogue (executors.py), so the
 workers start once and shared inputs (a house styles folder) travel to them once. Several
-books are built at once, each on a thread of this process, so that their chunk tasks
-interleave on the workers, and every book keeps its laid-out chunks in the catalogue's one
+books are built at once, each on a thread of this process that hands the book's stages to
+the executor as tasks (the check and render, the chunks, the merges, the EPUB: the pool is
+made with ``runs_stages``), so that their tasks interleave on the workers, and every book keeps its laid-out chunks in the catalogue's one
 content-addressed store (``OUTPUT/.cache/chunks``). One book's failure is recorded with its
 diagnostics and the other books go on; its previous outputs stay, because a build
 publishes only when every format is written.
@@ -202,8 +203,10 @@ class BookReport:
     seconds: float = 0.0
     files: list[str] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
-    # Layout tasks this build sent to the workers (0 when the chunk cache answered all).
+    # Layout tasks this build sent to the workers (0 when the chunk cache answered all),
+    # and its other tasks (check and render, merge, writers: tasks.py).
     tasks: int = 0
+    stage_tasks: int = 0
     error: str | None = None
 
     def as_json(self) -> dict[str, Any]:
@@ -216,6 +219,7 @@ class BookReport:
             "seconds": round(self.seconds, 3),
             "files": self.files,
             "tasks": self.tasks,
+            "stage_tasks": self.stage_tasks,
             "error": self.error,
             "diagnostics": [
                 {
@@ -236,7 +240,9 @@ class _Counting:
 
     def __init__(self, inner: Executor, chunk_store: Path | None = None) -> None:
         self.inner = inner
+        # Chunk layouts, and the other tasks (check and render, merges, writers).
         self.tasks = 0
+        self.stage_tasks = 0
         self._chunk_store = chunk_store
 
     @property
@@ -251,14 +257,30 @@ class _Counting:
     def chunk_store(self) -> Path | None:
         return self._chunk_store
 
+    @property
+    def runs_stages(self) -> bool:
+        return self.inner.runs_stages
+
     def map(
         self,
         function: Callable[..., Any],
         tasks: Sequence[Any],
         shared: Mapping[str, object] | None = None,
     ) -> Iterator[Any]:
-        self.tasks += len(tasks)
+        if _is_layout(function):
+            self.tasks += len(tasks)
+        else:
+            self.stage_tasks += len(tasks)
         return self.inner.map(function, tasks, shared)
+
+
+def _is_layout(function: Callable[..., Any]) -> bool:
+    """Whether ``function`` lays out a PDF chunk (what the report's ``tasks`` counts), told
+    by name: importing the PDF stack to compare would load WeasyPrint for an EPUB."""
+    return (
+        getattr(function, "__module__", "") == "dreambook.export.pdf.chunks"
+        and getattr(function, "__name__", "") == "lay_out_chunk"
+    )
 
 
 class Progress:
@@ -322,14 +344,17 @@ def _executor(catalogue: Catalogue, scheduler: str | None) -> Iterator[Executor]
         return
     specs = [spec for spec in writing_order(catalogue.formats) if spec.parallel]
     warm_ups = [f for f in map(warm_up_function, specs) if f is not None]
-    with local_pool(catalogue.jobs or usable_cpus(), warm_ups, catalogue.task_timeout) as pool:
+    jobs = catalogue.jobs or usable_cpus()
+    # The books' checks, renders, merges and EPUBs go to the pool too: this process only
+    # hands out work, so several books' stages run side by side instead of on its threads.
+    with local_pool(jobs, warm_ups, catalogue.task_timeout, runs_stages=True) as pool:
         yield pool
 
 
 def books_in_flight(workers: int, books: int) -> int:
     """How many books a catalogue builds at once on ``workers`` workers: enough that the
-    workers lay out one book's chunks while this process checks, renders and merges
-    another's (two at least), never more than there are books."""
+    workers are busy with one book's tasks while another waits for its page numbers to
+    settle (two at least), never more than there are books."""
     return max(1, min(books, max(2, workers)))
 
 
@@ -448,6 +473,7 @@ def _build_one(
         report.diagnostics.extend((*result.checked.diagnostics, *result.writer_diagnostics))
     finally:
         report.tasks = counting.tasks
+        report.stage_tasks = counting.stage_tasks
 
 
 def write_report(reports: Sequence[BookReport], destination: Path, seconds: float) -> None:

@@ -75,6 +75,15 @@ class Executor(Protocol):
         catalogue's, chunks.ChunkCache), or None: each build keeps its own."""
         ...
 
+    @property
+    def runs_stages(self) -> bool:
+        """Whether a build sends its whole stages to the workers, not only the PDF's chunk
+        layouts: the check and render (to workers that share its files), the merge of the
+        chunks, and the writers that lay out nothing in parallel (tasks.py). True for a
+        catalogue's executor and a Dask cluster, where the command's process should only
+        hand out work; False for the pool a single build starts for its chunks."""
+        ...
+
     def map(
         self,
         function: Callable[..., Result],
@@ -108,9 +117,12 @@ class LocalPool:
         jobs: int,
         warm_ups: Sequence[Callable[[], None]] = (),
         timeout: float = DEFAULT_TASK_TIMEOUT,
+        *,
+        runs_stages: bool = False,
     ) -> None:
         self.jobs = jobs
         self.timeout = timeout
+        self._runs_stages = runs_stages
         self.warm_ups = tuple(warm_ups)
         self._lock = threading.Lock()
         # Every pool is made on this one thread: a worker dies with the thread that spawned
@@ -148,6 +160,11 @@ class LocalPool:
     def chunk_store(self) -> Path | None:
         """None: each build keeps its own chunks (a catalogue wraps the pool to share them)."""
         return None
+
+    @property
+    def runs_stages(self) -> bool:
+        """As made: True for a catalogue's pool, False for a single build's."""
+        return self._runs_stages
 
     def map(
         self,
@@ -302,10 +319,12 @@ def local_pool(
     jobs: int,
     warm_ups: Sequence[Callable[[], None]] = (),
     timeout: float = DEFAULT_TASK_TIMEOUT,
+    *,
+    runs_stages: bool = False,
 ) -> Iterator[LocalPool]:
     """A LocalPool of ``jobs`` spawned worker processes, stopped on leaving (see
     workers.worker_pool: an early exit kills the workers)."""
-    pool = LocalPool(jobs, warm_ups, timeout)
+    pool = LocalPool(jobs, warm_ups, timeout, runs_stages=runs_stages)
     failed = True
     try:
         yield pool
@@ -355,6 +374,11 @@ class DaskExecutor:
         """None: each build keeps its own chunks (a catalogue wraps the executor to share
         them)."""
         return None
+
+    @property
+    def runs_stages(self) -> bool:
+        """True: the cluster takes whole stages, the command hands out work."""
+        return True
 
     def _share(self, value: object) -> object:
         """``value`` as the workers will get it: a future of its scattered copy for large
@@ -542,6 +566,11 @@ class InProcess:
     def chunk_store(self) -> Path | None:
         """None: the build keeps its own chunks."""
         return None
+
+    @property
+    def runs_stages(self) -> bool:
+        """False: there are no workers to send stages to."""
+        return False
 
     def map(
         self,

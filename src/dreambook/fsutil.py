@@ -201,11 +201,12 @@ class FileBundle:
     (``BundledFiles``) instead of the disk. Every file is read through ``ConfinedReader``
     over ``readable``, so a link that leads out of the allowed folders is left out of the
     bundle, and the worker refuses it as the local build would. Names beginning with a dot
-    (``.cache``, ``.git``) are left out too. ``digest`` is a hash of every path and content:
-    an executor sends a bundle to its workers once for every bundle of that digest.
+    (``.cache``, ``.git``) are left out too, and with ``recursive`` False every folder below
+    ``folder``. ``digest`` is a hash of every path and content: an executor sends a bundle
+    to its workers once for every bundle of that digest.
     """
 
-    def __init__(self, folder: Path, readable: Sequence[Path]) -> None:
+    def __init__(self, folder: Path, readable: Sequence[Path], *, recursive: bool = True) -> None:
         reader = ConfinedReader(readable)
         self.files: dict[str, bytes] = {}
         seen: set[str] = set()
@@ -216,6 +217,8 @@ class FileBundle:
                 continue
             seen.add(real)
             folders[:] = sorted(name for name in folders if not name.startswith("."))
+            if not recursive:
+                folders.clear()
             for name in sorted(names):
                 path = Path(parent, name)
                 if name.startswith(".") or not path.is_file():

@@ -47,6 +47,7 @@ from dreambook.workers import usable_cpus
 
 if TYPE_CHECKING:
     from dreambook.executors import Executor
+    from dreambook.render import RenderedBook
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,44 @@ def check_manuscript(manuscript: Path, options: Options | None = None) -> Checke
     found.sort(key=sort_key)
     found = _fold_consequences(book, graph, order, found, unread)
     return CheckedBook(book, graph, order, escalate(found) if options.strict else tuple(found))
+
+
+@dataclass(frozen=True)
+class CheckJob:
+    """Check the manuscript folder and render the book when it has no errors."""
+
+    manuscript: Path
+    options: Options
+    cache: Path
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What a check task returns: the checked book, and the rendered one (None when the
+    check found errors: nothing is rendered then)."""
+
+    checked: CheckedBook
+    rendered: RenderedBook | None
+
+
+def check_and_render(job: CheckJob) -> Checked:
+    """Check ``job.manuscript`` and render it when it has no errors: the check and render
+    as one task for an executor whose workers read this machine's files (the check reads
+    the manuscript, so it never goes to a worker elsewhere). Raises as
+    ``check_manuscript`` and ``render_book``."""
+    from dreambook.render import render_book
+
+    checked = check_manuscript(job.manuscript, job.options)
+    if checked.has_errors:
+        return Checked(checked, None)
+    rendered = render_book(
+        checked.book,
+        checked.graph,
+        checked.reading_order,
+        trust_html=job.options.trust_html,
+        cache=job.cache,
+    )
+    return Checked(checked, rendered)
 
 
 # A chapter with one of these errors could not be read, or not its title: it stands in the
@@ -386,15 +425,27 @@ def _build_book(
     from dreambook.styles import book_styles
 
     watch = _Stopwatch(progress)
-    with watch.stage("check", f"checking {manuscript}"):
-        checked = check_manuscript(manuscript, options)
-    if checked.has_errors:
-        raise ManuscriptError(checked.diagnostics, len(checked.book.chapters))
-    with watch.stage("render", f"rendering {len(checked.book.chapters)} chapters"):
-        rendered = render_book(
-            checked.book, checked.graph, checked.reading_order,
-            trust_html=options.trust_html, cache=output / CACHE_FOLDER,
-        )  # fmt: skip
+    # An executor that takes whole stages (a catalogue's, a cluster's) checks and renders
+    # the book on a worker, when its workers read this machine's files (tasks.py).
+    remote = executor is not None and executor.runs_stages
+    if remote and executor is not None and executor.shares_files:
+        with watch.stage("check", f"checking and rendering {manuscript}"):
+            job = CheckJob(manuscript, options, output / CACHE_FOLDER)
+            (done,) = list(executor.map(check_and_render, [job]))
+        checked = done.checked
+        if checked.has_errors or done.rendered is None:
+            raise ManuscriptError(checked.diagnostics, len(checked.book.chapters))
+        rendered = done.rendered
+    else:
+        with watch.stage("check", f"checking {manuscript}"):
+            checked = check_manuscript(manuscript, options)
+        if checked.has_errors:
+            raise ManuscriptError(checked.diagnostics, len(checked.book.chapters))
+        with watch.stage("render", f"rendering {len(checked.book.chapters)} chapters"):
+            rendered = render_book(
+                checked.book, checked.graph, checked.reading_order,
+                trust_html=options.trust_html, cache=output / CACHE_FOLDER,
+            )  # fmt: skip
     styles = book_styles(manuscript, checked.book.config, options.house_styles)
     identity = book_identity(manuscript, checked.book.config)
     # One build writes a folder at a time: another build's cache clean-up would delete
@@ -423,7 +474,13 @@ def _build_book(
                 writer = load_writer(spec)
                 with watch.stage(spec.name, writer.describe(context)):
                     earlier = {name: results[name] for name in spec.reads if name in results}
-                    results[spec.name] = writer.write(context, earlier)
+                    if remote and executor is not None and not spec.parallel:
+                        # One task on a worker, which returns the files it made.
+                        from dreambook.tasks import run_writer
+
+                        results[spec.name] = run_writer(executor, context, spec.name, earlier)
+                    else:
+                        results[spec.name] = writer.write(context, earlier)
             written = staged.publish([path for r in results.values() for path in r.files])
         except OSError as error:
             raise _output_error(error, staged, output) from error

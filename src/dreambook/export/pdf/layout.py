@@ -48,7 +48,7 @@ from dreambook.export.pdf.folios import (
     write_page_map,
 )
 from dreambook.export.pdf.makeup import Fill, Space, page_fill, with_fill
-from dreambook.export.pdf.merge import ChunkPdf, label_pages, merge_chunks
+from dreambook.export.pdf.merge import ChunkPdf, MergeJob, label_pages, merge_chunks, merge_job
 from dreambook.export.pdf.pages import PrintPages, page_css
 from dreambook.export.pdf.printfile import PrintInk, finish_print_file, load_print_ink
 from dreambook.export.pdf.refused import refused_diagnostics
@@ -586,8 +586,19 @@ class ChunkedBook:
             assert layout.pdf_path is not None
             parts.append(ChunkPdf(layout.pdf_path, layout.pages))
         started = time.perf_counter()
-        with atomic_output(destination) as output:
-            merge_chunks(parts, page_map.body_start, output, self.cache.folder / "fonts")
+        fonts = self.cache.folder / "fonts"
+        if self.pool.runs_stages:
+            # The merge is one more task: the command's process only writes the bytes.
+            job = MergeJob(tuple(parts), page_map.body_start, None, fonts)
+            if not self.pool.shares_files:
+                data = tuple(part.path.read_bytes() for part in parts)
+                job = MergeJob(tuple(parts), page_map.body_start, data)
+            (merged,) = list(self.pool.map(merge_job, [job]))
+            with atomic_output(destination) as output:
+                output.write(merged)
+        else:
+            with atomic_output(destination) as output:
+                merge_chunks(parts, page_map.body_start, output, fonts)
         log.info("merged %d chunks in %.2f s", len(parts), time.perf_counter() - started)
         self.cache.prune()
         bare = {

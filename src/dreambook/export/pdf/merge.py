@@ -280,6 +280,37 @@ def merge_chunks(
     )
 
 
+@dataclass(frozen=True)
+class MergeJob:
+    """The merge as a task for an executor's worker (export/pdf/layout.py): the chunks'
+    PDFs by path (a worker on the build's machine, which may keep the united font programs
+    in ``font_cache``) or as bytes (``data``, one per chunk, for a worker elsewhere)."""
+
+    chunks: tuple[ChunkPdf, ...]
+    body_start: int
+    data: tuple[bytes, ...] | None = None
+    font_cache: Path | None = None
+
+
+def merge_job(job: MergeJob) -> bytes:
+    """The merged PDF of ``job`` (a task: writes nothing but its scratch files). Raises
+    pikepdf.PdfError for an unreadable chunk."""
+    output = io.BytesIO()
+    if job.data is None:
+        merge_chunks(job.chunks, job.body_start, output, job.font_cache)
+        return output.getvalue()
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="dreambook-merge-") as scratch:
+        parts = []
+        for index, (chunk, data) in enumerate(zip(job.chunks, job.data, strict=True)):
+            path = Path(scratch, f"{index}.pdf")
+            path.write_bytes(data)
+            parts.append(ChunkPdf(path, chunk.pages))
+        merge_chunks(parts, job.body_start, output, job.font_cache)
+    return output.getvalue()
+
+
 # --- one program per font ------------------------------------------------------------------------
 
 
