@@ -69,6 +69,10 @@ class WriterOutput:
     files: tuple[MadeFile, ...]
 
 
+def _absolute(path: Path) -> Path:
+    return Path(os.path.abspath(path))
+
+
 def _moved(root: Path, path: Path) -> Path:
     """Where the absolute ``path`` of the build's machine is under the folder ``root``."""
     return root / os.path.abspath(path).lstrip(os.sep)
@@ -179,14 +183,20 @@ def run_writer(
     made into ``context.output`` (each file atomically; folders get the build's modes);
     return its result as the writer would have returned it here. Raises what the writer
     raised, and OSError when a file cannot be written."""
+    # Absolute paths: a worker elsewhere lays the folders down by them.
+    styles = replace(
+        context.styles,
+        folders=tuple(_absolute(folder) for folder in context.styles.folders),
+        readable=tuple(_absolute(folder) for folder in context.styles.readable),
+    )
     job = WriterJob(
         name,
         context.book,
-        context.styles,
-        context.manuscript,
+        styles,
+        _absolute(context.manuscript),
         context.identity,
         context.variants,
-        context.cache_folder,
+        _absolute(context.cache_folder),
         dict(earlier),
     )
     shared: dict[str, object] = {}

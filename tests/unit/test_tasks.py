@@ -4,8 +4,11 @@ what the writer makes in the build's own process."""
 
 from __future__ import annotations
 
+import os
 import shutil
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,7 +24,28 @@ SAMPLE = Path(__file__).resolve().parents[2] / "manuscript"
 
 
 class _Elsewhere(InProcess):
-    """Runs tasks here, but as a worker on another machine gets them: with the bundles."""
+    """Runs tasks here, but as a worker on another machine gets them: with the bundles,
+    and (given ``cwd``) in another working folder."""
+
+    def __init__(self, cwd: Path | None = None) -> None:
+        self.cwd = cwd
+
+    def map(
+        self,
+        function: Callable[..., Any],
+        tasks: Sequence[Any],
+        shared: Mapping[str, object] | None = None,
+    ) -> Iterator[Any]:
+        here = Path.cwd()
+        results = []
+        for task in tasks:
+            if self.cwd is not None:
+                os.chdir(self.cwd)
+            try:
+                results.append(function(task, **(shared or {})))
+            finally:
+                os.chdir(here)
+        return iter(results)
 
     @property
     def shares_files(self) -> bool:
@@ -97,3 +121,25 @@ def test_run_writer_writes_what_the_task_made_into_the_build_output(
     assert result.files == (output / written_here.files[0].name,)
     assert result.files[0].read_bytes() == written_here.files[0].read_bytes()
     assert type(result) is type(written_here)
+
+
+def test_a_writer_task_elsewhere_finds_a_book_given_by_a_relative_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+    shutil.copytree(SAMPLE, tmp_path / "book")
+    monkeypatch.chdir(tmp_path)
+    job = _job(Path("book"), "epub", Path("cache"))
+    context = BuildContext(
+        book=job.book,
+        styles=job.styles,
+        manuscript=Path("book"),
+        output=tmp_path / "out",
+        identity=job.identity,
+        cache=Path("cache"),
+    )
+    (tmp_path / "out").mkdir()
+    (tmp_path / "worker").mkdir()
+    result = run_writer(_Elsewhere(tmp_path / "worker"), context, "epub", {})
+    assert [path.suffix for path in result.files] == [".epub"]
+    assert result.files[0].stat().st_size > 10_000
