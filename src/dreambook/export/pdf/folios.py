@@ -19,7 +19,7 @@ from dreambook.fsutil import atomic_output
 from dreambook.labels import ENGLISH, Labels
 
 if TYPE_CHECKING:
-    from dreambook.render import NextStageEntry
+    from dreambook.render import NextStageEntry, RenderedChapter
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +108,32 @@ class PageMap:
         if page_index >= self.body_start:
             return str(page_index - self.body_start + 1)
         return roman(page_index + 1)
+
+
+# About this much of a chapter's HTML fills a page of the default design (the sample book
+# sets some 1,560 characters a page, the benchmark's plainer book 2,100): only for guessing
+# where chapters begin before any layout (``estimated_page_map``).
+_HTML_PER_PAGE = 1800
+
+
+def estimated_page_map(chapters: Sequence[RenderedChapter], recto: bool) -> PageMap:
+    """A guess at where each chapter begins, for a first layout that has no page map of an
+    earlier build: the first chapter on the body's first page (its folio, 1, is always
+    right), each later one after its predecessor's share of pages at ``_HTML_PER_PAGE``
+    characters a page, on a right-hand page when chapters open on one (``recto``).
+
+    A book whose only page numbers are where its first chapter begins (one chapter, or a
+    contents page of one) prints its final numbers in that first layout. Anchors other
+    than the chapters' are left out (they print as placeholders until laid out).
+    """
+    anchors: dict[str, int] = {}
+    page = 0
+    for chapter in chapters:
+        if recto and page % 2:
+            page += 1
+        anchors[chapter.anchor] = page
+        page += max(1, -(-len(str(chapter.body)) // _HTML_PER_PAGE))
+    return PageMap(anchors, 0, max(page, 1))
 
 
 class PageNumbers:

@@ -43,6 +43,7 @@ from dreambook.export.pdf.folios import (
     NumberShapes,
     PageMap,
     PageNumbers,
+    estimated_page_map,
     page_map_path,
     read_page_map,
     write_page_map,
@@ -205,13 +206,18 @@ def settle(layouts: Layouts[Any], guess: PageMap | None) -> tuple[PageMap, int]:
 class WholeBook:
     """The book as one document, laid out in this process."""
 
-    def __init__(self, edition: Edition) -> None:
+    def __init__(self, edition: Edition, guess: PageMap | None = None) -> None:
         self.edition = edition
         self.typesetter = Typesetter(
             edition.page_css, edition.stylesheet, edition.folders, edition.ink
         )
         self.document: Any = None
         self.made_from: PageMap | None = None
+        # The HTML the document held was laid out from (without fill), and the page map
+        # that the first layout's numbers were guessed from (``estimated_page_map``).
+        self.made_html = ""
+        self.guess = guess
+        self.printed: tuple[PageMap | None, str] = (None, "")
         # The space above headings that fills short pages (makeup.py), and whether the
         # document held was laid out with all of it.
         self.fill: Fill = {}
@@ -222,10 +228,25 @@ class WholeBook:
         self.history: list[Fill] = []
         self.frozen = False
 
+    def _printing(self, page_map: PageMap | None) -> str:
+        """The book's HTML printing the numbers of ``page_map`` (the last one made is kept:
+        a pass asks for the same twice)."""
+        if self.printed[0] is not page_map or page_map is None:
+            self.printed = (page_map, self.edition.html.html(PageNumbers(page_map)))
+        return self.printed[1]
+
+    def _holds(self, page_map: PageMap) -> bool:
+        """Whether the document held prints the numbers of ``page_map``: made from that very
+        map, or from one whose numbers read the same everywhere they are printed (the same
+        HTML lays out the same pages)."""
+        if self.made_from is None:
+            return False
+        return self.made_from == page_map or self._printing(page_map) == self.made_html
+
     def work_for(self, pages: PageNumbers) -> PageNumbers | None:
-        """``pages`` itself, unless the document held was laid out with these numbers and
-        with every page filled."""
-        settled = self.made_from is not None and self.made_from == pages.page_map
+        """``pages`` itself, unless the document held prints these numbers and has every
+        page filled."""
+        settled = pages.page_map is not None and self._holds(pages.page_map)
         return None if settled and self.filled else pages
 
     def lay_out(self, work: PageNumbers) -> PageMap:
@@ -233,18 +254,21 @@ class WholeBook:
         note the fill its short pages still want."""
         edition = self.edition
         started = time.process_time()
+        html = edition.html.html(work)
         self.document = self.typesetter.render(
-            with_fill(edition.html.html(work), self.fill), edition.base_url, edition.variant.traits
+            with_fill(html, self.fill), edition.base_url, edition.variant.traits
         )
         self.last_cpu_seconds = time.process_time() - started
         self.cpu_seconds += self.last_cpu_seconds
-        self.made_from = work.page_map
+        self.made_from, self.made_html = work.page_map, html
         page_map = PageMap.from_document(self.document, edition.first_chapter)
-        # A layout of placeholder numbers is only for positions: its pages are not filled.
-        # The make-up's decisions are taken only once the numbers held (see ChunkedBook).
-        if work.page_map is not None:
+        # A layout of placeholder numbers, or of guessed ones that did not hold, is only for
+        # positions: its pages are not filled. The make-up's decisions are taken only once
+        # the numbers held (see ChunkedBook).
+        held = work.page_map is not None and self._holds(page_map)
+        if work.page_map is not None and (work.page_map is not self.guess or held):
             laid_with = self.fill
-            decide = page_map == work.page_map
+            decide = held
             fill = page_fill(self.document.pages, laid_with, decide=decide)
             if not self.frozen and fill != laid_with:
                 # Fills that go round in a cycle settle as a chunk's do (``next_fill``).
@@ -657,12 +681,18 @@ def check_nothing_lost(book: RenderedBook, page_map: PageMap) -> None:
 
 
 def _finish(
-    layouts: Layouts[Any], edition: Edition, destination: Path, cache: Path, content: str
+    layouts: Layouts[Any],
+    edition: Edition,
+    destination: Path,
+    cache: Path,
+    content: str,
+    guess: PageMap | None = None,
 ) -> PdfEdition:
     """Settle ``layouts``, check that no chapter was lost, write the PDF, and keep its page
-    map in ``cache`` with the ``content`` key of what was laid out."""
+    map in ``cache`` with the ``content`` key of what was laid out. The first layout prints
+    the numbers of the page map an earlier build kept, or else of ``guess``."""
     map_path = page_map_path(cache, destination)
-    page_map, passes = settle(layouts, read_page_map(map_path))
+    page_map, passes = settle(layouts, read_page_map(map_path) or guess)
     check_nothing_lost(edition.book, page_map)
     written = layouts.write(destination, page_map)
     write_page_map(map_path, page_map, content)
@@ -711,7 +741,12 @@ def build_edition(
     edition = Edition.of(context, variant)
     content = content_key(context.book, context.styles)
     if context.jobs <= 1 or len(context.book.chapters) < 2:
-        return _finish(WholeBook(edition), edition, destination, context.cache_folder, content)
+        # Without an earlier build's page map, the first layout prints guessed numbers (a
+        # book whose only number is its first chapter's folio settles in that layout).
+        recto = context.book.config.chapter_start == "recto"
+        guess = estimated_page_map(context.book.chapters, recto)
+        whole = WholeBook(edition, guess)
+        return _finish(whole, edition, destination, context.cache_folder, content, guess)
     with contextlib.ExitStack() as stack:
         pool = context.executor
         chunk_characters = context.chunk_characters or chunk_characters
