@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from fontTools.ttLib import TTFont
 
 from dreambook.export.epub.fonts import (
@@ -48,3 +49,23 @@ def test_a_subset_keeps_the_characters_asked_for_and_is_the_same_every_time() ->
     assert len(first) < len(program) / 10
     # Saved without the clock's date, which would differ from one build to the next.
     assert font["head"].modified == TTFont(io.BytesIO(program))["head"].modified
+
+
+def test_fonts_subset_by_forked_workers_equal_those_made_one_after_another(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from dreambook.export.epub import fonts
+
+    if not fonts._may_fork():
+        pytest.skip("this test process cannot fork workers (it runs threads)")
+    monkeypatch.setattr(fonts, "usable_cpus", lambda: 2)
+    programs = [
+        (REPO / "styles" / "fonts" / name).read_bytes()
+        for name in ("Vollkorn-Regular.ttf", "Vollkorn-Italic.ttf", "Vollkorn-Bold.ttf")
+    ]
+    characters = frozenset("The night rehearses 0123456789, again.")
+    shared = fonts._subset_all(programs, characters, fonts.BASE_FEATURES)
+    monkeypatch.setattr(fonts, "_may_fork", lambda: False)
+    alone = fonts._subset_all(programs, characters, fonts.BASE_FEATURES)
+    assert shared == alone
+    assert len(set(shared)) == 3  # three different fonts, each subset

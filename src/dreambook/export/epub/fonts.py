@@ -29,6 +29,7 @@ from pathlib import Path
 from dreambook.export.epub.resources import Resource
 from dreambook.export.epub.xhtml import Document, X
 from dreambook.fsutil import atomic_output
+from dreambook.workers import usable_cpus
 
 log = logging.getLogger(__name__)
 
@@ -145,23 +146,77 @@ def subset_fonts(
     """
     characters = characters_to_keep(documents, stylesheet)
     features = stylesheet_features(stylesheet)
-    kept: list[Resource] = []
-    used: set[str] = set()
-    for resource in resources:
+    resources = list(resources)
+    keys: dict[int, str] = {}
+    made: dict[str, bytes] = {}
+    for index, resource in enumerate(resources):
         if resource.media_type in {"font/ttf", "font/otf"}:
-            key = _subset_key(resource.content, characters, features)
-            used.add(key)
+            keys[index] = key = _subset_key(resource.content, characters, features)
             content = _cached(cache, key)
-            if content is None:
-                content = subset_font(resource.content, characters, features)
-                _keep(cache, key, content)
-            resource = Resource(resource.file_name, resource.media_type, content)
+            if content is not None:
+                made[key] = content
+    missing = {key: resources[index].content for index, key in keys.items() if key not in made}
+    subsets = _subset_all(list(missing.values()), characters, features)
+    for key, content in zip(missing, subsets, strict=True):
+        made[key] = content
+        _keep(cache, key, content)
+    kept: list[Resource] = []
+    for index, resource in enumerate(resources):
+        if index in keys:
+            resource = Resource(resource.file_name, resource.media_type, made[keys[index]])
         kept.append(resource)
+    used = set(keys.values())
     if cache is not None and cache.is_dir():
         for entry in cache.glob("*.font"):
             if entry.name.split(".")[0] not in used:
                 entry.unlink(missing_ok=True)
     return kept
+
+
+def _subset_all(
+    programs: list[bytes], characters: frozenset[str], features: tuple[str, ...]
+) -> list[bytes]:
+    """``subset_font`` of each of ``programs``, in order: shared with forked worker
+    processes when there are several and this process may fork (it runs no other thread:
+    the preview's server does, a Dask worker does), else one after another here. The
+    result is the same either way: each subset is made by the same function."""
+    if len(programs) < 2 or usable_cpus() < 2 or not _may_fork():
+        return [subset_font(program, characters, features) for program in programs]
+    import concurrent.futures
+    import multiprocessing
+
+    from fontTools import subset  # noqa: F401  (imported once here, not in every worker)
+
+    workers = min(usable_cpus(), len(programs)) - 1
+    context = multiprocessing.get_context("fork")
+    try:
+        pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=context)
+    except (OSError, ValueError, AssertionError) as error:
+        log.info("subsetting the fonts one after another: %s", error)
+        return [subset_font(program, characters, features) for program in programs]
+    with pool:
+        # The workers take programs from the front while this process makes them from the
+        # back; a future that can still be cancelled has not been handed to a worker.
+        futures = [pool.submit(subset_font, p, characters, features) for p in programs]
+        here: dict[int, bytes] = {}
+        for index in reversed(range(len(programs))):
+            if not futures[index].cancel():
+                break
+            here[index] = subset_font(programs[index], characters, features)
+        return [here[i] if i in here else futures[i].result() for i in range(len(programs))]
+
+
+def _may_fork() -> bool:
+    """Whether this process may fork workers: it runs no other thread, may have children
+    (not a daemonic process, as some pools' workers are) and the system forks."""
+    import multiprocessing
+    import threading
+
+    return (
+        threading.active_count() == 1
+        and not multiprocessing.current_process().daemon
+        and "fork" in multiprocessing.get_all_start_methods()
+    )
 
 
 def _subset_key(content: bytes, characters: frozenset[str], features: Iterable[str]) -> str:
