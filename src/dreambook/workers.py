@@ -24,6 +24,18 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
+def may_fork() -> bool:
+    """Whether this process may fork helper processes: it runs no other thread (forking a
+    process with threads, as the preview's server or a Dask worker has, can leave a lock held
+    for ever in the child), it may have children (not a daemonic process), and the system
+    forks."""
+    return (
+        threading.active_count() == 1
+        and not multiprocessing.current_process().daemon
+        and "fork" in multiprocessing.get_all_start_methods()
+    )
+
+
 # prctl(2): ask the kernel to send a signal to this process when its parent ends.
 _PR_SET_PDEATHSIG = 1
 

@@ -56,7 +56,7 @@ def test_fonts_subset_by_forked_workers_equal_those_made_one_after_another(
 ) -> None:
     from dreambook.export.epub import fonts
 
-    if not fonts._may_fork():
+    if not fonts.may_fork():
         pytest.skip("this test process cannot fork workers (it runs threads)")
     monkeypatch.setattr(fonts, "usable_cpus", lambda: 2)
     programs = [
@@ -65,7 +65,7 @@ def test_fonts_subset_by_forked_workers_equal_those_made_one_after_another(
     ]
     characters = frozenset("The night rehearses 0123456789, again.")
     shared = fonts._subset_all(programs, characters, fonts.BASE_FEATURES)
-    monkeypatch.setattr(fonts, "_may_fork", lambda: False)
+    monkeypatch.setattr(fonts, "may_fork", lambda: False)
     alone = fonts._subset_all(programs, characters, fonts.BASE_FEATURES)
     assert shared == alone
     assert len(set(shared)) == 3  # three different fonts, each subset

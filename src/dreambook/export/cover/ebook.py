@@ -8,17 +8,27 @@ cover, draw it once.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.metadata
 import io
+import logging
+import multiprocessing
+import os
+from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from dreambook.errors import DreambookError
 from dreambook.export.cover.page import SCREEN, STYLESHEET, cover_html, cover_ink, cover_pdf
 from dreambook.fsutil import ConfinedReader, atomic_output
 from dreambook.native import NATIVE
+from dreambook.workers import die_with_parent, may_fork, usable_cpus
 
 if TYPE_CHECKING:
     from dreambook.export.writer import BuildContext
+
+log = logging.getLogger(__name__)
 
 # Retailers' smallest ebook cover (see cover_check.py); the picture is drawn at least this
 # large in both directions, keeping the trim's proportions.
@@ -30,32 +40,92 @@ JPEG_QUALITY = 80
 CACHE_NAME = "cover"
 
 
+def _cached_path(context: BuildContext) -> Path:
+    """Where the cache keeps the front cover this build sets: named by a hash of its HTML,
+    its stylesheet and dreambook's version."""
+    config = context.book.config
+    html = cover_html(context, None, cover_ink(config, None))
+    digest = hashlib.sha256(html.encode())
+    digest.update(context.styles.read_bytes(STYLESHEET))
+    digest.update(importlib.metadata.version("dreambook").encode())
+    return context.cache_folder / CACHE_NAME / f"{digest.hexdigest()[:32]}.jpg"
+
+
 def front_cover_jpeg(context: BuildContext) -> bytes:
     """The generated front cover as JPEG bytes (from the cache when unchanged).
 
     Raises MissingDependencyError when WeasyPrint cannot run and OSError when a style file
     cannot be read; a cache that cannot be written is skipped.
     """
-    config = context.book.config
-    html = cover_html(context, None, cover_ink(config, None))
-    digest = hashlib.sha256(html.encode())
-    digest.update(context.styles.read_bytes(STYLESHEET))
-    digest.update(importlib.metadata.version("dreambook").encode())
-    folder = context.cache_folder / CACHE_NAME
-    cached = folder / f"{digest.hexdigest()[:32]}.jpg"
+    cached = _cached_path(context)
     try:
         return cached.read_bytes()
     except OSError:
         pass
-    data = _draw(cover_pdf(context, None, None, SCREEN), config.trim_size.height.points)
+    height = context.book.config.trim_size.height.points
+    data = _draw(cover_pdf(context, None, None, SCREEN), height)
     try:
-        for stale in folder.glob("*.jpg"):
+        for stale in cached.parent.glob("*.jpg"):
             stale.unlink()
         with atomic_output(cached) as output:
             output.write(data)
     except OSError:
         pass  # the cache is an optimisation; the cover is made all the same
     return data
+
+
+def _sets_front_cover(context: BuildContext) -> bool:
+    """Whether the book's cover picture is the front cover dreambook sets (the author
+    gave no image, and the book names its authors: see ``cover_picture``)."""
+    config = context.book.config
+    return not (config.cover or config.front) and bool(config.authors)
+
+
+@contextlib.contextmanager
+def drawn_meanwhile(context: BuildContext) -> Iterator[None]:
+    """Draw the front cover the book sets in a forked process while the block runs, so that
+    ``front_cover_jpeg`` after the block takes it from the cache instead of drawing it then.
+
+    Only when the book's cover is one dreambook sets, it is not in the cache yet, the
+    machine has a second CPU and this process may fork (workers.may_fork). The child draws
+    with ``front_cover_jpeg`` itself, so the picture is the same; when it fails, or the
+    cache cannot be written, the build draws the cover as it would have. A block that raises
+    stops the child.
+    """
+    child = None
+    try:
+        useful = (
+            _sets_front_cover(context)
+            and usable_cpus() > 1
+            and may_fork()
+            and not _cached_path(context).is_file()
+        )
+    except (OSError, DreambookError, UnicodeDecodeError):
+        useful = False  # the build meets the same error itself, where it reports it
+    if useful:
+        child = multiprocessing.get_context("fork").Process(
+            target=_draw_ahead, args=(context, os.getpid()), daemon=True
+        )
+        try:
+            child.start()
+        except OSError as error:
+            log.info("drawing the cover in this process: %s", error)
+            child = None
+    finished = False
+    try:
+        yield
+        finished = True
+    finally:
+        if child is not None:
+            if not finished:
+                child.terminate()
+            child.join()
+
+
+def _draw_ahead(context: BuildContext, parent: int) -> None:
+    """The child of ``drawn_meanwhile``: draw the cover into the cache, then end."""
+    die_with_parent(parent)
+    front_cover_jpeg(context)
 
 
 def _draw(pdf: bytes, height_points: float) -> bytes:

@@ -29,7 +29,7 @@ from pathlib import Path
 from dreambook.export.epub.resources import Resource
 from dreambook.export.epub.xhtml import Document, X
 from dreambook.fsutil import atomic_output
-from dreambook.workers import usable_cpus
+from dreambook.workers import may_fork, usable_cpus
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +180,7 @@ def _subset_all(
     processes when there are several and this process may fork (it runs no other thread:
     the preview's server does, a Dask worker does), else one after another here. The
     result is the same either way: each subset is made by the same function."""
-    if len(programs) < 2 or usable_cpus() < 2 or not _may_fork():
+    if len(programs) < 2 or usable_cpus() < 2 or not may_fork():
         return [subset_font(program, characters, features) for program in programs]
     import concurrent.futures
     import multiprocessing
@@ -204,19 +204,6 @@ def _subset_all(
                 break
             here[index] = subset_font(programs[index], characters, features)
         return [here[i] if i in here else futures[i].result() for i in range(len(programs))]
-
-
-def _may_fork() -> bool:
-    """Whether this process may fork workers: it runs no other thread, may have children
-    (not a daemonic process, as some pools' workers are) and the system forks."""
-    import multiprocessing
-    import threading
-
-    return (
-        threading.active_count() == 1
-        and not multiprocessing.current_process().daemon
-        and "fork" in multiprocessing.get_all_start_methods()
-    )
 
 
 def _subset_key(content: bytes, characters: frozenset[str], features: Iterable[str]) -> str:

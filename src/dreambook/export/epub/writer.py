@@ -9,6 +9,7 @@ the package (package.py) atomically.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,39 +104,51 @@ class EpubWriter:
             fonts = font_files(styles, css)
         else:
             css, fonts = without_font_faces(css), []
-        cover = book_cover(context)  # the author's image, or the front cover set for it
-        print_edition = print_edition_name(context) if page_breaks else None
-        templates = DocumentTemplates(
-            styles.environment(),
-            language=context.identity.language,
-            stylesheet=STYLESHEET,
-            book=book,
-        )
-        licence = font_licence(templates, fonts, book.labels)
-        front = front_matter(
-            context, templates, cover, bool(fonts), print_edition,
-            licence.file_name if licence else None,
-        )  # fmt: skip
-        files = chapter_file_names(book)
-        chapters, notes = chapter_documents(context, templates, files)
-        pages = place_page_markers(chapters, page_breaks)
-        images = carry_images(chapters, context.manuscript)
-        depth = book.config.toc_depth
-        # By default the navigation lists each chapter's own sections, the NCX (read by
-        # older readers, often as a flat list) the chapters alone.
-        standard = house_sections(book)
-        sections = {c.slug: contents_sections(c, depth or 2, standard) for c in book.chapters}
-        navigation = navigation_document(
-            templates, front, cover is not None, chapters, pages, sections, book.labels
-        )
-        starts = {c.slug: f"{files[c.slug]}#{c.anchor}" for c in book.chapters}
-        link_documents((*front.documents, *chapters, navigation), chapters, starts)
-        documents = (*front.documents, *chapters)
-        extra = (licence,) if licence else ()
-        # Cut last, from the finished documents: every character the book sets is known.
-        fonts = subset_fonts(
-            fonts, (*documents, *extra, navigation), css, context.cache_folder / "epub-fonts"
-        )
+        # The author's image, or the front cover set for it: that one is drawn (in a forked
+        # process where it may be) while the documents are made, and taken at the end.
+        cover = book_cover(context, draw=False)
+        drawing = cover is not None and not cover.content
+        meanwhile: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
+        if drawing:
+            # Only a book whose cover is set loads the cover's layout (and WeasyPrint).
+            from dreambook.export.cover.ebook import drawn_meanwhile
+
+            meanwhile = drawn_meanwhile(context)
+        with meanwhile:
+            print_edition = print_edition_name(context) if page_breaks else None
+            templates = DocumentTemplates(
+                styles.environment(),
+                language=context.identity.language,
+                stylesheet=STYLESHEET,
+                book=book,
+            )
+            licence = font_licence(templates, fonts, book.labels)
+            front = front_matter(
+                context, templates, cover, bool(fonts), print_edition,
+                licence.file_name if licence else None,
+            )  # fmt: skip
+            files = chapter_file_names(book)
+            chapters, notes = chapter_documents(context, templates, files)
+            pages = place_page_markers(chapters, page_breaks)
+            images = carry_images(chapters, context.manuscript)
+            depth = book.config.toc_depth
+            # By default the navigation lists each chapter's own sections, the NCX (read by
+            # older readers, often as a flat list) the chapters alone.
+            standard = house_sections(book)
+            sections = {c.slug: contents_sections(c, depth or 2, standard) for c in book.chapters}
+            navigation = navigation_document(
+                templates, front, cover is not None, chapters, pages, sections, book.labels
+            )
+            starts = {c.slug: f"{files[c.slug]}#{c.anchor}" for c in book.chapters}
+            link_documents((*front.documents, *chapters, navigation), chapters, starts)
+            documents = (*front.documents, *chapters)
+            extra = (licence,) if licence else ()
+            # Cut last, from the finished documents: every character the book sets is known.
+            fonts = subset_fonts(
+                fonts, (*documents, *extra, navigation), css, context.cache_folder / "epub-fonts"
+            )
+        if drawing:
+            cover = book_cover(context)  # drawn meanwhile: from the cache
 
         package = Package(
             identity=context.identity,
