@@ -15,7 +15,7 @@ import io
 import logging
 import multiprocessing
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -82,9 +82,11 @@ def _sets_front_cover(context: BuildContext) -> bool:
 
 
 @contextlib.contextmanager
-def drawn_meanwhile(context: BuildContext) -> Iterator[None]:
+def drawn_meanwhile(context: BuildContext) -> Iterator[Callable[[], None]]:
     """Draw the front cover the book sets in a forked process while the block runs, so that
     ``front_cover_jpeg`` after the block takes it from the cache instead of drawing it then.
+    Yields a function that waits for the drawing (a block that wants the picture before
+    its end calls it first; without a drawing it returns at once).
 
     Only when the book's cover is one dreambook sets, it is not in the cache yet, the
     machine has a second CPU and this process may fork (workers.may_fork). The child draws
@@ -111,9 +113,14 @@ def drawn_meanwhile(context: BuildContext) -> Iterator[None]:
         except OSError as error:
             log.info("drawing the cover in this process: %s", error)
             child = None
+
+    def wait() -> None:
+        if child is not None:
+            child.join()
+
     finished = False
     try:
-        yield
+        yield wait
         finished = True
     finally:
         if child is not None:
@@ -144,6 +151,25 @@ def _draw(pdf: bytes, height_points: float) -> bytes:
     output = io.BytesIO()
     picture.save(output, format="JPEG", quality=JPEG_QUALITY, optimize=True)
     return output.getvalue()
+
+
+def cover_picture_later(
+    context: BuildContext, wait: Callable[[], None]
+) -> tuple[str, Callable[[], bytes]] | None:
+    """``cover_picture``'s file extension at once, and a function that gives its bytes
+    when they are wanted (first calling ``wait``, ``drawn_meanwhile``'s)."""
+    config = context.book.config
+    own = config.cover or config.front
+    if not own and not config.authors:
+        return None
+
+    def picture() -> bytes:
+        wait()
+        found = cover_picture(context)
+        assert found is not None  # the same settings as above
+        return found[1]
+
+    return (Path(own).suffix.lower() if own else ".jpg"), picture
 
 
 def cover_picture(context: BuildContext) -> tuple[str, bytes] | None:

@@ -195,15 +195,14 @@ def _subset_all(
         log.info("subsetting the fonts one after another: %s", error)
         return [subset_font(program, characters, features) for program in programs]
     with pool:
-        # The workers take programs from the front while this process makes them from the
-        # back; a future that can still be cancelled has not been handed to a worker.
-        futures = [pool.submit(subset_font, p, characters, features) for p in programs]
-        here: dict[int, bytes] = {}
-        for index in reversed(range(len(programs))):
-            if not futures[index].cancel():
-                break
-            here[index] = subset_font(programs[index], characters, features)
-        return [here[i] if i in here else futures[i].result() for i in range(len(programs))]
+        # The workers take the first programs, this process the last ones: an equal share
+        # each (a pool hands a worker more than one task at a time, so taking back what no
+        # worker has started would leave this process the smaller part).
+        mine = len(programs) // (workers + 1)
+        theirs = len(programs) - mine
+        futures = [pool.submit(subset_font, p, characters, features) for p in programs[:theirs]]
+        here = [subset_font(p, characters, features) for p in programs[theirs:]]
+        return [future.result() for future in futures] + here
 
 
 def _subset_key(content: bytes, characters: frozenset[str], features: Iterable[str]) -> str:

@@ -108,7 +108,7 @@ class EpubWriter:
         # process where it may be) while the documents are made, and taken at the end.
         cover = book_cover(context, draw=False)
         drawing = cover is not None and not cover.content
-        meanwhile: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
+        meanwhile: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
         if drawing:
             # Only a book whose cover is set loads the cover's layout (and WeasyPrint).
             from dreambook.export.cover.ebook import drawn_meanwhile

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,13 +117,14 @@ def build_site(
     manuscript: Path,
     destination: Path,
     trees: ChapterTrees,
-    cover: tuple[str, bytes] | None = None,
+    cover: tuple[str, Callable[[], bytes]] | None = None,
 ) -> SiteResult:
     """Write the HTML edition into the folder ``destination``; return what was written.
 
     The chapter bodies come from ``trees``, the build's one parse of the rendered HTML.
-    ``cover`` (a file extension and the picture's bytes) is written as ``cover.<ext>`` and
-    named by every page as its social-preview image.
+    ``cover`` (a file extension, and a function giving the picture's bytes, asked for once
+    the pages are written: the picture may still be being drawn) is written as
+    ``cover.<ext>`` and named by every page as its social-preview image.
 
     Raises OSError when the folder cannot be written (the previous site is then kept).
     """
@@ -134,8 +136,6 @@ def build_site(
     staging = staging_folder(destination, "staging")
     cover_file = f"cover{cover[0]}" if cover is not None else None
     try:
-        if cover is not None:
-            (staging / f"cover{cover[0]}").write_bytes(cover[1])
         images: set[str] = set()
         pages: list[Path] = []
         index = template.render(
@@ -159,6 +159,8 @@ def build_site(
             )  # fmt: skip
             (staging / page_file(chapter)).write_text(page, encoding="utf-8")
             pages.append(destination / page_file(chapter))
+        if cover is not None:
+            (staging / f"cover{cover[0]}").write_bytes(cover[1]())
         _copy_assets(styles, manuscript, images, staging)
         # mkdtemp made the folder 0700 and copytree copied the installed fonts' modes: the
         # site gets the modes the umask gives, like every other output.

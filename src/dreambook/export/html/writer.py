@@ -23,16 +23,19 @@ class HtmlWriter:
         when the output cannot be written (a previous site is then kept).
         """
         book = context.book
-        # The cover as the site's social-preview picture (Open Graph's og:image).
-        from dreambook.export.cover.ebook import cover_picture
+        # The cover as the site's social-preview picture (Open Graph's og:image): a cover
+        # dreambook sets is drawn (by a forked process where it may be) while the pages are
+        # written, and the site takes the picture last.
+        from dreambook.export.cover.ebook import cover_picture_later, drawn_meanwhile
 
-        preview = build_html_preview(book, context.styles, context.output / f"{book.slug}.html")
-        site = build_site(
-            book,
-            context.styles,
-            context.manuscript,
-            context.output / f"{book.slug}-site",
-            context.trees,
-            cover_picture(context),
-        )
+        with drawn_meanwhile(context) as wait:
+            preview = build_html_preview(book, context.styles, context.output / f"{book.slug}.html")
+            site = build_site(
+                book,
+                context.styles,
+                context.manuscript,
+                context.output / f"{book.slug}-site",
+                context.trees,
+                cover_picture_later(context, wait),
+            )
         return WriterResult(files=(preview, site.folder))
