@@ -19,6 +19,7 @@ from dreambook.export.writer import (
     ChunkDone,
     FormatSpec,
     WriterResult,
+    ahead_function,
     load_writer,
     warm_up_function,
     writing_order,
@@ -425,82 +426,117 @@ def _build_book(
     from dreambook.styles import book_styles
 
     watch = _Stopwatch(progress)
-    # An executor that takes whole stages (a catalogue's, a cluster's) checks and renders
-    # the book on a worker, when its workers read this machine's files (tasks.py).
-    remote = executor is not None and executor.runs_stages
-    if remote and executor is not None and executor.shares_files:
-        with watch.stage("check", f"checking and rendering {manuscript}"):
-            job = CheckJob(manuscript, options, output / CACHE_FOLDER)
-            (done,) = list(executor.map(check_and_render, [job]))
-        checked = done.checked
-        if checked.has_errors or done.rendered is None:
-            raise ManuscriptError(checked.diagnostics, len(checked.book.chapters))
-        rendered = done.rendered
-    else:
-        with watch.stage("check", f"checking {manuscript}"):
-            checked = check_manuscript(manuscript, options)
-        if checked.has_errors:
-            raise ManuscriptError(checked.diagnostics, len(checked.book.chapters))
-        with watch.stage("render", f"rendering {len(checked.book.chapters)} chapters"):
-            rendered = render_book(
-                checked.book, checked.graph, checked.reading_order,
-                trust_html=options.trust_html, cache=output / CACHE_FOLDER,
-            )  # fmt: skip
-    styles = book_styles(manuscript, checked.book.config, options.house_styles)
-    identity = book_identity(manuscript, checked.book.config)
-    # One build writes a folder at a time: another build's cache clean-up would delete
-    # this build's chunks. Waits (and says so) while another build holds it.
-    folder.claim()
-    # Every format is written into one staging folder and published together: a build
-    # that fails part-way leaves the previous set of files, never a mix.
-    staged = StagedOutputs(output)
-    try:
-        context = BuildContext(
-            book=rendered,
-            styles=styles,
-            manuscript=manuscript,
-            output=staged.folder,
-            identity=identity,
-            variants=variants,
-            jobs=workers,
-            executor=executor,
-            cache=output / CACHE_FOLDER,
-            chunk_done=chunk_done,
-            chunk_characters=chunk_characters,
-        )
-        results: dict[str, WriterResult] = {}
+    # Left when the build ends, however it ends: work started ahead of the writers.
+    with contextlib.ExitStack() as ahead:
+        # An executor that takes whole stages (a catalogue's, a cluster's) checks and renders
+        # the book on a worker, when its workers read this machine's files (tasks.py).
+        remote = executor is not None and executor.runs_stages
+        if remote and executor is not None and executor.shares_files:
+            with watch.stage("check", f"checking and rendering {manuscript}"):
+                job = CheckJob(manuscript, options, output / CACHE_FOLDER)
+                (done,) = list(executor.map(check_and_render, [job]))
+            checked = done.checked
+            if checked.has_errors or done.rendered is None:
+                raise ManuscriptError(checked.diagnostics, len(checked.book.chapters))
+            rendered = done.rendered
+        else:
+            with watch.stage("check", f"checking {manuscript}"):
+                checked = check_manuscript(manuscript, options)
+            if checked.has_errors:
+                raise ManuscriptError(checked.diagnostics, len(checked.book.chapters))
+            # Work the writers will want (the cover picture) starts now, beside the render.
+            _start_ahead(ahead, specs, checked.book, manuscript, options, output)
+            with watch.stage("render", f"rendering {len(checked.book.chapters)} chapters"):
+                rendered = render_book(
+                    checked.book, checked.graph, checked.reading_order,
+                    trust_html=options.trust_html, cache=output / CACHE_FOLDER,
+                )  # fmt: skip
+        styles = book_styles(manuscript, checked.book.config, options.house_styles)
+        identity = book_identity(manuscript, checked.book.config)
+        # One build writes a folder at a time: another build's cache clean-up would delete
+        # this build's chunks. Waits (and says so) while another build holds it.
+        folder.claim()
+        # Every format is written into one staging folder and published together: a build
+        # that fails part-way leaves the previous set of files, never a mix.
+        staged = StagedOutputs(output)
         try:
-            for spec in specs:
-                writer = load_writer(spec)
-                with watch.stage(spec.name, writer.describe(context)):
-                    earlier = {name: results[name] for name in spec.reads if name in results}
-                    if remote and executor is not None and not spec.parallel:
-                        # One task on a worker, which returns the files it made.
-                        from dreambook.tasks import run_writer
+            context = BuildContext(
+                book=rendered,
+                styles=styles,
+                manuscript=manuscript,
+                output=staged.folder,
+                identity=identity,
+                variants=variants,
+                jobs=workers,
+                executor=executor,
+                cache=output / CACHE_FOLDER,
+                chunk_done=chunk_done,
+                chunk_characters=chunk_characters,
+            )
+            results: dict[str, WriterResult] = {}
+            try:
+                for spec in specs:
+                    writer = load_writer(spec)
+                    with watch.stage(spec.name, writer.describe(context)):
+                        earlier = {name: results[name] for name in spec.reads if name in results}
+                        if remote and executor is not None and not spec.parallel:
+                            # One task on a worker, which returns the files it made.
+                            from dreambook.tasks import run_writer
 
-                        results[spec.name] = run_writer(executor, context, spec.name, earlier)
-                    else:
-                        results[spec.name] = writer.write(context, earlier)
-            written = staged.publish([path for r in results.values() for path in r.files])
-        except OSError as error:
-            raise _output_error(error, staged, output) from error
-    finally:
-        staged.discard()
-    pages = {
-        staged.final_path(path): count
-        for result in results.values()
-        for path, count in result.pages.items()
-    }
-    found = [d for result in results.values() for d in result.diagnostics]
-    summaries = tuple(line for result in results.values() for line in result.summaries)
-    layouts = {
-        staged.final_path(path): figures
-        for result in results.values()
-        for path, figures in result.layouts.items()
-    }
-    return BuildResult(
-        checked, written, tuple(dict.fromkeys(found)), watch.timings, pages, summaries, layouts
-    )
+                            results[spec.name] = run_writer(executor, context, spec.name, earlier)
+                        else:
+                            results[spec.name] = writer.write(context, earlier)
+                written = staged.publish([path for r in results.values() for path in r.files])
+            except OSError as error:
+                raise _output_error(error, staged, output) from error
+        finally:
+            staged.discard()
+        pages = {
+            staged.final_path(path): count
+            for result in results.values()
+            for path, count in result.pages.items()
+        }
+        found = [d for result in results.values() for d in result.diagnostics]
+        summaries = tuple(line for result in results.values() for line in result.summaries)
+        layouts = {
+            staged.final_path(path): figures
+            for result in results.values()
+            for path, figures in result.layouts.items()
+        }
+        return BuildResult(
+            checked, written, tuple(dict.fromkeys(found)), watch.timings, pages, summaries, layouts
+        )
+
+
+def _start_ahead(
+    ahead: contextlib.ExitStack,
+    specs: Sequence[FormatSpec],
+    book: Book,
+    manuscript: Path,
+    options: Options,
+    output: Path,
+) -> None:
+    """Start, held by ``ahead``, the work that the formats ``specs`` start before their
+    writers (FormatSpec.ahead), each function once, with the book's settings and no
+    chapters yet."""
+    from dreambook.render import early_book
+    from dreambook.styles import book_styles
+
+    started: set[str] = set()
+    for spec in specs:
+        function = ahead_function(spec)
+        if function is None or spec.ahead in started:
+            continue
+        started.add(spec.ahead or "")
+        early = BuildContext(
+            book=early_book(book),
+            styles=book_styles(manuscript, book.config, options.house_styles),
+            manuscript=manuscript,
+            output=output,
+            identity=book_identity(manuscript, book.config),
+            cache=output / CACHE_FOLDER,
+        )
+        ahead.enter_context(function(early))
 
 
 def _output_error(error: OSError, staged: StagedOutputs, output: Path) -> OutputError:

@@ -256,6 +256,12 @@ def _body_parts(body: ChapterBody) -> tuple[Markup, tuple[SectionEntry, ...], fr
     return Markup(body.html), sections, frozenset(body.ids)
 
 
+def early_book(book: Book) -> RenderedBook:
+    """The book's settings and file-name slug, before any chapter is rendered: what work
+    started ahead of the writers needs (the cover picture, export/cover/ebook.py)."""
+    return RenderedBook(book.config, slugify(book.config.title) or "book", ())
+
+
 def render_book(
     book: Book,
     graph: ChapterGraph,
@@ -337,6 +343,4 @@ def render_book(
     kept.prune()
     titles = {slug: link.title.striptags() for slug, link in links.items()}
     book_map = build_map(book, graph, reading_order, titles) if book.config.map else None
-    return RenderedBook(
-        book.config, slugify(book.config.title) or "book", tuple(rendered), book_map, words
-    )
+    return RenderedBook(book.config, early_book(book).slug, tuple(rendered), book_map, words)

@@ -3,7 +3,8 @@ same BuildContext, and gives a writer the results of the formats it reads."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -113,3 +114,43 @@ def test_writing_order_puts_the_pdf_before_the_epub_that_reads_its_page_breaks()
 def test_an_unregistered_format_is_a_usage_error(small_book: Path, tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="no output format 'mobi'"):
         build_book(small_book, tmp_path / "out", ["mobi"])
+
+
+# What the toy format's work started ahead saw and when it ended, in order.
+AHEAD: list[str] = []
+
+
+class OtherToyWriter(ToyWriter):
+    """A second toy format: the same list, in a file of its own."""
+
+    def write(self, context: BuildContext, earlier: Mapping[str, WriterResult]) -> WriterResult:
+        SEEN.append((context, tuple(earlier)))
+        destination = context.output / f"{context.book.slug}.toy2"
+        destination.write_text("other", encoding="utf-8")
+        return WriterResult(files=(destination,))
+
+
+@contextlib.contextmanager
+def toy_ahead(context: BuildContext) -> Iterator[None]:
+    """Work a toy format starts before its writer: records what it was given."""
+    AHEAD.append(f"started with {len(context.book.chapters)} chapters of {context.book.slug}")
+    try:
+        yield
+    finally:
+        AHEAD.append(f"ended after {len(SEEN)} writes")
+
+
+def test_work_ahead_of_a_writer_starts_once_before_the_render_and_ends_after_the_writers(
+    monkeypatch: pytest.MonkeyPatch, small_book: Path, tmp_path: Path
+) -> None:
+    SEEN.clear()
+    AHEAD.clear()
+    ahead = f"{__name__}:toy_ahead"
+    monkeypatch.setitem(FORMATS, "toy", FormatSpec("toy", f"{__name__}:ToyWriter", ahead=ahead))
+    monkeypatch.setitem(
+        FORMATS, "toy2", FormatSpec("toy2", f"{__name__}:OtherToyWriter", ahead=ahead)
+    )
+    build_book(small_book, tmp_path / "out", ["toy", "toy2"], jobs=1)
+    # One start for the two formats naming it, with the book's settings and no chapters
+    # yet; it ends once both writers have written.
+    assert AHEAD == ["started with 0 chapters of a-small-book", "ended after 2 writes"]

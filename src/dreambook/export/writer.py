@@ -155,7 +155,10 @@ class FormatSpec:
     pipeline starts its worker pool for the build, and ``warm_up`` (``"module:function"``)
     runs once on each worker as it starts. A format with ``joins`` (a format and an edition,
     such as the print cover's ``("pdf", "print")``) is also written, unasked, whenever that
-    format is built in that edition.
+    format is built in that edition. ``ahead`` (``"module:function"``) starts work the
+    writer will want before the chapters are rendered: the pipeline calls it, once for all
+    the formats naming it, with a BuildContext whose book has its settings and no chapters
+    yet, and holds the context manager it returns until every writer has finished.
     """
 
     name: str
@@ -164,6 +167,7 @@ class FormatSpec:
     parallel: bool = False
     warm_up: str | None = None
     joins: tuple[str, str] | None = None
+    ahead: str | None = None
 
 
 FORMATS: dict[str, FormatSpec] = {
@@ -175,8 +179,17 @@ FORMATS: dict[str, FormatSpec] = {
             parallel=True,
             warm_up="dreambook.export.pdf.weasy:warm_up",
         ),
-        FormatSpec("epub", "dreambook.export.epub.writer:EpubWriter", reads=("pdf",)),
-        FormatSpec("html", "dreambook.export.html.writer:HtmlWriter"),
+        FormatSpec(
+            "epub",
+            "dreambook.export.epub.writer:EpubWriter",
+            reads=("pdf",),
+            ahead="dreambook.export.cover.ebook:drawn_meanwhile",
+        ),
+        FormatSpec(
+            "html",
+            "dreambook.export.html.writer:HtmlWriter",
+            ahead="dreambook.export.cover.ebook:drawn_meanwhile",
+        ),
         # The print cover wrap: its spine is measured from the print edition's page count.
         FormatSpec(
             "cover",
@@ -198,6 +211,11 @@ def load_writer(spec: FormatSpec) -> Writer:
     """Import the format's writer and return an instance of it."""
     factory: Callable[[], Writer] = _attribute(spec.writer)
     return factory()
+
+
+def ahead_function(spec: FormatSpec) -> Callable[[BuildContext], Any] | None:
+    """The function that starts this format's work ahead of its writer, or None."""
+    return None if spec.ahead is None else _attribute(spec.ahead)
 
 
 def warm_up_function(spec: FormatSpec) -> Callable[[], None] | None:

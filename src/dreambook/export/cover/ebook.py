@@ -14,6 +14,7 @@ import importlib.metadata
 import io
 import logging
 import multiprocessing
+import multiprocessing.process
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -81,6 +82,12 @@ def _sets_front_cover(context: BuildContext) -> bool:
     return not (config.cover or config.front) and bool(config.authors)
 
 
+# The drawings running in forked processes, by the cache file each makes: a writer's
+# ``drawn_meanwhile`` waits for one started ahead of it (FormatSpec.ahead) rather than
+# starting another.
+_DRAWING: dict[Path, multiprocessing.process.BaseProcess] = {}
+
+
 @contextlib.contextmanager
 def drawn_meanwhile(context: BuildContext) -> Iterator[Callable[[], None]]:
     """Draw the front cover the book sets in a forked process while the block runs, so that
@@ -96,20 +103,24 @@ def drawn_meanwhile(context: BuildContext) -> Iterator[Callable[[], None]]:
     """
     child = None
     try:
-        useful = (
-            _sets_front_cover(context)
-            and usable_cpus() > 1
-            and may_fork()
-            and not _cached_path(context).is_file()
-        )
+        target = _cached_path(context) if _sets_front_cover(context) else None
     except (OSError, DreambookError, UnicodeDecodeError):
-        useful = False  # the build meets the same error itself, where it reports it
-    if useful:
+        target = None  # the build meets the same error itself, where it reports it
+    running = _DRAWING.get(target) if target is not None else None
+    if running is not None:
+        # Started ahead of this writer (FormatSpec.ahead): wait for that one.
+        try:
+            yield running.join
+        finally:
+            running.join()
+        return
+    if target is not None and usable_cpus() > 1 and may_fork() and not target.is_file():
         child = multiprocessing.get_context("fork").Process(
             target=_draw_ahead, args=(context, os.getpid()), daemon=True
         )
         try:
             child.start()
+            _DRAWING[target] = child
         except OSError as error:
             log.info("drawing the cover in this process: %s", error)
             child = None
@@ -127,6 +138,8 @@ def drawn_meanwhile(context: BuildContext) -> Iterator[Callable[[], None]]:
             if not finished:
                 child.terminate()
             child.join()
+            if target is not None:
+                _DRAWING.pop(target, None)
 
 
 def _draw_ahead(context: BuildContext, parent: int) -> None:
