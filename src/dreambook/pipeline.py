@@ -422,7 +422,7 @@ def _build_book(
     chunk_characters: int | None = None,
 ) -> BuildResult:
     # Rendering is imported when a build runs: check and order never load it.
-    from dreambook.render import render_book
+    from dreambook.render import early_book, render_book
     from dreambook.styles import book_styles
 
     watch = _Stopwatch(progress)
@@ -431,7 +431,8 @@ def _build_book(
         # An executor that takes whole stages (a catalogue's, a cluster's) checks and renders
         # the book on a worker, when its workers read this machine's files (tasks.py).
         remote = executor is not None and executor.runs_stages
-        if remote and executor is not None and executor.shares_files:
+        checked_on_worker = remote and executor is not None and executor.shares_files
+        if checked_on_worker and executor is not None:
             with watch.stage("check", f"checking and rendering {manuscript}"):
                 job = CheckJob(manuscript, options, output / CACHE_FOLDER)
                 (done,) = list(executor.map(check_and_render, [job]))
@@ -445,14 +446,25 @@ def _build_book(
             if checked.has_errors:
                 raise ManuscriptError(checked.diagnostics, len(checked.book.chapters))
             # Work the writers will want (the cover picture) starts now, beside the render.
-            _start_ahead(ahead, specs, checked.book, manuscript, options, output)
+            styles = book_styles(manuscript, checked.book.config, options.house_styles)
+            identity = book_identity(manuscript, checked.book.config)
+            early = BuildContext(
+                book=early_book(checked.book),
+                styles=styles,
+                manuscript=manuscript,
+                output=output,
+                identity=identity,
+                cache=output / CACHE_FOLDER,
+            )
+            _start_ahead(ahead, specs, early)
             with watch.stage("render", f"rendering {len(checked.book.chapters)} chapters"):
                 rendered = render_book(
                     checked.book, checked.graph, checked.reading_order,
                     trust_html=options.trust_html, cache=output / CACHE_FOLDER,
                 )  # fmt: skip
-        styles = book_styles(manuscript, checked.book.config, options.house_styles)
-        identity = book_identity(manuscript, checked.book.config)
+        if checked_on_worker:
+            styles = book_styles(manuscript, checked.book.config, options.house_styles)
+            identity = book_identity(manuscript, checked.book.config)
         # One build writes a folder at a time: another build's cache clean-up would delete
         # this build's chunks. Waits (and says so) while another build holds it.
         folder.claim()
@@ -509,34 +521,17 @@ def _build_book(
 
 
 def _start_ahead(
-    ahead: contextlib.ExitStack,
-    specs: Sequence[FormatSpec],
-    book: Book,
-    manuscript: Path,
-    options: Options,
-    output: Path,
+    ahead: contextlib.ExitStack, specs: Sequence[FormatSpec], early: BuildContext
 ) -> None:
     """Start, held by ``ahead``, the work that the formats ``specs`` start before their
-    writers (FormatSpec.ahead), each function once, with the book's settings and no
-    chapters yet."""
-    from dreambook.render import early_book
-    from dreambook.styles import book_styles
-
+    writers (FormatSpec.ahead), each function once, with ``early`` (the book's settings,
+    no chapters yet)."""
     started: set[str] = set()
     for spec in specs:
         function = ahead_function(spec)
-        if function is None or spec.ahead in started:
-            continue
-        started.add(spec.ahead or "")
-        early = BuildContext(
-            book=early_book(book),
-            styles=book_styles(manuscript, book.config, options.house_styles),
-            manuscript=manuscript,
-            output=output,
-            identity=book_identity(manuscript, book.config),
-            cache=output / CACHE_FOLDER,
-        )
-        ahead.enter_context(function(early))
+        if function is not None and spec.ahead not in started:
+            started.add(spec.ahead or "")
+            ahead.enter_context(function(early))
 
 
 def _output_error(error: OSError, staged: StagedOutputs, output: Path) -> OutputError:
