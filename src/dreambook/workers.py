@@ -36,6 +36,15 @@ def may_fork() -> bool:
     )
 
 
+def quiet_fork_child(parent: int) -> None:
+    """Make a forked helper process (not a spawned one: it inherits this process's signal
+    handlers) end quietly with its build: SIGTERM ends it at once, as it would a process
+    that installed no handler (the command's own handler raises an exception whose
+    traceback would reach the user), and ``die_with_parent`` for the rest."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    die_with_parent(parent)
+
+
 # prctl(2): ask the kernel to send a signal to this process when its parent ends.
 _PR_SET_PDEATHSIG = 1
 

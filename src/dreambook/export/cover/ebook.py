@@ -24,7 +24,7 @@ from dreambook.errors import DreambookError
 from dreambook.export.cover.page import SCREEN, STYLESHEET, cover_html, cover_ink, cover_pdf
 from dreambook.fsutil import ConfinedReader, atomic_output
 from dreambook.native import NATIVE
-from dreambook.workers import die_with_parent, may_fork, usable_cpus
+from dreambook.workers import may_fork, quiet_fork_child, usable_cpus
 
 if TYPE_CHECKING:
     from dreambook.export.writer import BuildContext
@@ -136,16 +136,22 @@ def drawn_meanwhile(context: BuildContext) -> Iterator[Callable[[], None]]:
     finally:
         if child is not None:
             if not finished:
-                child.terminate()
+                child.kill()  # no handler runs: nothing is printed
             child.join()
             if target is not None:
                 _DRAWING.pop(target, None)
 
 
 def _draw_ahead(context: BuildContext, parent: int) -> None:
-    """The child of ``drawn_meanwhile``: draw the cover into the cache, then end."""
-    die_with_parent(parent)
-    front_cover_jpeg(context)
+    """The child of ``drawn_meanwhile``: draw the cover into the cache, then end. It says
+    nothing, whatever happens: the build draws the cover itself when the cache has none,
+    and reports what went wrong there."""
+    try:
+        quiet_fork_child(parent)
+        front_cover_jpeg(context)
+    except BaseException:  # whatever it was, the build meets it when it draws the cover
+        os._exit(1)
+    os._exit(0)
 
 
 def _draw(pdf: bytes, height_points: float) -> bytes:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -29,7 +30,7 @@ from pathlib import Path
 from dreambook.export.epub.resources import Resource
 from dreambook.export.epub.xhtml import Document, X
 from dreambook.fsutil import atomic_output
-from dreambook.workers import may_fork, usable_cpus
+from dreambook.workers import may_fork, quiet_fork_child, usable_cpus
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +191,12 @@ def _subset_all(
     workers = min(usable_cpus(), len(programs)) - 1
     context = multiprocessing.get_context("fork")
     try:
-        pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=context)
+        pool = concurrent.futures.ProcessPoolExecutor(
+            workers,
+            mp_context=context,
+            initializer=quiet_fork_child,
+            initargs=(os.getpid(),),
+        )
     except (OSError, ValueError, AssertionError) as error:
         log.info("subsetting the fonts one after another: %s", error)
         return [subset_font(program, characters, features) for program in programs]
