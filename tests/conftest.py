@@ -7,6 +7,7 @@ import signal
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -74,3 +75,16 @@ def write_book(tmp_path: Path) -> WriteBook:
         return root
 
     return write
+
+
+def in_fresh_process(function: Callable[..., Any], *arguments: Any) -> Any:
+    """Run ``function(*arguments)`` (a module-level function) in a newly spawned interpreter
+    and return its result, raising what it raised. For tests of code that forks helper
+    processes only when the process runs no other thread (workers.may_fork): by the time a
+    whole test run reaches them, earlier tests have left threads in this process."""
+    import concurrent.futures
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:
+        return pool.submit(function, *arguments).result(timeout=900)

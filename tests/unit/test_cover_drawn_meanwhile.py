@@ -5,6 +5,7 @@ the EPUB is the one a build drawing the cover itself makes."""
 from __future__ import annotations
 
 import multiprocessing
+import os
 import shutil
 import signal
 import threading
@@ -20,7 +21,7 @@ from dreambook.identity import book_identity
 from dreambook.pipeline import check_manuscript
 from dreambook.render import render_book
 from dreambook.styles import book_styles
-from dreambook.workers import may_fork
+from tests.conftest import in_fresh_process
 
 SAMPLE = Path(__file__).resolve().parents[2] / "manuscript"
 
@@ -40,14 +41,10 @@ def _epub(manuscript: Path, output: Path) -> bytes:
     return written.read_bytes()
 
 
-def test_the_set_cover_drawn_by_a_forked_process_gives_the_epub_drawn_here(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    if not may_fork():
-        pytest.skip("this test process cannot fork (it runs threads)")
-    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
-    monkeypatch.setattr(ebook, "usable_cpus", lambda: 2)
-    manuscript = tmp_path / "book"
+def _drawn_both_ways(folder: Path) -> tuple[list[int], bool, list[int], bytes, bytes]:
+    """In a fresh interpreter: the sample's EPUB with its cover drawn by a forked child,
+    then drawn here; with how many drawings this process made for each."""
+    manuscript = folder / "book"
     shutil.copytree(SAMPLE, manuscript)
     drawn_here: list[int] = []
     draw = ebook._draw
@@ -56,14 +53,25 @@ def test_the_set_cover_drawn_by_a_forked_process_gives_the_epub_drawn_here(
         drawn_here.append(1)
         return draw(*arguments)
 
-    # A child process's drawings are not counted: only this process's.
-    monkeypatch.setattr(ebook, "_draw", counted)
-    meanwhile = _epub(manuscript, tmp_path / "meanwhile")
-    assert drawn_here == []
-    assert list((tmp_path / "meanwhile" / ".cache" / "cover").glob("*.jpg"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+        patch.setattr(ebook, "usable_cpus", lambda: 2)
+        # A child process's drawings are not counted: only this process's.
+        patch.setattr(ebook, "_draw", counted)
+        meanwhile = _epub(manuscript, folder / "meanwhile")
+        first = list(drawn_here)
+        kept = bool(list((folder / "meanwhile" / ".cache" / "cover").glob("*.jpg")))
+        patch.setattr(ebook, "may_fork", lambda: False)
+        here = _epub(manuscript, folder / "here")
+    return first, kept, drawn_here, meanwhile, here
 
-    monkeypatch.setattr(ebook, "may_fork", lambda: False)
-    here = _epub(manuscript, tmp_path / "here")
+
+def test_the_set_cover_drawn_by_a_forked_process_gives_the_epub_drawn_here(
+    tmp_path: Path,
+) -> None:
+    first, kept, drawn_here, meanwhile, here = in_fresh_process(_drawn_both_ways, tmp_path)
+    assert first == []  # this process drew nothing: the child did
+    assert kept
     assert drawn_here == [1]
     assert meanwhile == here
 
@@ -76,44 +84,57 @@ def _stop(signum: int, frame: object) -> None:
     raise _Stopped
 
 
-def _fail_while_drawing(context: BuildContext, begun: Any) -> None:
-    with ebook.drawn_meanwhile(context):
-        assert begun.wait(timeout=120), "the child never began to draw"
-        raise OSError("the disk is full")
-
-
-def test_a_build_failing_while_the_cover_is_drawn_leaves_no_word_of_the_child(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
-) -> None:
-    """The child is stopped without a word: it inherited the command's SIGTERM handler,
-    whose exception's traceback would otherwise reach the user's terminal."""
-    if not may_fork():
-        pytest.skip("this test process cannot fork (it runs threads)")
-    monkeypatch.setattr(ebook, "usable_cpus", lambda: 2)
-    manuscript = tmp_path / "book"
+def _fail_while_drawing_quietly(folder: Path) -> tuple[bool, bool, str]:
+    """In a fresh interpreter, under a SIGTERM handler that raises (as the command's does):
+    a build fails while the child draws; returns whether a child was drawing, whether it
+    is gone, and what went to standard error meanwhile."""
+    manuscript = folder / "book"
     shutil.copytree(SAMPLE, manuscript)
     checked = check_manuscript(manuscript)
     context = BuildContext(
         book=render_book(checked.book, checked.graph, checked.reading_order),
         styles=book_styles(manuscript, checked.book.config),
         manuscript=manuscript,
-        output=tmp_path / "out",
+        output=folder / "out",
         identity=book_identity(manuscript, checked.book.config),
     )
     # The child's drawing says when it has begun, then takes as long as it needs.
     begun = multiprocessing.get_context("fork").Event()
+    drawing_seen: list[bool] = []
 
     def drawing(context: BuildContext) -> bytes:
         begun.set()
         threading.Event().wait()
         return b""
 
-    monkeypatch.setattr(ebook, "front_cover_jpeg", drawing)
-    previous = signal.signal(signal.SIGTERM, _stop)
-    try:
-        with pytest.raises(OSError, match="the disk is full"):
-            _fail_while_drawing(context, begun)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-    assert not ebook._DRAWING
-    assert "Traceback" not in capfd.readouterr().err
+    errors = folder / "stderr"
+    saved = os.dup(2)
+    with pytest.MonkeyPatch.context() as patch, errors.open("wb") as sink:
+        patch.setattr(ebook, "usable_cpus", lambda: 2)
+        patch.setattr(ebook, "front_cover_jpeg", drawing)
+        previous = signal.signal(signal.SIGTERM, _stop)
+        os.dup2(sink.fileno(), 2)
+        try:
+            with ebook.drawn_meanwhile(context):
+                drawing_seen.append(bool(ebook._DRAWING))
+                if not begun.wait(timeout=120):
+                    raise RuntimeError("the child never began to draw")
+                raise OSError("the disk is full")
+        except OSError:
+            pass
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            signal.signal(signal.SIGTERM, previous)
+    return bool(drawing_seen and drawing_seen[0]), not ebook._DRAWING, errors.read_text()
+
+
+def test_a_build_failing_while_the_cover_is_drawn_leaves_no_word_of_the_child(
+    tmp_path: Path,
+) -> None:
+    """The child is stopped without a word: it inherited the command's SIGTERM handler,
+    whose exception's traceback would otherwise reach the user's terminal."""
+    drawing, gone, errors = in_fresh_process(_fail_while_drawing_quietly, tmp_path)
+    assert drawing
+    assert gone
+    assert "Traceback" not in errors

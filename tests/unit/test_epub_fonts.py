@@ -14,7 +14,7 @@ from dreambook.export.epub.fonts import (
     subset_font,
     without_font_faces,
 )
-from tests.conftest import REPO
+from tests.conftest import REPO, in_fresh_process
 
 STYLESHEET = """
 li::before { content: "\\2192\\2002"; }
@@ -51,21 +51,27 @@ def test_a_subset_keeps_the_characters_asked_for_and_is_the_same_every_time() ->
     assert font["head"].modified == TTFont(io.BytesIO(program))["head"].modified
 
 
-def test_fonts_subset_by_forked_workers_equal_those_made_one_after_another(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def _subset_both_ways() -> tuple[bool, list[bytes], list[bytes]]:
+    """In a fresh interpreter: the subsets made with a forked worker, and one after another."""
     from dreambook.export.epub import fonts
+    from dreambook.workers import may_fork
 
-    if not fonts.may_fork():
-        pytest.skip("this test process cannot fork workers (it runs threads)")
-    monkeypatch.setattr(fonts, "usable_cpus", lambda: 2)
+    forks = may_fork()
     programs = [
         (REPO / "styles" / "fonts" / name).read_bytes()
         for name in ("Vollkorn-Regular.ttf", "Vollkorn-Italic.ttf", "Vollkorn-Bold.ttf")
     ]
     characters = frozenset("The night rehearses 0123456789, again.")
-    shared = fonts._subset_all(programs, characters, fonts.BASE_FEATURES)
-    monkeypatch.setattr(fonts, "may_fork", lambda: False)
-    alone = fonts._subset_all(programs, characters, fonts.BASE_FEATURES)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fonts, "usable_cpus", lambda: 2)
+        shared = fonts._subset_all(programs, characters, fonts.BASE_FEATURES)
+        patch.setattr(fonts, "may_fork", lambda: False)
+        alone = fonts._subset_all(programs, characters, fonts.BASE_FEATURES)
+    return forks, shared, alone
+
+
+def test_fonts_subset_by_forked_workers_equal_those_made_one_after_another() -> None:
+    forks, shared, alone = in_fresh_process(_subset_both_ways)
+    assert forks  # the fresh interpreter runs no thread: it forked its worker
     assert shared == alone
     assert len(set(shared)) == 3  # three different fonts, each subset
