@@ -127,6 +127,19 @@ def test_a_kept_box_is_let_go_when_its_page_would_be_left_too_empty() -> None:
     assert page_fill(lay_out(body, settled).pages, settled) is settled
 
 
+def test_a_kept_box_is_let_go_when_it_leaves_a_page_without_headings_lines_short() -> None:
+    # No heading on page one to take the space that keeping the box leaves there: the
+    # page would end four lines short, far worse than the box standing alone.
+    body = lines(6) + LONG + BOX
+    document = lay_out(body)
+    assert _page_lines(document.pages[1])[0] == "Next"
+    fill = page_fill(document.pages, {})
+    assert fill == {"n|break-before": KEPT}
+    kept = lay_out(body, fill)
+    assert len(_page_lines(kept.pages[0])) == 8
+    assert page_fill(kept.pages, fill) == {"n|break-before": LET_GO}
+
+
 def _long_words(pairs: int) -> str:
     """A paragraph in a column so narrow that nearly every line ends in a hyphen."""
     words = " ".join(["incomprehensibilities extraordinarily"] * pairs)

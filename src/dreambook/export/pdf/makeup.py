@@ -160,8 +160,9 @@ def page_fill(pages: Sequence[Any], held: Fill, *, decide: bool = True) -> Fill:
     cannot be, the box is kept with the text before it (``KEEP``), so that it takes the
     last lines of the text over with it rather than stand alone on the chapter's last page.
     The shortfall's whole lines go above the page's headings; where that would put more
-    than ``MAX_GAP_LINES`` above one of them because the box was kept, the box is let go
-    again (``LET_GO``): a lone box is the lesser fault. Returns ``held`` itself when
+    than ``MAX_GAP_LINES`` above one of them because the box was kept (or leave a page
+    with no heading more than a line short), the box is let go again (``LET_GO``): a lone
+    box is the lesser fault. Returns ``held`` itself when
     nothing changes.
 
     Those choices (pulling back, keeping, letting go, unhyphenating, tightening) stay once
@@ -206,12 +207,17 @@ def page_fill(pages: Sequence[Any], held: Fill, *, decide: bool = True) -> Fill:
             # and the next layout fills what that leaves on this page.
             fill[_key(alone, KEEP)] = KEPT
             continue
-        if natural < MIN_FILL_PX or not gaps:
+        if natural < MIN_FILL_PX:
             continue
         leading = _leading(root)
         kept = _kept_box(following, held) if decide else None
-        if kept is not None and natural > MAX_GAP_LINES * len(gaps) * leading:
+        # A page with no heading to take the space may run at most a line short for a
+        # kept box (a typesetter's "short page"); more, and the box is let go.
+        room = MAX_GAP_LINES * len(gaps) * leading if gaps else leading
+        if kept is not None and natural > room:
             fill[kept] = LET_GO
+            continue
+        if not gaps:
             continue
         shares = _shares(natural, leading, len(gaps))
         for gap, key, extra in zip(gaps, named, shares, strict=True):
