@@ -482,14 +482,13 @@ class ChunkedBook:
         html = with_fill(self._html(chunk, NumberShapes(page_map)), fill)
         return hashlib.sha256(html.encode("utf-8")).hexdigest()
 
-    def _shapes_held(self, page_map: PageMap) -> bool:
-        """Whether every chunk's layout held has the pages it would have printing the
-        numbers of ``page_map``: they differ from those it prints in digits alone."""
-        return all(
+    def _shape_held(self, chunk: Chunk, page_map: PageMap) -> bool:
+        """Whether the chunk's layout held has the pages it would have printing the numbers
+        of ``page_map``: they differ from those it prints in digits alone."""
+        return (
             chunk.index in self.shapes
             and self._shape(chunk, page_map, self.laid_fill[chunk.index])
             == self.shapes[chunk.index]
-            for chunk in self.chunks
         )
 
     def work_for(self, pages: PageNumbers) -> list[_Pending] | None:
@@ -533,19 +532,23 @@ class ChunkedBook:
         )
         first_page = anchor_pages.get(self.edition.first_chapter, 0)
         page_map = PageMap(anchor_pages, first_page, page_count, page_tops)
-        # The make-up's decisions are taken only from a layout whose numbers held, or
-        # would have its very pages with the numbers it should print (they differ in
-        # digits alone): a rebuild and a clean build reach the same ones.
-        held = page_map == self.numbers or (
-            self.numbers is not None and self._shapes_held(page_map)
-        )
+        # The make-up's decisions are taken only from a chunk's layout whose numbers held,
+        # or that would have its very pages with the numbers it should print (they differ
+        # in digits alone): a rebuild and a clean build reach the same ones. A chunk is
+        # judged on its own: its pages depend on its HTML alone, so another chunk's numbers
+        # still moving (its pages' digits) need not hold its decisions back a layout.
+        every = page_map == self.numbers
         laid = {item.index for item in work}
-        for index, (_, layout) in self.current.items():
+        for chunk in self.chunks:
+            index = chunk.index
+            if self.numbers is None or index in self.frozen or index not in self.current:
+                continue
+            layout = self.current[index][1]
+            held = every or self._shape_held(chunk, page_map)
             # A chunk whose pages want another fill is laid out again with it (work_for
-            # sees its HTML change); a fill only uses space its pages left empty. When the
-            # numbers held, every chunk (laid out now or before, at these numbers) takes
-            # its decisions.
-            if self.numbers is None or not (held or index in laid) or index in self.frozen:
+            # sees its HTML change); a fill only uses space its pages left empty. A chunk
+            # whose numbers held (laid out now or before) takes its decisions.
+            if not (held or index in laid):
                 continue
             wanted = layout.decided if held else layout.fill
             if wanted != self.fills.get(index, {}):
