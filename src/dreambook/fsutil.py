@@ -163,6 +163,19 @@ class ConfinedReader:
         with os.fdopen(handle, "rb") as opened:
             return opened.read()
 
+    def read_at_most(self, path: Path, limit: int) -> tuple[bytes | None, int]:
+        """The bytes of ``path`` and its size; None for the bytes when it holds more than
+        ``limit`` (nothing is read then). One resolution and one open: the size is that of
+        the file opened.
+
+        Raises ResourceOutsideError when it resolves outside the folders, OSError when it
+        cannot be read.
+        """
+        handle = os.open(self.resolve(path), _OPEN_FLAGS)
+        with os.fdopen(handle, "rb") as opened:
+            size = os.fstat(opened.fileno()).st_size
+            return (None if size > limit else opened.read()), size
+
     def read_text(self, path: Path, line: int | None = None) -> str:
         """Return the text of the UTF-8 file ``path``.
 

@@ -103,26 +103,26 @@ def _read_chapters(
     Raises OSError for a file that cannot be read.
     """
     results: list[_ReadResult] = []
-    reader = ConfinedReader([root])
+    reader = ConfinedReader(inside.folders)
     for path in paths:
-        if inside.allows(path):
-            size = path.stat().st_size
-            if size > max_chapter_bytes:
-                results.append(
-                    (placeholder_chapter(path, root), [_too_large(path, size, max_chapter_bytes)])
-                )
-            else:
-                results.append(read_chapter(path, root, next_stages_heading, reader))
+        try:
+            data, size = reader.read_at_most(path, max_chapter_bytes)
+        except ResourceOutsideError as outside:
+            refusal = diagnostic(
+                "DB060",
+                f"the chapter file is a symbolic link to {outside.target}, "
+                "outside the manuscript folder; it is not read",
+                path,
+                None,
+                "copy the file into the manuscript folder instead of linking to it",
+            )
+            results.append((None, [refusal]))
             continue
-        refusal = diagnostic(
-            "DB060",
-            f"the chapter file is a symbolic link to {os.path.realpath(path)}, "
-            "outside the manuscript folder; it is not read",
-            path,
-            None,
-            "copy the file into the manuscript folder instead of linking to it",
-        )
-        results.append((None, [refusal]))
+        if data is None:
+            too_large = _too_large(path, size, max_chapter_bytes)
+            results.append((placeholder_chapter(path, root), [too_large]))
+        else:
+            results.append(read_chapter(path, root, next_stages_heading, data=data))
     return results
 
 

@@ -40,6 +40,8 @@ def read_chapter(
     root: Path,
     next_stages_heading: str = "Next Stages",
     reader: ConfinedReader | None = None,
+    *,
+    data: bytes | None = None,
 ) -> tuple[Chapter, list[Diagnostic]]:
     """Read one chapter file and return it with its diagnostics.
 
@@ -47,14 +49,16 @@ def read_chapter(
     text) so that links to it do not also turn into dangling-link diagnostics; the
     diagnostics say what is wrong. The file is read through the confined opener (the
     loader has already refused a link out of ``root`` with its own DB060), ``reader`` when
-    given (one confined to ``root``, shared by the chapters of a book). Raises
+    given (one confined to ``root``, shared by the chapters of a book), unless the caller
+    read it already and gives its bytes as ``data``. Raises
     ResourceOutsideError when it resolves outside ``root`` and OSError when it cannot be
     read at all.
     """
     source_path = PurePosixPath(path.relative_to(root).as_posix())
     stem_slug = slugify(path.stem) or "chapter"
-    reader = reader or ConfinedReader([root])
-    text, diagnostics = decode(reader.read_bytes(path), path)
+    if data is None:
+        data = (reader or ConfinedReader([root])).read_bytes(path)
+    text, diagnostics = decode(data, path)
     if text is None:
         return _placeholder(path, source_path, stem_slug), diagnostics
     if not text.strip():
