@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -98,17 +98,20 @@ def _back(root: Path | None, path: Path | None) -> Path | None:
         return path
 
 
-def _rebased(result: WriterResult, folder: Path) -> WriterResult:
-    """``result`` with its paths (relative, or inside another folder) put in ``folder``."""
-
-    def move(path: Path) -> Path:
-        return folder / path.name if path.is_absolute() else folder / path
-
+def _with_paths(result: WriterResult, move: Callable[[Path], Path]) -> WriterResult:
+    """``result`` with ``move`` applied to the path of every file it names."""
     return replace(
         result,
         files=tuple(move(path) for path in result.files),
         pages={move(path): count for path, count in result.pages.items()},
         layouts={move(path): figures for path, figures in result.layouts.items()},
+    )
+
+
+def _rebased(result: WriterResult, folder: Path) -> WriterResult:
+    """``result`` with its paths (relative, or inside another folder) put in ``folder``."""
+    return _with_paths(
+        result, lambda path: folder / path.name if path.is_absolute() else folder / path
     )
 
 
@@ -152,14 +155,8 @@ def write_format(job: WriterJob, files: Sequence[FileBundle] = ()) -> WriterOutp
                 path = Path(parent, name)
                 made.append(MadeFile(path.relative_to(output).as_posix(), path.read_bytes()))
 
-        def inside(path: Path) -> Path:
-            return path.relative_to(output)
-
         relative = replace(
-            result,
-            files=tuple(inside(path) for path in result.files),
-            pages={inside(path): count for path, count in result.pages.items()},
-            layouts={inside(path): figures for path, figures in result.layouts.items()},
+            _with_paths(result, lambda path: path.relative_to(output)),
             diagnostics=tuple(replace(d, path=_back(root, d.path)) for d in result.diagnostics),
         )
         return WriterOutput(relative, tuple(made))
@@ -214,14 +211,4 @@ def run_writer(
             apply_output_modes(top)
         else:
             os.chmod(top, FILE_MODE)
-    result = made.result
-
-    def back(path: Path) -> Path:
-        return context.output / path
-
-    return replace(
-        result,
-        files=tuple(back(path) for path in result.files),
-        pages={back(path): count for path, count in result.pages.items()},
-        layouts={back(path): figures for path, figures in result.layouts.items()},
-    )
+    return _with_paths(made.result, lambda path: context.output / path)
