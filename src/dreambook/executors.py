@@ -17,7 +17,6 @@ scheduler is asked for, and its absence is a usage error naming the extra.
 from __future__ import annotations
 
 import array
-import asyncio
 import concurrent.futures
 import contextlib
 import functools
@@ -422,6 +421,11 @@ class DaskExecutor:
     def _results(
         self, function: Callable[..., Result], tasks: list[Any], shared: Mapping[str, object]
     ) -> Iterator[Result]:
+        # Imported here: only a cluster's tasks end with asyncio's CancelledError, and the
+        # cluster's own imports (distributed) take asyncio in anyway; every other build
+        # is spared its import.
+        import asyncio
+
         futures = self._submit(function, tasks, shared) if tasks else []
         done, resent = 0, 0
         try:
