@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from dreambook.export.pdf import makeup
 from dreambook.export.pdf.makeup import KEPT, LET_GO, Space, fill_css, page_fill, with_fill
 
 weasyprint = pytest.importorskip("weasyprint")
@@ -127,17 +128,34 @@ def test_a_kept_box_is_let_go_when_its_page_would_be_left_too_empty() -> None:
     assert page_fill(lay_out(body, settled).pages, settled) is settled
 
 
-def test_a_kept_box_is_let_go_when_it_leaves_a_page_without_headings_lines_short() -> None:
-    # No heading on page one to take the space that keeping the box leaves there: the
-    # page would end four lines short, far worse than the box standing alone.
+def test_a_box_is_not_kept_where_its_page_has_no_heading_to_take_the_space() -> None:
+    # Keeping the box would take the paragraph's last two lines over and leave page one,
+    # which has no heading to spread them over, two lines short: the box stands alone.
     body = lines(6) + LONG + BOX
     document = lay_out(body)
     assert _page_lines(document.pages[1])[0] == "Next"
-    fill = page_fill(document.pages, {})
-    assert fill == {"n|break-before": KEPT}
-    kept = lay_out(body, fill)
+    assert page_fill(document.pages, {}) == {}
+    # Kept all the same (the heading that was on the page went over), it is let go.
+    kept = lay_out(body, {"n|break-before": KEPT})
     assert len(_page_lines(kept.pages[0])) == 8
-    assert page_fill(kept.pages, fill) == {"n|break-before": LET_GO}
+    assert page_fill(kept.pages, {"n|break-before": KEPT}) == {"n|break-before": LET_GO}
+
+
+def test_the_foot_of_a_table_includes_its_cells_padding_and_rule() -> None:
+    # Space given to a page that ends with a table must leave the cells' padding and
+    # rule below their last line on the page, or the table is pushed over.
+    table = (
+        '<table style="border-collapse: collapse"><tr><td style="padding: 0 0 7px; '
+        'border-bottom: 2px solid black">Cell.</td></tr></table>'
+    )
+    document = lay_out(lines(2) + table)
+    root = document.pages[0]._page_box.children[0]
+    last_line = max(
+        box.position_y + box.height
+        for box in makeup._boxes(root)
+        if type(box).__name__ == "LineBox"
+    )
+    assert makeup._text_bottom(root) == pytest.approx(last_line + 9, abs=0.01)
 
 
 def _long_words(pairs: int) -> str:

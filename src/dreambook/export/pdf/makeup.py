@@ -59,14 +59,19 @@ def _starts_chapter(page: Any) -> bool:
     return False
 
 
+# Boxes whose whole border box is ink or holds it: a table's cells keep their padding and
+# rules below their last line, and none of it may be pushed past the foot.
+_TABLE_PARTS = frozenset({"TableBox", "TableRowGroupBox", "TableRowBox", "TableCellBox"})
+
+
 def _text_bottom(root: Any) -> float | None:
-    """The foot of the last line (or ruled box) on a page, in CSS pixels."""
+    """The foot of the last line (or ruled box, or table) on a page, in CSS pixels."""
     bottoms = []
     for box in _boxes(root):
         kind = type(box).__name__
         if kind == "LineBox":
             bottoms.append(box.position_y + box.height)
-        elif kind == "BlockBox" and box.border_bottom_width:
+        elif (kind == "BlockBox" and box.border_bottom_width) or kind in _TABLE_PARTS:
             bottoms.append(box.position_y + box.margin_height() - box.margin_bottom)
     return max(bottoms) if bottoms else None
 
@@ -202,9 +207,11 @@ def page_fill(pages: Sequence[Any], held: Fill, *, decide: bool = True) -> Fill:
             fill.update(pulled)
             continue
         alone = _opening_box(following) if decide else None
-        if alone is not None and _key(alone, KEEP) not in held:
+        if alone is not None and _key(alone, KEEP) not in held and gaps:
             # The box cannot come back: it takes the text's last lines with it instead,
-            # and the next layout fills what that leaves on this page.
+            # and the next layout fills what that leaves on this page above its headings.
+            # A page with none would end at least two lines (the widows) short, more than
+            # a kept box may leave (below): the box is left to stand alone at once.
             fill[_key(alone, KEEP)] = KEPT
             continue
         if natural < MIN_FILL_PX:
