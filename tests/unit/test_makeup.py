@@ -128,17 +128,33 @@ def test_a_kept_box_is_let_go_when_its_page_would_be_left_too_empty() -> None:
     assert page_fill(lay_out(body, settled).pages, settled) is settled
 
 
-def test_a_box_is_not_kept_where_its_page_has_no_heading_to_take_the_space() -> None:
+def test_a_box_is_let_go_at_once_where_its_page_has_no_heading_to_take_the_space() -> None:
     # Keeping the box would take the paragraph's last two lines over and leave page one,
-    # which has no heading to spread them over, two lines short: the box stands alone.
+    # which has no heading to spread them over, two lines short: the box is let go at once.
     body = lines(6) + LONG + BOX
     document = lay_out(body)
     assert _page_lines(document.pages[1])[0] == "Next"
-    assert page_fill(document.pages, {}) == {}
+    assert page_fill(document.pages, {}) == {"n|break-before": LET_GO}
     # Kept all the same (the heading that was on the page went over), it is let go.
     kept = lay_out(body, {"n|break-before": KEPT})
     assert len(_page_lines(kept.pages[0])) == 8
     assert page_fill(kept.pages, {"n|break-before": KEPT}) == {"n|break-before": LET_GO}
+
+
+def test_a_box_that_would_take_a_whole_table_over_is_let_go_at_once() -> None:
+    # Page one: five lines, a heading, and a table of four rows that may not break, with a
+    # line left: the box cannot come back. Keeping it would take the table over (four
+    # lines, more than the three a heading may get above it): it is let go at once.
+    rows = "".join("<tr><td>Row.</td></tr>" for _ in range(4))
+    table = f'<table style="break-inside: avoid; border-collapse: collapse">{rows}</table>'
+    body = lines(5) + '<h2 id="a">A</h2>' + table + BOX
+    document = lay_out(body)
+    assert _page_lines(document.pages[0])[-1] == "Row."
+    assert _page_lines(document.pages[1])[0] == "Next"
+    assert page_fill(document.pages, {}) == {"n|break-before": LET_GO}
+    # A paragraph in its place gives up two lines at least: the box is kept.
+    document = lay_out(lines(5) + '<h2 id="a">A</h2>' + LONG + BOX)
+    assert page_fill(document.pages, {}) == {"n|break-before": KEPT}
 
 
 def test_the_foot_of_a_table_includes_its_cells_padding_and_rule() -> None:

@@ -76,6 +76,22 @@ def _text_bottom(root: Any) -> float | None:
     return max(bottoms) if bottoms else None
 
 
+def _unbreakable_foot(root: Any, bottom: float) -> float:
+    """The height of the block that ends the page at ``bottom`` and may not break across
+    pages (``break-inside: avoid``, as tables are set), or 0: what the page gives up whole
+    when what follows must join it on the next page."""
+    heights = [0.0]
+    for box in _boxes(root):
+        if type(box).__name__ not in ("BlockBox", "TableWrapperBox", "TableBox"):
+            continue
+        if box.style["break_inside"] not in ("avoid", "avoid-page"):
+            continue
+        foot = box.position_y + box.margin_height() - box.margin_bottom
+        if abs(foot - bottom) <= 1:
+            heights.append(foot - (box.position_y + box.margin_top))
+    return max(heights)
+
+
 def _foot(page: Any) -> float:
     """Where the page's text may go down to: its footnotes' top, or the text block's foot."""
     page_box = page._page_box
@@ -167,7 +183,8 @@ def page_fill(pages: Sequence[Any], held: Fill, *, decide: bool = True) -> Fill:
     The shortfall's whole lines go above the page's headings; where that would put more
     than ``MAX_GAP_LINES`` above one of them because the box was kept (or leave a page
     with no heading more than a line short), the box is let go again (``LET_GO``): a lone
-    box is the lesser fault. Returns ``held`` itself when
+    box is the lesser fault. When even the one line a kept box takes over at least would
+    do that, the box is let go at once. Returns ``held`` itself when
     nothing changes.
 
     Those choices (pulling back, keeping, letting go, unhyphenating, tightening) stay once
@@ -206,21 +223,23 @@ def page_fill(pages: Sequence[Any], held: Fill, *, decide: bool = True) -> Fill:
         if pulled is not None:
             fill.update(pulled)
             continue
+        leading = _leading(root)
+        # What a kept box may leave empty on this page: up to ``MAX_GAP_LINES`` above each
+        # of its headings, or, with none, a line (a typesetter's "short page").
+        room = MAX_GAP_LINES * len(gaps) * leading if gaps else leading
         alone = _opening_box(following) if decide else None
-        if alone is not None and _key(alone, KEEP) not in held and gaps:
+        if alone is not None and _key(alone, KEEP) not in held:
             # The box cannot come back: it takes the text's last lines with it instead,
             # and the next layout fills what that leaves on this page above its headings.
-            # A page with none would end at least two lines (the widows) short, more than
-            # a kept box may leave (below): the box is left to stand alone at once.
-            fill[_key(alone, KEEP)] = KEPT
+            # It takes at least a line, or the whole of a last block that may not break
+            # (a table): when that alone would leave more empty than a kept box may,
+            # keeping it would only be undone a layout later, so it is let go now.
+            least = max(leading, _unbreakable_foot(root, bottom))
+            fill[_key(alone, KEEP)] = LET_GO if natural + least > room else KEPT
             continue
         if natural < MIN_FILL_PX:
             continue
-        leading = _leading(root)
         kept = _kept_box(following, held) if decide else None
-        # A page with no heading to take the space may run at most a line short for a
-        # kept box (a typesetter's "short page"); more, and the box is let go.
-        room = MAX_GAP_LINES * len(gaps) * leading if gaps else leading
         if kept is not None and natural > room:
             fill[kept] = LET_GO
             continue
