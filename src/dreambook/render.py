@@ -263,9 +263,9 @@ def _body_parts(body: ChapterBody) -> tuple[Markup, tuple[SectionEntry, ...], fr
 
 
 # Chapters to convert that together hold this much Markdown are shared with a forked
-# worker process: converting them here would take about a tenth of a second on the
-# benchmark's machine (the default book's 40 chapters, 600 KB, take 0.24 s), several
-# times what forking one worker and sending the bodies back costs.
+# worker process: converting them here would take some 0.06 s on the benchmark's machine
+# (the default book's 40 chapters, 720,000 characters, take 0.21 s; shared, 0.14-0.16 s),
+# more than forking one worker and sending the bodies back costs.
 PARALLEL_RENDER_CHARACTERS = 200_000
 
 # A forked render worker's own renderer (``_start_render_worker``).
