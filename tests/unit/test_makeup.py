@@ -174,6 +174,28 @@ def test_the_foot_of_a_table_includes_its_cells_padding_and_rule() -> None:
     assert makeup._text_bottom(root) == pytest.approx(last_line + 9, abs=0.01)
 
 
+def test_a_page_whose_footnote_went_over_is_full_and_gets_no_space() -> None:
+    # The note called on page one is three lines long: WeasyPrint sends it over to page
+    # two rather than lose a line of text. The page ends two lines above its foot, but it
+    # is full: space above its heading would push text over (on the benchmark book, the
+    # heading went over, the note came back, and the space was taken back: a cycle).
+    note = "A note long enough to take several lines at the foot of the page. " * 3
+    body = (
+        lines(1) + '<h2 id="a">A</h2>' + lines(5)
+        + f'<p>Called.<span class="fn">{note}</span></p>'
+        + '<h2 id="b">B</h2>' + lines(4)
+    )  # fmt: skip
+    css = "@page { @footnote { margin-top: 4px; } } .fn { float: footnote; line-height: 16px; }"
+    document = lay_out(f"<style>{css}</style>" + body)
+    first = document.pages[0]._page_box.children
+    assert [type(box).__name__ for box in first] == ["BlockBox"]  # no note on page one
+    assert page_fill(document.pages, {}) == {}
+    # Measured by its last line alone, it would have had two lines of space.
+    page = document.pages[0]
+    short = makeup._foot(page) - makeup._text_bottom(page._page_box.children[0])
+    assert short > 2 * 20 - 2
+
+
 def _long_words(pairs: int) -> str:
     """A paragraph in a column so narrow that nearly every line ends in a hyphen."""
     words = " ".join(["incomprehensibilities extraordinarily"] * pairs)

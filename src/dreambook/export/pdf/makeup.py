@@ -92,6 +92,26 @@ def _unbreakable_foot(root: Any, bottom: float) -> float:
     return max(heights)
 
 
+def _defers_a_footnote(page: Any) -> bool:
+    """Whether a footnote called on ``page`` was set on a later page: WeasyPrint sends a
+    note over when that lets one more line stay, so such a page is full, whatever it
+    leaves empty below its last line."""
+    root = _root(page)
+    if root is None:
+        return False
+    called = {
+        id(box.footnote.element)
+        for box in _boxes(root)
+        if getattr(box, "footnote", None) is not None
+    }
+    if not called:
+        return False
+    for child in page._page_box.children:
+        if type(child).__name__ == "FootnoteAreaBox":
+            called -= {id(note.element) for note in child.children}
+    return bool(called)
+
+
 def _foot(page: Any) -> float:
     """Where the page's text may go down to: its footnotes' top, or the text block's foot."""
     page_box = page._page_box
@@ -174,7 +194,8 @@ def page_fill(pages: Sequence[Any], held: Fill, *, decide: bool = True) -> Fill:
     """For WeasyPrint ``pages`` laid out with the fill ``held``, the fill that makes every
     page followed by more of its chapter end at its foot.
 
-    A page's shortfall is what it leaves empty plus what ``held`` added on it. When the
+    A page's shortfall is what it leaves empty plus what ``held`` added on it; a page that
+    sent a footnote it calls over to the next page has none (it is full). When the
     page after it opens with the chapter's Next Stages box and at most a line of
     tightening (of the box's spaces, see ``_pull_back``) lets the box's heading and first
     two items (the whole of a short box) end this page, the box is pulled back; when it
@@ -218,6 +239,8 @@ def page_fill(pages: Sequence[Any], held: Fill, *, decide: bool = True) -> Fill:
         gaps = _gaps(root, page._page_box.content_box_y())
         named = [_key(box, _side(box)) for box in gaps]
         natural = _foot(page) - bottom - _SLACK_PX + sum(held[key].extra for key in effective)
+        if _defers_a_footnote(page):
+            natural = 0.0
         following = pages[index + 1]
         pulled = _pull_back(following, natural, held) if decide else None
         if pulled is not None:
