@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import functools
 import html
-import logging
-import os
 import re
 import threading
 from collections.abc import Sequence
@@ -43,9 +41,7 @@ from dreambook.markdown_ext import (
 from dreambook.render_cache import ChapterBody, ChapterCache, ResolvedLink, chapter_key, code_digest
 from dreambook.sanitize import sanitize_html
 from dreambook.slugs import slugify
-from dreambook.workers import may_fork, quiet_fork_child, usable_cpus
-
-log = logging.getLogger(__name__)
+from dreambook.workers import forked_pool, may_fork, usable_cpus
 
 # fenced_code: the manuscript index (markdown-it, CommonMark) treats ``` fences as code, so
 # the renderer must too, or text that check saw as code would render as live Markdown.
@@ -283,48 +279,32 @@ def _convert_all(
     if not chapters:
         return []
     total = sum(len(chapter.markdown) for chapter in chapters)
+    pool = None
     if (
-        total < PARALLEL_RENDER_CHARACTERS
-        or len(chapters) < 2
-        or usable_cpus() < 2
-        or not may_fork()
+        total >= PARALLEL_RENDER_CHARACTERS
+        and len(chapters) > 1
+        and usable_cpus() > 1
+        and may_fork()
     ):
-        renderer = ChapterRenderer(resolver, trust_html=trust_html, labels=labels)
+        pool = forked_pool(1, _start_render_worker, resolver, trust_html, labels)
+    renderer = ChapterRenderer(resolver, trust_html=trust_html, labels=labels)
+    if pool is None:
         return [renderer.convert(chapter) for chapter in chapters]
-    import concurrent.futures
-    import multiprocessing
-
     # The worker takes the first chapters, about half the Markdown, as one task; this
     # process converts the rest meanwhile.
     share, size = 0, 0
     while share < len(chapters) - 1 and size < total / 2:
         size += len(chapters[share].markdown)
         share += 1
-    try:
-        pool = concurrent.futures.ProcessPoolExecutor(
-            1,
-            mp_context=multiprocessing.get_context("fork"),
-            initializer=_start_render_worker,
-            initargs=(os.getpid(), resolver, trust_html, labels),
-        )
-    except (OSError, ValueError, AssertionError) as error:
-        log.info("rendering the chapters one after another: %s", error)
-        renderer = ChapterRenderer(resolver, trust_html=trust_html, labels=labels)
-        return [renderer.convert(chapter) for chapter in chapters]
     with pool:
         theirs = pool.submit(_convert_in_worker, tuple(chapters[:share]))
-        renderer = ChapterRenderer(resolver, trust_html=trust_html, labels=labels)
         mine = [renderer.convert(chapter) for chapter in chapters[share:]]
         return [*theirs.result(), *mine]
 
 
-def _start_render_worker(
-    parent: int, resolver: LinkResolver, trust_html: bool, labels: Labels
-) -> None:
-    """A forked render worker's start: it ends with its build, and makes its renderer from
-    what it inherited (a forked worker's arguments are not sent, they are its memory)."""
+def _start_render_worker(resolver: LinkResolver, trust_html: bool, labels: Labels) -> None:
+    """A forked render worker's start: it makes its renderer from what it inherited."""
     global _WORKER_RENDERER
-    quiet_fork_child(parent)
     _WORKER_RENDERER = ChapterRenderer(resolver, trust_html=trust_html, labels=labels)
 
 

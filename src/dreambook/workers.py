@@ -6,6 +6,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import ctypes
+import logging
 import multiprocessing
 import multiprocessing.process
 import os
@@ -14,6 +15,8 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+
+log = logging.getLogger(__name__)
 
 
 def usable_cpus() -> int:
@@ -43,6 +46,33 @@ def quiet_fork_child(parent: int) -> None:
     traceback would reach the user), and ``die_with_parent`` for the rest."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     die_with_parent(parent)
+
+
+def forked_pool(
+    workers: int, setup: Callable[..., None] | None = None, *arguments: object
+) -> concurrent.futures.ProcessPoolExecutor | None:
+    """A pool of ``workers`` processes forked from this one (call only where ``may_fork``),
+    each quiet and ending with the build (``quiet_fork_child``), then running
+    ``setup(*arguments)`` when given: a forked worker inherits them as memory, nothing is
+    sent. None when the system refuses the pool (the caller then does the work itself)."""
+    try:
+        return concurrent.futures.ProcessPoolExecutor(
+            workers,
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=_start_forked,
+            initargs=(os.getpid(), setup, arguments),
+        )
+    except (OSError, ValueError, AssertionError) as error:
+        log.info("no forked worker: %s", error)
+        return None
+
+
+def _start_forked(
+    parent: int, setup: Callable[..., None] | None, arguments: tuple[object, ...]
+) -> None:
+    quiet_fork_child(parent)
+    if setup is not None:
+        setup(*arguments)
 
 
 # prctl(2): ask the kernel to send a signal to this process when its parent ends.

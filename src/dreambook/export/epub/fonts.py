@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -30,7 +29,7 @@ from pathlib import Path
 from dreambook.export.epub.resources import Resource
 from dreambook.export.epub.xhtml import Document, X
 from dreambook.fsutil import atomic_output
-from dreambook.workers import may_fork, quiet_fork_child, usable_cpus
+from dreambook.workers import forked_pool, may_fork, usable_cpus
 
 log = logging.getLogger(__name__)
 
@@ -183,22 +182,11 @@ def _subset_all(
     result is the same either way: each subset is made by the same function."""
     if len(programs) < 2 or usable_cpus() < 2 or not may_fork():
         return [subset_font(program, characters, features) for program in programs]
-    import concurrent.futures
-    import multiprocessing
-
     from fontTools import subset  # noqa: F401  (imported once here, not in every worker)
 
     workers = min(usable_cpus(), len(programs)) - 1
-    context = multiprocessing.get_context("fork")
-    try:
-        pool = concurrent.futures.ProcessPoolExecutor(
-            workers,
-            mp_context=context,
-            initializer=quiet_fork_child,
-            initargs=(os.getpid(),),
-        )
-    except (OSError, ValueError, AssertionError) as error:
-        log.info("subsetting the fonts one after another: %s", error)
+    pool = forked_pool(workers)
+    if pool is None:
         return [subset_font(program, characters, features) for program in programs]
     with pool:
         # The workers take the first programs, this process the last ones: an equal share

@@ -64,6 +64,12 @@ def _starts_chapter(page: Any) -> bool:
 _TABLE_PARTS = frozenset({"TableBox", "TableRowGroupBox", "TableRowBox", "TableCellBox"})
 
 
+def _border_bottom(box: Any) -> float:
+    """The foot of ``box``'s border, in CSS pixels (a margin below it is dropped at the foot
+    of a page)."""
+    return float(box.position_y + box.margin_height() - box.margin_bottom)
+
+
 def _text_bottom(root: Any) -> float | None:
     """The foot of the last line (or ruled box, or table) on a page, in CSS pixels."""
     bottoms = []
@@ -72,7 +78,7 @@ def _text_bottom(root: Any) -> float | None:
         if kind == "LineBox":
             bottoms.append(box.position_y + box.height)
         elif (kind == "BlockBox" and box.border_bottom_width) or kind in _TABLE_PARTS:
-            bottoms.append(box.position_y + box.margin_height() - box.margin_bottom)
+            bottoms.append(_border_bottom(box))
     return max(bottoms) if bottoms else None
 
 
@@ -86,7 +92,7 @@ def _unbreakable_foot(root: Any, bottom: float) -> float:
             continue
         if box.style["break_inside"] not in ("avoid", "avoid-page"):
             continue
-        foot = box.position_y + box.margin_height() - box.margin_bottom
+        foot = _border_bottom(box)
         if abs(foot - bottom) <= 1:
             heights.append(foot - (box.position_y + box.margin_top))
     return max(heights)
@@ -411,7 +417,7 @@ def _pull_back(following: Any, room: float, held: Fill) -> Fill | None:
         # From the box's rule to the foot of what must come back (a margin below it would
         # be dropped at the foot of the page), and the space above the rule that the box
         # has on the page before (at the top of this page the layout dropped it).
-        bottom = last.position_y + last.margin_height() - last.margin_bottom
+        bottom = _border_bottom(last)
         above = _specified_px(box, "margin_top", box.margin_top)
         needed = bottom - (box.position_y + box.margin_top) + above - room + _SLACK_PX
         cuts = [
