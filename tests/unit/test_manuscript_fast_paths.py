@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dreambook.manuscript import frontmatter, index, load_book, loader, read_chapter
-from tests.conftest import MINIMAL_TOML
+from tests.conftest import MINIMAL_TOML, in_fresh_process
 
 # Lines that exercise every shortcut: each block rule's marks, inline markup of every kind,
 # near misses (two dashes, a lone '=' inside text), entities that decode to brackets.
@@ -142,6 +142,22 @@ def test_a_big_manuscript_reads_the_same_in_worker_processes(
     assert shared == alone
     assert len(shared[0].chapters) == 120
     assert "DB012" in [d.code for d in shared[1]]
+
+
+def _read_alone_and_shared(root: Path) -> bool:
+    alone = load_book(root, jobs=1)
+    loader.PARALLEL_READ_BYTES = 1
+    shared = load_book(root, jobs=3)
+    return shared == alone
+
+
+def test_a_big_manuscript_reads_the_same_shared_with_forked_children(tmp_path: Path) -> None:
+    from dreambook.bench import write_synthetic_manuscript
+
+    root = write_synthetic_manuscript(tmp_path / "book", chapters=150, words=30_000, seed=5)
+    (root / "chapter-0140.md").write_text("---\ntitle: [broken\n---\n\nText.\n", "utf-8")
+    # A fresh interpreter runs no thread, so it forks its readers (workers.may_fork).
+    assert in_fresh_process(_read_alone_and_shared, root)
 
 
 # Lines near the edge of what the quick path reads (index._quick_index): each shape it reads,

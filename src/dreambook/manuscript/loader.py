@@ -18,7 +18,7 @@ from dreambook.fsutil import ConfinedFolders, ConfinedReader
 from dreambook.manuscript.lock import read_order_lock
 from dreambook.manuscript.model import Book, Chapter
 from dreambook.manuscript.reader import placeholder_chapter, read_chapter
-from dreambook.workers import die_with_parent, usable_cpus
+from dreambook.workers import die_with_parent, may_fork, shared_with_children, usable_cpus
 
 CHAPTER_SUFFIX = ".md"
 
@@ -161,7 +161,6 @@ def _read_chapters_in_workers(
     # Imported here: only large manuscripts are read in worker processes.
     import concurrent.futures
     import multiprocessing
-    import threading
 
     chunks = [
         paths[start : start + _CHAPTERS_PER_CHUNK]
@@ -169,11 +168,23 @@ def _read_chapters_in_workers(
     ]
     read_here: dict[int, list[_ReadResult]] = {}
     results: list[_ReadResult] = []
-    # A forked worker starts at once with everything this process has imported; a spawned one
+    # A forked child starts at once with everything this process has imported, and shares
+    # the work without a pool's traffic (workers.shared_with_children); a spawned worker
     # imports dreambook anew (a tenth of a second or more). Forking is unsafe in a process
-    # that runs threads (the preview server), so only a single-threaded one forks.
-    forkable = threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if forkable else "spawn")
+    # that runs threads (the preview server), which reads with spawned workers.
+    if may_fork():
+        return [
+            result
+            for chunk in shared_with_children(
+                len(chunks),
+                lambda index: _read_chapters(
+                    chunks[index], root, inside, next_stages_heading, max_chapter_bytes
+                ),
+                workers,
+            )
+            for result in chunk
+        ]
+    context = multiprocessing.get_context("spawn")
     # The workers die with this process, even when it is killed (see workers.py).
     pool_of_readers = concurrent.futures.ProcessPoolExecutor(
         workers, mp_context=context, initializer=die_with_parent, initargs=(os.getpid(),)
