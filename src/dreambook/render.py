@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import html
+import os
 import re
 import threading
 from collections.abc import Sequence
@@ -41,7 +42,7 @@ from dreambook.markdown_ext import (
 from dreambook.render_cache import ChapterBody, ChapterCache, ResolvedLink, chapter_key, code_digest
 from dreambook.sanitize import sanitize_html
 from dreambook.slugs import slugify
-from dreambook.workers import forked_pool, may_fork, usable_cpus
+from dreambook.workers import may_fork, shared_with_children, usable_cpus
 
 # fenced_code: the manuscript index (markdown-it, CommonMark) treats ``` fences as code, so
 # the renderer must too, or text that check saw as code would render as live Markdown.
@@ -264,54 +265,39 @@ def _body_parts(body: ChapterBody) -> tuple[Markup, tuple[SectionEntry, ...], fr
 # more than forking one worker and sending the bodies back costs.
 PARALLEL_RENDER_CHARACTERS = 200_000
 
-# A forked render worker's own renderer (``_start_render_worker``).
-_WORKER_RENDERER: ChapterRenderer | None = None
-
 
 def _convert_all(
     chapters: Sequence[Chapter], resolver: LinkResolver, trust_html: bool, labels: Labels
 ) -> list[ChapterBody]:
-    """Each of ``chapters`` converted, in order. Shared with a forked worker process when
-    they are long enough (``PARALLEL_RENDER_CHARACTERS``) and this process may fork (it runs
-    no other thread, and has a second CPU); converted here one after another otherwise. The
-    bodies are the same either way: each is made by a ChapterRenderer of the same settings,
-    which starts every chapter afresh."""
+    """Each of ``chapters`` converted, in order. Shared with a forked child process
+    (workers.shared_with_children) when they are long enough (``PARALLEL_RENDER_CHARACTERS``)
+    and this process may fork (it runs no other thread, and has a second CPU); converted
+    here one after another otherwise. The bodies are the same either way: each process
+    converts with a ChapterRenderer of the same settings, which starts every chapter
+    afresh."""
     if not chapters:
         return []
+    renderer = ChapterRenderer(resolver, trust_html=trust_html, labels=labels)
     total = sum(len(chapter.markdown) for chapter in chapters)
-    pool = None
-    if (
+    if not (
         total >= PARALLEL_RENDER_CHARACTERS
         and len(chapters) > 1
         and usable_cpus() > 1
         and may_fork()
     ):
-        pool = forked_pool(1, _start_render_worker, resolver, trust_html, labels)
-    renderer = ChapterRenderer(resolver, trust_html=trust_html, labels=labels)
-    if pool is None:
         return [renderer.convert(chapter) for chapter in chapters]
-    # The worker takes the first chapters, about half the Markdown, as one task; this
-    # process converts the rest meanwhile.
-    share, size = 0, 0
-    while share < len(chapters) - 1 and size < total / 2:
-        size += len(chapters[share].markdown)
-        share += 1
-    with pool:
-        theirs = pool.submit(_convert_in_worker, tuple(chapters[:share]))
-        mine = [renderer.convert(chapter) for chapter in chapters[share:]]
-        return [*theirs.result(), *mine]
+    # Each process its own renderer: the child makes one from the settings it inherited.
+    renderers = {os.getpid(): renderer}
 
+    def convert(index: int) -> ChapterBody:
+        here = renderers.get(os.getpid())
+        if here is None:
+            here = renderers[os.getpid()] = ChapterRenderer(
+                resolver, trust_html=trust_html, labels=labels
+            )
+        return here.convert(chapters[index])
 
-def _start_render_worker(resolver: LinkResolver, trust_html: bool, labels: Labels) -> None:
-    """A forked render worker's start: it makes its renderer from what it inherited."""
-    global _WORKER_RENDERER
-    _WORKER_RENDERER = ChapterRenderer(resolver, trust_html=trust_html, labels=labels)
-
-
-def _convert_in_worker(chapters: tuple[Chapter, ...]) -> list[ChapterBody]:
-    """The task of a forked render worker: its share of the chapters, converted."""
-    assert _WORKER_RENDERER is not None  # made by _start_render_worker
-    return [_WORKER_RENDERER.convert(chapter) for chapter in chapters]
+    return shared_with_children(len(chapters), convert)
 
 
 def early_book(book: Book) -> RenderedBook:

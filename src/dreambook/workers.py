@@ -52,33 +52,6 @@ def quiet_fork_child(parent: int) -> None:
     die_with_parent(parent)
 
 
-def forked_pool(
-    workers: int, setup: Callable[..., None] | None = None, *arguments: object
-) -> concurrent.futures.ProcessPoolExecutor | None:
-    """A pool of ``workers`` processes forked from this one (call only where ``may_fork``),
-    each quiet and ending with the build (``quiet_fork_child``), then running
-    ``setup(*arguments)`` when given: a forked worker inherits them as memory, nothing is
-    sent. None when the system refuses the pool (the caller then does the work itself)."""
-    try:
-        return concurrent.futures.ProcessPoolExecutor(
-            workers,
-            mp_context=multiprocessing.get_context("fork"),
-            initializer=_start_forked,
-            initargs=(os.getpid(), setup, arguments),
-        )
-    except (OSError, ValueError, AssertionError) as error:
-        log.info("no forked worker: %s", error)
-        return None
-
-
-def _start_forked(
-    parent: int, setup: Callable[..., None] | None, arguments: tuple[object, ...]
-) -> None:
-    quiet_fork_child(parent)
-    if setup is not None:
-        setup(*arguments)
-
-
 def shared_with_children(
     count: int, run: Callable[[int], Result], children: int = 1
 ) -> list[Result]:

@@ -29,7 +29,7 @@ from pathlib import Path
 from dreambook.export.epub.resources import Resource
 from dreambook.export.epub.xhtml import Document, X
 from dreambook.fsutil import atomic_output
-from dreambook.workers import forked_pool, may_fork, usable_cpus
+from dreambook.workers import may_fork, shared_with_children, usable_cpus
 
 log = logging.getLogger(__name__)
 
@@ -176,27 +176,20 @@ def subset_fonts(
 def _subset_all(
     programs: list[bytes], characters: frozenset[str], features: tuple[str, ...]
 ) -> list[bytes]:
-    """``subset_font`` of each of ``programs``, in order: shared with forked worker
-    processes when there are several and this process may fork (it runs no other thread:
+    """``subset_font`` of each of ``programs``, in order: shared with forked child
+    processes (workers.shared_with_children) when there are several and this process may fork (it runs no other thread:
     the preview's server does, a Dask worker does), else one after another here. The
     result is the same either way: each subset is made by the same function."""
     if len(programs) < 2 or usable_cpus() < 2 or not may_fork():
         return [subset_font(program, characters, features) for program in programs]
-    from fontTools import subset  # noqa: F401  (imported once here, not in every worker)
+    from fontTools import subset  # noqa: F401  (imported once here, not in every child)
 
-    workers = min(usable_cpus(), len(programs)) - 1
-    pool = forked_pool(workers)
-    if pool is None:
-        return [subset_font(program, characters, features) for program in programs]
-    with pool:
-        # The workers take the first programs, this process the last ones: an equal share
-        # each (a pool hands a worker more than one task at a time, so taking back what no
-        # worker has started would leave this process the smaller part).
-        mine = len(programs) // (workers + 1)
-        theirs = len(programs) - mine
-        futures = [pool.submit(subset_font, p, characters, features) for p in programs[:theirs]]
-        here = [subset_font(p, characters, features) for p in programs[theirs:]]
-        return [future.result() for future in futures] + here
+    children = min(usable_cpus(), len(programs)) - 1
+    return shared_with_children(
+        len(programs),
+        lambda index: subset_font(programs[index], characters, features),
+        children,
+    )
 
 
 def _subset_key(content: bytes, characters: frozenset[str], features: Iterable[str]) -> str:
