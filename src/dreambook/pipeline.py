@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from dreambook.config import load_book_toml
 from dreambook.cover_check import check_cover
 from dreambook.diagnostics import Diagnostic, escalate, sort_key
 from dreambook.errors import DreambookError, ManuscriptError, OutputError, UsageError
@@ -441,22 +442,30 @@ def _build_book(
                 raise ManuscriptError(checked.diagnostics, len(checked.book.chapters))
             rendered = done.rendered
         else:
+            # Work the writers will want (the cover picture) needs book.toml alone: it
+            # starts now, beside the check and the render.
+            early = None
+            if any(spec.ahead for spec in specs):
+                early = _early_context(manuscript, output, options)
+            if early is not None:
+                _start_ahead(ahead, specs, early)
             with watch.stage("check", f"checking {manuscript}"):
                 checked = check_manuscript(manuscript, options)
             if checked.has_errors:
                 raise ManuscriptError(checked.diagnostics, len(checked.book.chapters))
-            # Work the writers will want (the cover picture) starts now, beside the render.
-            styles = book_styles(manuscript, checked.book.config, options.house_styles)
-            identity = book_identity(manuscript, checked.book.config)
-            early = BuildContext(
-                book=early_book(checked.book),
-                styles=styles,
-                manuscript=manuscript,
-                output=output,
-                identity=identity,
-                cache=output / CACHE_FOLDER,
-            )
-            _start_ahead(ahead, specs, early)
+            if early is None or early.book.config != checked.book.config:
+                # book.toml changed while the chapters were read (or was not read before):
+                # the work ahead starts from what the check read.
+                early = BuildContext(
+                    book=early_book(checked.book),
+                    styles=book_styles(manuscript, checked.book.config, options.house_styles),
+                    manuscript=manuscript,
+                    output=output,
+                    identity=book_identity(manuscript, checked.book.config),
+                    cache=output / CACHE_FOLDER,
+                )
+                _start_ahead(ahead, specs, early)
+            styles, identity = early.styles, early.identity
             with watch.stage("render", f"rendering {len(checked.book.chapters)} chapters"):
                 rendered = render_book(
                     checked.book, checked.graph, checked.reading_order,
@@ -518,6 +527,31 @@ def _build_book(
         return BuildResult(
             checked, written, tuple(dict.fromkeys(found)), watch.timings, pages, summaries, layouts
         )
+
+
+def _early_context(manuscript: Path, output: Path, options: Options) -> BuildContext | None:
+    """What the work started ahead of the writers needs (the book's settings, styles and
+    identity, no chapters), read from book.toml before the check; None when book.toml has
+    errors or the styles cannot be found (the check reports them)."""
+    from dreambook.render import early_book
+    from dreambook.styles import book_styles
+
+    config, found = load_book_toml(manuscript)
+    if any(d.is_error for d in found):
+        return None
+    try:
+        styles = book_styles(manuscript, config, options.house_styles)
+        identity = book_identity(manuscript, config)
+    except (DreambookError, OSError, UnicodeDecodeError):
+        return None
+    return BuildContext(
+        book=early_book(Book(manuscript, config, ())),
+        styles=styles,
+        manuscript=manuscript,
+        output=output,
+        identity=identity,
+        cache=output / CACHE_FOLDER,
+    )
 
 
 def _start_ahead(

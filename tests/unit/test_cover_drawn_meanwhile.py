@@ -138,3 +138,46 @@ def test_a_build_failing_while_the_cover_is_drawn_leaves_no_word_of_the_child(
     assert drawing
     assert gone
     assert "Traceback" not in errors
+
+
+def _drawing_while_checked(folder: Path) -> tuple[list[bool], list[str], bool]:
+    """In a fresh interpreter: two EPUB builds of the sample, whether the cover was being
+    drawn when the check began; the second build's manuscript has an error, and what it
+    raised, and whether any drawing child is left."""
+    from dreambook import pipeline
+    from dreambook.errors import ManuscriptError
+
+    manuscript = folder / "book"
+    shutil.copytree(SAMPLE, manuscript)
+    seen: list[bool] = []
+    check = pipeline.check_manuscript
+
+    def checking(*arguments: Any, **options: Any) -> Any:
+        seen.append(bool(ebook._DRAWING))
+        return check(*arguments, **options)
+
+    raised: list[str] = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ebook, "usable_cpus", lambda: 2)
+        patch.setattr(pipeline, "check_manuscript", checking)
+        pipeline.build_book(manuscript, folder / "out", ["epub"], jobs=1)
+        (manuscript / "broken.md").write_text("---\ntitle: [broken\n---\n\nText.\n", "utf-8")
+        try:
+            pipeline.build_book(manuscript, folder / "broken", ["epub"], jobs=1)
+        except ManuscriptError as error:
+            raised = [d.code for d in error.diagnostics if d.is_error]
+    try:
+        os.waitpid(-1, os.WNOHANG)
+        left = True
+    except ChildProcessError:
+        left = False
+    return seen, raised, left
+
+
+def test_the_cover_is_drawn_while_the_chapters_are_checked(tmp_path: Path) -> None:
+    """The cover needs book.toml alone: its drawing starts before the chapters are read,
+    and a manuscript with errors stops it, reporting just what the check found."""
+    seen, raised, left = in_fresh_process(_drawing_while_checked, tmp_path)
+    assert seen == [True, True]
+    assert raised == ["DB012"]
+    assert not left  # the second build's drawing was stopped with it
