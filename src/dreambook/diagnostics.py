@@ -81,6 +81,7 @@ _TABLE: tuple[Code, ...] = (
     Code("DB065", "stylesheet-reference-removed", Severity.WARNING, "A book stylesheet's @import or url() leads out of the book; it is left out."),
     Code("DB066", "svg-content-removed", Severity.WARNING, "An SVG image holds a script, handler or outside reference; it is left out."),
     Code("DB067", "output-profile-unusable", Severity.ERROR, "[print] output_profile is missing or is no CMYK printer ICC profile."),
+    Code("DB068", "font-unreadable", Severity.ERROR, "A font file of the book's styles folder is not a font dreambook can read."),
     Code("DB070", "unsafe-html-removed", Severity.WARNING, "Raw HTML that the sanitiser removes."),
     Code("DB080", "manuscript-too-large", Severity.ERROR, "The manuscript is over the size or chapter limit."),
     Code("DB081", "chapter-too-large", Severity.ERROR, "One chapter file is over the per-chapter size limit."),

@@ -205,6 +205,58 @@ def _stylesheet_problems(book: Book, folder: Path, allowed: ConfinedFolders) -> 
     return diagnostics
 
 
+# The first bytes of a WOFF and a WOFF2 file (the subsetter reads TrueType and OpenType).
+_WEB_FONT_SIGNATURES = {".woff": b"wOFF", ".woff2": b"wOF2"}
+FONT_SUFFIXES = (".ttf", ".otf", *_WEB_FONT_SIGNATURES)
+
+
+def _font_problems(book: Book, folder: Path) -> list[Diagnostic]:
+    """DB068 for each font file (by its name) of the book's own styles folder that is not
+    a font: the EPUB's subsetter could not read it, and the layout would set the text in
+    another font without a word. Files that lead outside are DB060's (skipped here)."""
+    reader = ConfinedReader([book.root])
+    diagnostics: list[Diagnostic] = []
+    for path in sorted(folder.rglob("*")):
+        suffix = path.suffix.lower()
+        if suffix not in FONT_SUFFIXES or not path.is_file():
+            continue
+        try:
+            data = reader.read_bytes(path)
+        except (OSError, DreambookError):
+            continue  # outside the book (DB060), or unreadable: the build says so
+        signature = _WEB_FONT_SIGNATURES.get(suffix)
+        if signature is not None:
+            problem = (
+                None if data.startswith(signature) else f"it does not begin as a {suffix} file does"
+            )
+        else:
+            problem = _font_program_problem(data)
+        if problem is not None:
+            diagnostics.append(
+                diagnostic(
+                    "DB068",
+                    f"the font file {path.relative_to(book.root).as_posix()!r} cannot be "
+                    f"read as a font: {problem}",
+                    path,
+                    None,
+                    "replace it with the font's own file (TrueType .ttf, OpenType .otf, or "
+                    ".woff/.woff2), or remove it and the @font-face rule that names it",
+                )
+            )
+    return diagnostics
+
+
+def _font_program_problem(data: bytes) -> str | None:
+    """Why the TrueType or OpenType program ``data`` cannot be subset, or None."""
+    from dreambook.fontprograms import FontUnreadable, subset_font
+
+    try:
+        subset_font(data, frozenset(), ())
+    except FontUnreadable:
+        return "it is not a TrueType or OpenType font, or it is damaged"
+    return None
+
+
 def check_cover_type(file: Path, reference: ImageReference) -> list[Diagnostic]:
     """Check that the EPUB cover, a readable image file, is one every EPUB reader shows.
 
@@ -282,7 +334,7 @@ def check_styles_folder(book: Book) -> list[Diagnostic]:
                 diagnostics.append(_styles_file_outside(book, entry))
             elif entry.is_dir():
                 folders.append(entry)
-    return diagnostics + _stylesheet_problems(book, own, allowed)
+    return diagnostics + _stylesheet_problems(book, own, allowed) + _font_problems(book, own)
 
 
 def _styles_file_outside(book: Book, entry: Path) -> Diagnostic:

@@ -1198,3 +1198,40 @@ def test_a_remote_image_in_trusted_raw_html_stops_the_build_without_a_connection
         ("DB061", root / "one.md", 7)
     ]
     assert not output.exists()
+
+
+def test_a_font_file_that_is_no_font_is_reported_and_nothing_is_written(
+    write_book: WriteBook, tmp_path: Path
+) -> None:
+    """A book's own styles folder whose font files are not fonts (text renamed .ttf, a
+    program cut short, a WOFF that is none): check names each one (DB068), and a build
+    stops with them before anything is written, with no traceback. Before DB068 the EPUB's
+    subsetter met the first one and its traceback reached the user."""
+    program = (
+        Path(__file__).resolve().parents[2] / "styles/fonts/Vollkorn-Regular.ttf"
+    ).read_bytes()
+    root = write_book(
+        {
+            "one.md": chapter("One", "Text."),
+            "house/fonts/Vollkorn-Regular.ttf": "this is not a font\n",
+            "house/fonts/Cut.otf": program[:4000],
+            "house/fonts/Web.woff2": b"wOFFnot a woff2",
+            "house/fonts/Good.ttf": program,
+            "house/fonts/OFL.txt": "The licence.\n",
+        },
+        book_toml=MINIMAL_TOML + 'styles = "house"\n',
+    )
+    checked = run("check", root)
+    assert checked.returncode == 1
+    assert_clean_failure(checked)
+    assert found(checked.stderr, root) == {
+        ("house/fonts/Vollkorn-Regular.ttf", None, "DB068", "error"),
+        ("house/fonts/Cut.otf", None, "DB068", "error"),
+        ("house/fonts/Web.woff2", None, "DB068", "error"),
+    }
+    output = tmp_path / "out"
+    built = build(root, output, "epub", "html")
+    assert built.returncode == 1
+    assert_clean_failure(built)
+    assert codes(built.stderr).count("DB068") == 3
+    assert not output.exists()

@@ -11,10 +11,12 @@ from dreambook.export.epub.fonts import (
     BASE_FEATURES,
     stylesheet_characters,
     stylesheet_features,
-    subset_font,
+    subset_fonts,
     without_font_faces,
 )
-from tests.conftest import REPO, in_fresh_process
+from dreambook.export.epub.resources import Resource
+from dreambook.fontprograms import FontUnreadable, subset_font
+from tests.conftest import REPO
 
 STYLESHEET = """
 li::before { content: "\\2192\\2002"; }
@@ -51,27 +53,51 @@ def test_a_subset_keeps_the_characters_asked_for_and_is_the_same_every_time() ->
     assert font["head"].modified == TTFont(io.BytesIO(program))["head"].modified
 
 
-def _subset_both_ways() -> tuple[bool, list[bytes], list[bytes]]:
-    """In a fresh interpreter: the subsets made with a forked worker, and one after another."""
-    from dreambook.export.epub import fonts
-    from dreambook.workers import may_fork
+@pytest.mark.parametrize("name", ["Vollkorn-Regular.ttf", "Vollkorn-Italic.ttf"])
+def test_a_subset_keeps_the_glyphs_fonttools_subsetter_keeps(name: str) -> None:
+    """HarfBuzz's subset keeps what fontTools' subsetter (used before, and the reference
+    here) keeps with the same options: every glyph, feature and table."""
+    from fontTools import subset
 
-    forks = may_fork()
-    programs = [
-        (REPO / "styles" / "fonts" / name).read_bytes()
-        for name in ("Vollkorn-Regular.ttf", "Vollkorn-Italic.ttf", "Vollkorn-Bold.ttf")
+    program = (REPO / "styles" / "fonts" / name).read_bytes()
+    characters = frozenset("The night rehearses 0123456789, again: fi ff — “Quoted”. ÄÖÜ")
+    features = (*BASE_FEATURES, "ss01")
+    ours = TTFont(io.BytesIO(subset_font(program, characters, features)))
+    options = subset.Options()
+    options.layout_features = list(features)
+    options.name_IDs = ["*"]
+    options.name_legacy = True
+    options.name_languages = ["*"]
+    options.notdef_outline = True
+    reference = TTFont(io.BytesIO(program))
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes=[ord(character) for character in characters])
+    subsetter.subset(reference)
+    saved = io.BytesIO()
+    reference.save(saved)  # read back, as ours is: glyph names as the file gives them
+    reference = TTFont(io.BytesIO(saved.getvalue()))
+    assert set(ours.getGlyphOrder()) == set(reference.getGlyphOrder())
+    assert ours.getBestCmap() == reference.getBestCmap()
+    for table in ("GSUB", "GPOS"):
+        tags = {record.FeatureTag for record in ours[table].table.FeatureList.FeatureRecord}
+        kept = {record.FeatureTag for record in reference[table].table.FeatureList.FeatureRecord}
+        assert tags == kept
+    assert set(ours.keys()) == set(reference.keys())
+    # Every name of the original travels with the subset (the licence asks for it).
+    names = {(n.platformID, n.nameID, n.langID) for n in TTFont(io.BytesIO(program))["name"].names}
+    assert {(n.platformID, n.nameID, n.langID) for n in ours["name"].names} == names
+
+
+@pytest.mark.parametrize(
+    "content", [b"", b"not a font " * 50, (REPO / "styles" / "fonts" / "OFL.txt").read_bytes()]
+)
+def test_what_is_no_font_is_refused_with_its_name(content: bytes) -> None:
+    program = (REPO / "styles" / "fonts" / "Vollkorn-Regular.ttf").read_bytes()
+    resources = [
+        Resource("fonts/Vollkorn-Regular.ttf", "font/ttf", program),
+        Resource("fonts/Broken.ttf", "font/ttf", content),
     ]
-    characters = frozenset("The night rehearses 0123456789, again.")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(fonts, "usable_cpus", lambda: 2)
-        shared = fonts._subset_all(programs, characters, fonts.BASE_FEATURES)
-        patch.setattr(fonts, "may_fork", lambda: False)
-        alone = fonts._subset_all(programs, characters, fonts.BASE_FEATURES)
-    return forks, shared, alone
-
-
-def test_fonts_subset_by_forked_workers_equal_those_made_one_after_another() -> None:
-    forks, shared, alone = in_fresh_process(_subset_both_ways)
-    assert forks  # the fresh interpreter runs no thread: it forked its worker
-    assert shared == alone
-    assert len(set(shared)) == 3  # three different fonts, each subset
+    with pytest.raises(FontUnreadable, match=r"^fonts/Broken\.ttf$"):
+        subset_fonts(resources, [], "p { }")
+    with pytest.raises(FontUnreadable):
+        subset_font(program[:5000], frozenset("a"), BASE_FEATURES)  # cut short

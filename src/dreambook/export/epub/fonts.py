@@ -1,4 +1,4 @@
-"""The EPUB's fonts cut down to the characters the book sets (fontTools' subsetter).
+"""The EPUB's fonts cut down to the characters the book sets (HarfBuzz's subsetter).
 
 A full Vollkorn program holds some 2,150 glyphs for scripts and figures a book in English
 never shows; four of them made nine tenths of the EPUB's bytes. Each font the stylesheet
@@ -10,17 +10,16 @@ copyright and licence entries included, are kept as they are: the SIL Open Font 
 asks that they travel with the font, and Vollkorn declares no Reserved Font Name, so a
 subset may keep its name.
 
-Subsetting the same font to the same characters gives the same bytes: the subsetter sorts
-what it keeps, and the font is saved with the ``head`` table's dates as they were. Subsetting takes about a second
-for the four Vollkorn programs (most of it reading their layout tables), so each subset is
-kept in the build's cache under a hash of the font, the characters and the features; a
-rebuild whose text uses no new character takes them from there.
+The subsetter is HarfBuzz's (fontprograms.py), the one WeasyPrint uses for the PDF's fonts
+when the system has it. Subsetting the same font to the same characters gives the same
+bytes, with the ``head`` table's dates as they were. Each subset is kept in the build's
+cache all the same, under a hash of the font, the characters, the features and the
+subsetter's version.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 import re
 from collections.abc import Iterable
@@ -28,8 +27,8 @@ from pathlib import Path
 
 from dreambook.export.epub.resources import Resource
 from dreambook.export.epub.xhtml import Document, X
+from dreambook.fontprograms import FontUnreadable, subset_font
 from dreambook.fsutil import atomic_output
-from dreambook.workers import may_fork, shared_with_children, usable_cpus
 
 log = logging.getLogger(__name__)
 
@@ -104,33 +103,6 @@ def characters_to_keep(documents: Iterable[Document], stylesheet: str) -> frozen
     return frozenset(c for c in found | cased if len(c) == 1 and (c == " " or c.isprintable()))
 
 
-def subset_font(content: bytes, characters: frozenset[str], features: Iterable[str]) -> bytes:
-    """Return the font program ``content`` with only the glyphs ``characters`` need.
-
-    The glyphs that ``features`` reach from those characters stay (a small capital, an
-    oldstyle figure, a ligature), and so do kerning, hinting and every name record.
-    Raises fontTools' errors (``TTLibError``) when ``content`` is no font it can read.
-    """
-    from fontTools import subset
-    from fontTools.ttLib import TTFont
-
-    options = subset.Options()
-    options.layout_features = list(features)
-    options.name_IDs = ["*"]
-    options.name_languages = ["*"]
-    options.name_legacy = True
-    options.notdef_outline = True
-    options.recalc_timestamp = False
-    # Without recalcTimestamp=False, saving stamps the head table with the clock.
-    font = TTFont(io.BytesIO(content), recalcTimestamp=False)
-    subsetter = subset.Subsetter(options)
-    subsetter.populate(unicodes=sorted(ord(character) for character in characters))
-    subsetter.subset(font)
-    written = io.BytesIO()
-    font.save(written, reorderTables=True)
-    return written.getvalue()
-
-
 def subset_fonts(
     resources: Iterable[Resource],
     documents: Iterable[Document],
@@ -143,6 +115,7 @@ def subset_fonts(
     decompress and compress again) pass through unchanged. With ``cache``, subsets are
     taken from and kept in that folder, and the subsets this build did not use are
     removed from it; a cache that cannot be read or written costs time, never the build.
+    Raises FontUnreadable, with the resource's file name, for a font that cannot be read.
     """
     characters = characters_to_keep(documents, stylesheet)
     features = stylesheet_features(stylesheet)
@@ -155,11 +128,13 @@ def subset_fonts(
             content = _cached(cache, key)
             if content is not None:
                 made[key] = content
-    missing = {key: resources[index].content for index, key in keys.items() if key not in made}
-    subsets = _subset_all(list(missing.values()), characters, features)
-    for key, content in zip(missing, subsets, strict=True):
-        made[key] = content
-        _keep(cache, key, content)
+    for index, key in keys.items():
+        if key not in made:
+            try:
+                made[key] = subset_font(resources[index].content, characters, features)
+            except FontUnreadable as error:
+                raise FontUnreadable(resources[index].file_name) from error
+            _keep(cache, key, made[key])
     kept: list[Resource] = []
     for index, resource in enumerate(resources):
         if index in keys:
@@ -173,25 +148,6 @@ def subset_fonts(
     return kept
 
 
-def _subset_all(
-    programs: list[bytes], characters: frozenset[str], features: tuple[str, ...]
-) -> list[bytes]:
-    """``subset_font`` of each of ``programs``, in order: shared with forked child
-    processes (workers.shared_with_children) when there are several and this process may fork (it runs no other thread:
-    the preview's server does, a Dask worker does), else one after another here. The
-    result is the same either way: each subset is made by the same function."""
-    if len(programs) < 2 or usable_cpus() < 2 or not may_fork():
-        return [subset_font(program, characters, features) for program in programs]
-    from fontTools import subset  # noqa: F401  (imported once here, not in every child)
-
-    children = min(usable_cpus(), len(programs)) - 1
-    return shared_with_children(
-        len(programs),
-        lambda index: subset_font(programs[index], characters, features),
-        children,
-    )
-
-
 def _subset_key(content: bytes, characters: frozenset[str], features: Iterable[str]) -> str:
     """What a subset is made from, hashed: the program, the characters, the features and
     the subsetter's version (another version may cut differently)."""
@@ -200,7 +156,7 @@ def _subset_key(content: bytes, characters: frozenset[str], features: Iterable[s
     digest = hashlib.sha256(content)
     digest.update("".join(sorted(characters)).encode("utf-8", "surrogatepass"))
     digest.update(" ".join(features).encode())
-    digest.update(version("fonttools").encode())
+    digest.update(version("uharfbuzz").encode())
     return digest.hexdigest()[:32]
 
 

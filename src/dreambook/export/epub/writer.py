@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from dreambook.diagnostics import diagnostic
+from dreambook.errors import BuildError
 from dreambook.export.epub.cover import book_cover
 from dreambook.export.epub.documents import (
     chapter_documents,
@@ -43,6 +45,7 @@ from dreambook.export.epub.xhtml import (
 )
 from dreambook.export.pagelist import PageBreak
 from dreambook.export.writer import BuildContext, WriterResult
+from dreambook.fontprograms import FontUnreadable
 from dreambook.fsutil import atomic_output
 from dreambook.safe_assets import clean_stylesheet
 
@@ -144,9 +147,15 @@ class EpubWriter:
             documents = (*front.documents, *chapters)
             extra = (licence,) if licence else ()
             # Cut last, from the finished documents: every character the book sets is known.
-            fonts = subset_fonts(
-                fonts, (*documents, *extra, navigation), css, context.cache_folder / "epub-fonts"
-            )
+            try:
+                fonts = subset_fonts(
+                    fonts,
+                    (*documents, *extra, navigation),
+                    css,
+                    context.cache_folder / "epub-fonts",
+                )
+            except FontUnreadable as error:
+                raise _unreadable_font(context, str(error)) from error
         if drawing:
             cover = book_cover(context)  # drawn meanwhile: from the cache
 
@@ -181,3 +190,25 @@ class EpubWriter:
             page_markers=len(pages),
             summaries=notes_on_pages,
         )
+
+
+def _unreadable_font(context: BuildContext, name: str) -> BuildError:
+    """DB068 for the font file ``name`` (``fonts/NAME``) of the styles that the subsetter
+    could not read (check refuses such a file in the book's own styles folder first)."""
+    try:
+        path: Path | None = context.styles.path(name)
+    except (OSError, BuildError):
+        path = None
+    return BuildError(
+        [
+            diagnostic(
+                "DB068",
+                f"the font file {name!r} cannot be read as a font: it is not a TrueType or "
+                "OpenType font, or it is damaged",
+                path,
+                None,
+                "replace it with the font's own file, or remove it and the @font-face rule "
+                "of epub.css that names it",
+            )
+        ]
+    )

@@ -20,6 +20,6 @@ The modules, by concern:
 * ``writer``: ``PdfWriter``, the pipeline's entry.
 
 This file imports nothing: the CLI imports ``variant`` without loading the PDF stack, and an
-EPUB or HTML build never loads WeasyPrint or pikepdf (the EPUB loads fontTools on its own,
+EPUB or HTML build never loads WeasyPrint or pikepdf (the EPUB loads uharfbuzz on its own,
 to subset its fonts, and reads the page map ``folios`` keeps).
 """
