@@ -82,6 +82,7 @@ _TABLE: tuple[Code, ...] = (
     Code("DB066", "svg-content-removed", Severity.WARNING, "An SVG image holds a script, handler or outside reference; it is left out."),
     Code("DB067", "output-profile-unusable", Severity.ERROR, "[print] output_profile is missing or is no CMYK printer ICC profile."),
     Code("DB068", "font-unreadable", Severity.ERROR, "A font file of the book's styles folder is not a font dreambook can read."),
+    Code("DB069", "styles-file-unusable", Severity.ERROR, "A template or stylesheet of the styles folder cannot be used."),
     Code("DB070", "unsafe-html-removed", Severity.WARNING, "Raw HTML that the sanitiser removes."),
     Code("DB080", "manuscript-too-large", Severity.ERROR, "The manuscript is over the size or chapter limit."),
     Code("DB081", "chapter-too-large", Severity.ERROR, "One chapter file is over the per-chapter size limit."),
@@ -160,6 +161,19 @@ def line_of_byte(raw: bytes, offset: int) -> int:
     """Return the 1-based line of byte ``offset`` in ``raw``, counting LF, CRLF and lone CR breaks."""
     prefix = raw[:offset].replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     return prefix.count(b"\n") + 1
+
+
+def not_utf8(path: Path, raw: bytes, error: UnicodeDecodeError) -> Diagnostic:
+    """DB069 for a template or stylesheet of the styles folders, ``path``, whose bytes ``raw``
+    are not UTF-8 (``error`` says where)."""
+    return diagnostic(
+        "DB069",
+        f"{path.name} is not UTF-8 text ({error.reason} at byte {error.start})",
+        path,
+        line_of_byte(raw, error.start),
+        "save it as UTF-8 in your editor, or remove it from the book's styles folder to use "
+        "dreambook's own",
+    )
 
 
 def diagnostic(

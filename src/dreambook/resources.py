@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
-from dreambook.diagnostics import Diagnostic, diagnostic
+from dreambook.diagnostics import Diagnostic, diagnostic, not_utf8
 from dreambook.errors import DreambookError
 from dreambook.fsutil import ConfinedFolders, ConfinedReader
 from dreambook.manuscript import Book
@@ -205,6 +205,43 @@ def _stylesheet_problems(book: Book, folder: Path, allowed: ConfinedFolders) -> 
     return diagnostics
 
 
+# The files of a styles folder that dreambook reads as text: templates, stylesheets, and the
+# preview's page and script.
+_TEXT_SUFFIXES = (".j2", ".css", ".js", ".html")
+
+
+def _text_problems(book: Book, folder: Path) -> list[Diagnostic]:
+    """DB069 for each text file of the book's own styles folder that is not UTF-8, and each
+    template that is not valid Jinja2 (at its line): the build would stop at it."""
+    reader = ConfinedReader([book.root])
+    diagnostics: list[Diagnostic] = []
+    templates = None
+    for path in sorted(folder.rglob("*")):
+        if not path.name.endswith(_TEXT_SUFFIXES) or not path.is_file():
+            continue
+        try:
+            data = reader.read_bytes(path)
+        except (OSError, DreambookError):
+            continue  # outside the book (DB060), or unreadable: the build says so
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            diagnostics.append(not_utf8(path, data, error))
+            continue
+        if path.suffix == ".j2":
+            # Imported here: only a book with templates of its own pays for Jinja2 in check.
+            from dreambook.templates import BookTemplates, template_problem
+
+            templates = templates or BookTemplates()
+            try:
+                templates.parse(text, path.name, str(path))
+            except DreambookError as error:
+                diagnostics.extend(getattr(error, "diagnostics", ()))
+            except Exception as error:  # what the sandbox's parser raises, whatever it is
+                diagnostics.append(template_problem(error))
+    return diagnostics
+
+
 # The first bytes of a WOFF and a WOFF2 file (the subsetter reads TrueType and OpenType).
 _WEB_FONT_SIGNATURES = {".woff": b"wOFF", ".woff2": b"wOF2"}
 FONT_SUFFIXES = (".ttf", ".otf", *_WEB_FONT_SIGNATURES)
@@ -334,7 +371,12 @@ def check_styles_folder(book: Book) -> list[Diagnostic]:
                 diagnostics.append(_styles_file_outside(book, entry))
             elif entry.is_dir():
                 folders.append(entry)
-    return diagnostics + _stylesheet_problems(book, own, allowed) + _font_problems(book, own)
+    return (
+        diagnostics
+        + _text_problems(book, own)
+        + _stylesheet_problems(book, own, allowed)
+        + _font_problems(book, own)
+    )
 
 
 def _styles_file_outside(book: Book, entry: Path) -> Diagnostic:

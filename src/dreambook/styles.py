@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dreambook.config import BookConfig
+from dreambook.diagnostics import not_utf8
+from dreambook.errors import BuildError
 from dreambook.fsutil import ConfinedReader
 
 if TYPE_CHECKING:  # check imports this module and loads no renderer; Jinja2 comes with a build
@@ -73,12 +75,17 @@ class Styles:
     def read_text(self, name: str) -> str:
         """Return the text of the first ``name`` found in the styles folders (UTF-8).
 
-        Raises as ``read_bytes`` does, and UnicodeDecodeError when it is not UTF-8.
+        Raises as ``read_bytes`` does, and BuildError (DB069) when it is not UTF-8.
         """
-        return self.read_bytes(name).decode("utf-8")
+        data = self.read_bytes(name)
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise BuildError([not_utf8(self.path(name), data, error)]) from error
 
     def environment(self) -> jinja2.Environment:
-        """Return a Jinja2 environment over the styles folders: autoescaping, strict undefined.
+        """Return a Jinja2 environment over the styles folders: sandboxed (templates.py),
+        autoescaping, strict undefined.
 
         HTML and XHTML templates are autoescaped; the scaffolding templates for Markdown,
         TOML and CSS are not, and quote their values with the ``yaml_string`` and
@@ -86,9 +93,9 @@ class Styles:
         """
         import jinja2
 
-        from dreambook.templates import ConfinedLoader
+        from dreambook.templates import BookTemplates, ConfinedLoader
 
-        environment = jinja2.Environment(
+        environment = BookTemplates(
             loader=ConfinedLoader(self.folders, self.reader),
             autoescape=_escapes_html,
             undefined=jinja2.StrictUndefined,

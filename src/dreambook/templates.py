@@ -1,21 +1,41 @@
-"""The Jinja2 loader over the styles folders: templates are read through the confined opener.
+"""The Jinja2 environment and loader over the styles folders.
+
+A book's styles folder is as untrusted as its chapters, and a Jinja2 template is a program:
+in a plain environment ``{{ cycler.__init__.__globals__.os.popen(...) }}`` runs a command.
+So templates render in Jinja2's sandbox (:class:`BookTemplates`), which lets them read the
+values they are given and call their methods, never Python's internals; arithmetic that
+would take the machine's memory or time (``9 ** 9 ** 9``, ``"x" * 10 ** 9``) is refused
+too. A template that cannot be used, whatever the reason (not UTF-8, not valid Jinja2, an
+unsafe or failing expression), stops the build with DB069 at its file and line, never a
+traceback; check finds the first two beforehand (resources.check_styles_folder).
 
 Jinja2's own FileSystemLoader follows symbolic links wherever they lead, so a template in
 a book's styles folder that links to a file outside the book would be rendered into every
-page. This loader finds a template as FileSystemLoader does (the first folder that has it
-wins) but reads it with fsutil.ConfinedReader, which refuses such a link (DB060).
+page. :class:`ConfinedLoader` finds a template as FileSystemLoader does (the first folder
+that has it wins) but reads it with fsutil.ConfinedReader, which refuses such a link (DB060).
 """
 
 from __future__ import annotations
 
 import os
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any, NoReturn
 
 import jinja2
+from jinja2.exceptions import SecurityError
 from jinja2.loaders import split_template_path
+from jinja2.sandbox import SandboxedEnvironment
 
+from dreambook.diagnostics import Diagnostic, diagnostic, not_utf8
+from dreambook.errors import BuildError, DreambookError
 from dreambook.fsutil import ConfinedReader
+
+# The largest string or list a template may make by repeating one (``"x" * n``), and the
+# largest exponent it may raise a number to.
+MOST_REPEATED = 1_000_000
+MOST_EXPONENT = 1_000
 
 
 class ConfinedLoader(jinja2.FileSystemLoader):
@@ -38,7 +58,11 @@ class ConfinedLoader(jinja2.FileSystemLoader):
             candidate = Path(folder, *pieces)
             if not candidate.is_file():
                 continue
-            source = self.reader.read_text(candidate)
+            data = self.reader.read_bytes(candidate)
+            try:
+                source = data.decode("utf-8")
+            except UnicodeDecodeError as error:
+                raise BuildError([not_utf8(candidate, data, error)]) from error
             modified = os.path.getmtime(candidate)
 
             def unchanged(candidate: Path = candidate, modified: float = modified) -> bool:
@@ -49,3 +73,62 @@ class ConfinedLoader(jinja2.FileSystemLoader):
 
             return source, os.path.normpath(candidate), unchanged
         raise jinja2.TemplateNotFound(template)
+
+
+class BookTemplates(SandboxedEnvironment):
+    """A sandboxed Jinja2 environment whose failures are DB069 diagnostics (see the module's
+    docstring); otherwise a Jinja2 environment like any other."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        """``left operator right``, unless it would be too large to compute."""
+        if operator == "**" and isinstance(right, int | float) and abs(right) > MOST_EXPONENT:
+            raise SecurityError(f"an exponent of {right} is too large")
+        if operator == "*":
+            count, sequence = (right, left) if isinstance(right, int) else (left, right)
+            if (
+                isinstance(count, int)
+                and isinstance(sequence, str | list | tuple)
+                and len(sequence) * count > MOST_REPEATED
+            ):
+                raise SecurityError("a repeated text or list is too long")
+        return super().call_binop(context, operator, left, right)
+
+    def handle_exception(self, source: str | None = None) -> NoReturn:
+        """Raise BuildError (DB069) for what went wrong in a template; dreambook's own errors
+        (a file out of the book, DB060) pass as they are."""
+        try:
+            super().handle_exception(source)
+        except (DreambookError, jinja2.TemplateNotFound):
+            raise
+        except Exception as error:
+            raise BuildError([template_problem(error)]) from error
+
+
+def template_problem(error: BaseException) -> Diagnostic:
+    """DB069 for ``error``, raised while a template was read, compiled or rendered: at the
+    template's file and line when they are known."""
+    path: str | None = None
+    line: int | None = None
+    if isinstance(error, jinja2.TemplateSyntaxError):
+        path, line = error.filename, error.lineno
+        what = f"it is not valid Jinja2: {error.message}"
+    else:
+        # Jinja2 gives a template's frames its file name and line (the last is the deepest).
+        for frame in traceback.extract_tb(error.__traceback__):
+            if frame.filename.endswith(".j2"):
+                path, line = frame.filename, frame.lineno
+        if isinstance(error, SecurityError):
+            what = f"it asks for something a template may not do: {error}"
+        else:
+            what = f"rendering it failed: {error}"
+    name = f"the template {Path(path).name}" if path else "a template"
+    return diagnostic(
+        "DB069",
+        f"{name} cannot be used: {what}",
+        Path(path) if path else None,
+        line,
+        "fix the template in the book's styles folder, or remove it to use dreambook's own; "
+        "a template may use the values it is given, not Python's internals",
+    )

@@ -1235,3 +1235,87 @@ def test_a_font_file_that_is_no_font_is_reported_and_nothing_is_written(
     assert_clean_failure(built)
     assert codes(built.stderr).count("DB068") == 3
     assert not output.exists()
+
+
+def _published(output: Path) -> list[str]:
+    """What a build put in ``output`` for readers (not its cache, lock or leftovers)."""
+    return (
+        sorted(p.name for p in output.iterdir() if not p.name.startswith("."))
+        if output.is_dir()
+        else []
+    )
+
+
+def _with_house_template(write_book: WriteBook, name: str, text: str | bytes) -> Path:
+    """The sample-like minimal book with ``house/NAME`` in its own styles folder."""
+    return write_book(
+        {"one.md": chapter("One", "Text."), f"house/{name}": text},
+        book_toml=MINIMAL_TOML + 'styles = "house"\n',
+    )
+
+
+def test_a_template_cannot_reach_python_internals_to_run_a_command(
+    write_book: WriteBook, tmp_path: Path
+) -> None:
+    """A book's own template is a program: in a plain Jinja2 environment this one ran a
+    shell command (server-side template injection). In the sandbox it is refused at its
+    line, the command never runs, and nothing is written."""
+    marker = tmp_path / "ran"
+    default = (Path(__file__).resolve().parents[2] / "styles/epub-chapter.xhtml.j2").read_text()
+    attack = "{{ cycler.__init__.__globals__.os.popen('touch " + str(marker) + "').read() }}\n"
+    root = _with_house_template(write_book, "epub-chapter.xhtml.j2", attack + default)
+    output = tmp_path / "out"
+    result = build(root, output, "epub")
+    assert result.returncode == 1
+    assert_clean_failure(result)
+    assert found(result.stderr, root) == {("house/epub-chapter.xhtml.j2", 1, "DB069", "error")}
+    assert "unsafe" in result.stderr
+    assert not marker.exists()
+    assert _published(output) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "line"),
+    [
+        ("print.html.j2", "<p>\n{% if %}\n", 2),  # not Jinja2
+        ("cover.html.j2", "{{ foo( }}", 1),
+        ("epub.css", b"p { color: red; }\n\xff\xfe broken\n", 2),  # not UTF-8
+        ("site-page.html.j2", b"<p>\xe9t\xe9</p>", 1),
+    ],
+)
+def test_a_styles_file_that_cannot_be_used_is_reported_by_check_at_its_line(
+    write_book: WriteBook, tmp_path: Path, name: str, text: str | bytes, line: int
+) -> None:
+    root = _with_house_template(write_book, name, text)
+    checked = run("check", root)
+    assert checked.returncode == 1
+    assert_clean_failure(checked)
+    assert found(checked.stderr, root) == {(f"house/{name}", line, "DB069", "error")}
+    output = tmp_path / "out"
+    built = build(root, output, "pdf", "epub", "html")
+    assert built.returncode == 1
+    assert_clean_failure(built)
+    assert not output.exists()
+
+
+@pytest.mark.parametrize(
+    ("expression", "words"),
+    [
+        ("{{ book.no_such_thing }}", "no attribute"),  # fails as it renders
+        ("{{ 7 ** 123456789 }}", "exponent"),  # would take the machine's time
+        ("{{ 'x' * 10 ** 3 * 10 ** 3 * 10 }}", "too long"),  # and its memory
+    ],
+)
+def test_a_template_that_fails_as_it_renders_stops_the_build_at_its_line(
+    write_book: WriteBook, tmp_path: Path, expression: str, words: str
+) -> None:
+    default = (Path(__file__).resolve().parents[2] / "styles/epub-chapter.xhtml.j2").read_text()
+    root = _with_house_template(write_book, "epub-chapter.xhtml.j2", f"\n{expression}\n{default}")
+    assert run("check", root).returncode == 0  # nothing check can see
+    output = tmp_path / "out"
+    result = build(root, output, "epub")
+    assert result.returncode == 1
+    assert_clean_failure(result)
+    assert found(result.stderr, root) == {("house/epub-chapter.xhtml.j2", 2, "DB069", "error")}
+    assert words in result.stderr
+    assert _published(output) == []
