@@ -234,12 +234,48 @@ def _text_problems(book: Book, folder: Path) -> list[Diagnostic]:
 
             templates = templates or BookTemplates()
             try:
-                templates.parse(text, path.name, str(path))
+                parsed = templates.parse(text, path.name, str(path))
             except DreambookError as error:
                 diagnostics.extend(getattr(error, "diagnostics", ()))
+                continue
             except Exception as error:  # what the sandbox's parser raises, whatever it is
                 diagnostics.append(template_problem(error))
+                continue
+            diagnostics += _missing_templates(book, folder, path, text, parsed)
     return diagnostics
+
+
+def _missing_templates(
+    book: Book, folder: Path, path: Path, text: str, parsed: object
+) -> list[Diagnostic]:
+    """DB069 for each template ``path`` includes, imports or extends by a name that neither
+    the book's styles folder nor dreambook's has (at the first line naming it)."""
+    from jinja2 import meta
+    from jinja2.nodes import Template
+
+    from dreambook.styles import default_styles_folder
+
+    assert isinstance(parsed, Template)
+    problems: list[Diagnostic] = []
+    for name in meta.find_referenced_templates(parsed):
+        if name is None or any(
+            (base / name).is_file() and ".." not in Path(name).parts
+            for base in (folder, default_styles_folder())
+        ):
+            continue
+        line = next((n for n, row in enumerate(text.splitlines(), 1) if name in row), None)
+        problems.append(
+            diagnostic(
+                "DB069",
+                f"the template {path.name} cannot be used: it names the template {name!r}, "
+                "which no styles folder has",
+                path,
+                line,
+                "name a template of the book's styles folder or of dreambook's own "
+                "(print.html.j2, epub-base.xhtml.j2, ...)",
+            )
+        )
+    return problems
 
 
 # The first bytes of a WOFF and a WOFF2 file (the subsetter reads TrueType and OpenType).

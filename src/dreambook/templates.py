@@ -100,7 +100,7 @@ class BookTemplates(SandboxedEnvironment):
         (a file out of the book, DB060) pass as they are."""
         try:
             super().handle_exception(source)
-        except (DreambookError, jinja2.TemplateNotFound):
+        except DreambookError:
             raise
         except Exception as error:
             raise BuildError([template_problem(error)]) from error
@@ -119,7 +119,9 @@ def template_problem(error: BaseException) -> Diagnostic:
         for frame in traceback.extract_tb(error.__traceback__):
             if frame.filename.endswith(".j2"):
                 path, line = frame.filename, frame.lineno
-        if isinstance(error, SecurityError):
+        if isinstance(error, jinja2.TemplateNotFound):
+            what = f"it names the template {error.name!r}, which no styles folder has"
+        elif isinstance(error, SecurityError):
             what = f"it asks for something a template may not do: {error}"
         else:
             what = f"rendering it failed: {error}"

@@ -1281,6 +1281,8 @@ def test_a_template_cannot_reach_python_internals_to_run_a_command(
         ("cover.html.j2", "{{ foo( }}", 1),
         ("epub.css", b"p { color: red; }\n\xff\xfe broken\n", 2),  # not UTF-8
         ("site-page.html.j2", b"<p>\xe9t\xe9</p>", 1),
+        ("cover.html.j2", '<p>\n{% include "nope.html" %}', 2),  # names no template
+        ("print.html.j2", '{% extends "../../../etc/passwd" %}', 1),
     ],
 )
 def test_a_styles_file_that_cannot_be_used_is_reported_by_check_at_its_line(
@@ -1304,6 +1306,7 @@ def test_a_styles_file_that_cannot_be_used_is_reported_by_check_at_its_line(
         ("{{ book.no_such_thing }}", "no attribute"),  # fails as it renders
         ("{{ 7 ** 123456789 }}", "exponent"),  # would take the machine's time
         ("{{ 'x' * 10 ** 3 * 10 ** 3 * 10 }}", "too long"),  # and its memory
+        ('{% include "no" ~ "pe.html" %}', "no styles folder has"),  # a name check cannot read
     ],
 )
 def test_a_template_that_fails_as_it_renders_stops_the_build_at_its_line(
