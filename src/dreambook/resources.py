@@ -119,6 +119,11 @@ def check_image_file(
                 if width * height > max_pixels:
                     raise Image.DecompressionBombError(f"{width} x {height} pixels")
                 image.verify()
+            # verify() reads a JPEG's headers only: a file cut short (a failed copy or
+            # download) passes it, and every reader would show a broken picture. Decoding
+            # it whole finds that (within the pixel limit above).
+            with Image.open(file) as image:
+                image.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         return [
             diagnostic(
@@ -134,7 +139,8 @@ def check_image_file(
                 "DB063",
                 f"the file {reference.source!r} is not an image dreambook can read ({error})",
                 *where,
-                "use a PNG, JPEG, GIF, WebP or SVG file",
+                "use a PNG, JPEG, GIF, WebP or SVG file; one that is cut short (a copy or "
+                "download that stopped part-way) must be copied again",
             )
         ]
     return []

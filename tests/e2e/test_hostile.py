@@ -1322,3 +1322,37 @@ def test_a_template_that_fails_as_it_renders_stops_the_build_at_its_line(
     assert found(result.stderr, root) == {("house/epub-chapter.xhtml.j2", 2, "DB069", "error")}
     assert words in result.stderr
     assert _published(output) == []
+
+
+def _cut_short_jpeg(path: Path, size: tuple[int, int]) -> None:
+    """A JPEG whose file stops a third of the way in, as a failed copy leaves it: its headers
+    are whole, so Pillow's verify() passes it."""
+    picture = Image.linear_gradient("L").resize(size).convert("RGB")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    picture.save(path, quality=90)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 3])
+
+
+def test_an_image_cut_short_is_refused_not_shipped_broken(
+    write_book: WriteBook, tmp_path: Path
+) -> None:
+    """A cover and a chapter picture whose files stop part-way: check reports each (DB063)
+    and nothing is written. Before, both went into the EPUB as they were, a broken cover
+    for every reader and retailer."""
+    root = write_book(
+        {"one.md": chapter("One", "Text.\n\n![A gradient](gradient.jpg)\n")},
+        book_toml=MINIMAL_TOML + '\n[epub]\ncover = "cover.jpg"\n',
+    )
+    _cut_short_jpeg(root / "cover.jpg", (1600, 2560))
+    _cut_short_jpeg(root / "gradient.jpg", (900, 600))
+    checked = run("check", root)
+    assert checked.returncode == 1
+    assert_clean_failure(checked)
+    problems = {(path, code) for path, _, code, _ in found(checked.stderr, root)}
+    assert problems == {("book.toml", "DB063"), ("one.md", "DB063")}
+    assert "truncated" in checked.stderr
+    output = tmp_path / "out"
+    built = build(root, output, "epub", "pdf")
+    assert built.returncode == 1
+    assert not output.exists()
