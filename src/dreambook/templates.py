@@ -4,10 +4,12 @@ A book's styles folder is as untrusted as its chapters, and a Jinja2 template is
 in a plain environment ``{{ cycler.__init__.__globals__.os.popen(...) }}`` runs a command.
 So templates render in Jinja2's sandbox (:class:`BookTemplates`), which lets them read the
 values they are given and call their methods, never Python's internals; arithmetic that
-would take the machine's memory or time (``9 ** 9 ** 9``, ``"x" * 10 ** 9``) is refused
-too. A template that cannot be used, whatever the reason (not UTF-8, not valid Jinja2, an
-unsafe or failing expression), stops the build with DB069 at its file and line, never a
-traceback; check finds the first two beforehand (resources.check_styles_folder).
+would take the machine's memory or time (``7 ** 123456789``, ``"x" * 10 ** 9``) is refused
+too, and a template that renders for more than a minute of CPU is stopped (its loops are
+not counted one by one). A template that cannot be used, whatever the reason (not UTF-8,
+not valid Jinja2, an unsafe, failing or endless expression), stops the build with DB069 at
+its file and line, never a traceback; check finds the first two beforehand
+(resources.check_styles_folder).
 
 Jinja2's own FileSystemLoader follows symbolic links wherever they lead, so a template in
 a book's styles folder that links to a file outside the book would be rendered into every
@@ -17,9 +19,12 @@ that has it wins) but reads it with fsutil.ConfinedReader, which refuses such a 
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import threading
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -36,6 +41,9 @@ from dreambook.fsutil import ConfinedReader
 # largest exponent it may raise a number to.
 MOST_REPEATED = 1_000_000
 MOST_EXPONENT = 1_000
+# The CPU seconds one template may render for: the benchmark book's whole print HTML (405
+# pages) takes 0.17 s, so only a template that loops without end reaches it.
+MOST_RENDER_SECONDS = 60.0
 
 
 class ConfinedLoader(jinja2.FileSystemLoader):
@@ -75,11 +83,58 @@ class ConfinedLoader(jinja2.FileSystemLoader):
         raise jinja2.TemplateNotFound(template)
 
 
+class RenderTooLong(Exception):
+    """A template rendered for longer than ``MOST_RENDER_SECONDS`` of CPU."""
+
+
+_BUDGET = threading.local()
+
+
+@contextlib.contextmanager
+def _cpu_budget(seconds: float) -> Iterator[None]:
+    """Raise RenderTooLong in the block once this process has spent ``seconds`` of CPU in it.
+
+    Counted with the profiling timer, whose signal only the main thread can take: elsewhere
+    (the preview's rebuilds) and inside a block already counted, the block is not limited.
+    """
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or getattr(_BUDGET, "counting", False)
+        or not hasattr(signal, "setitimer")
+    ):
+        yield
+        return
+
+    def expired(signum: int, frame: object) -> None:
+        raise RenderTooLong(f"it ran for more than {seconds:g} s of CPU (a loop without end?)")
+
+    previous = signal.signal(signal.SIGPROF, expired)
+    signal.setitimer(signal.ITIMER_PROF, seconds)
+    _BUDGET.counting = True
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)
+        _BUDGET.counting = False
+
+
+class _BudgetedTemplate(jinja2.Template):
+    """A template that renders for at most ``MOST_RENDER_SECONDS`` of CPU: a template's
+    loops are not counted (nested loops over long ranges or texts can run for days)."""
+
+    def render(self, *args: Any, **kwargs: Any) -> str:
+        with _cpu_budget(MOST_RENDER_SECONDS):
+            return super().render(*args, **kwargs)
+
+
 class BookTemplates(SandboxedEnvironment):
     """A sandboxed Jinja2 environment whose failures are DB069 diagnostics (see the module's
-    docstring); otherwise a Jinja2 environment like any other."""
+    docstring), and whose templates render for a bounded time; otherwise a Jinja2
+    environment like any other."""
 
     intercepted_binops = frozenset({"*", "**"})
+    template_class = _BudgetedTemplate
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         """``left operator right``, unless it would be too large to compute."""
@@ -119,7 +174,9 @@ def template_problem(error: BaseException) -> Diagnostic:
         for frame in traceback.extract_tb(error.__traceback__):
             if frame.filename.endswith(".j2"):
                 path, line = frame.filename, frame.lineno
-        if isinstance(error, jinja2.TemplateNotFound):
+        if isinstance(error, RenderTooLong):
+            what = str(error)
+        elif isinstance(error, jinja2.TemplateNotFound):
             what = f"it names the template {error.name!r}, which no styles folder has"
         elif isinstance(error, SecurityError):
             what = f"it asks for something a template may not do: {error}"

@@ -1356,3 +1356,29 @@ def test_an_image_cut_short_is_refused_not_shipped_broken(
     built = build(root, output, "epub", "pdf")
     assert built.returncode == 1
     assert not output.exists()
+
+
+def test_a_template_that_loops_without_end_is_stopped(
+    write_book: WriteBook, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nested loops over long ranges would keep a build busy for days: a template renders
+    for a bounded CPU time (a minute; a second here), then the build stops with DB069 at the
+    template's line and writes nothing."""
+    from dreambook import templates
+    from dreambook.errors import BuildError
+
+    monkeypatch.setattr(templates, "MOST_RENDER_SECONDS", 1.0)
+    default = (Path(__file__).resolve().parents[2] / "styles/epub-chapter.xhtml.j2").read_text()
+    endless = "{% for a in range(99999) %}{% for b in range(99999) %}{% endfor %}{% endfor %}"
+    root = _with_house_template(write_book, "epub-chapter.xhtml.j2", f"{default}\n{endless}\n")
+    output = tmp_path / "out"
+    with pytest.raises(BuildError) as raised:
+        build_book(root, output, ["epub"])
+    (problem,) = raised.value.diagnostics
+    assert (problem.code, problem.path, problem.line) == (
+        "DB069",
+        root / "house" / "epub-chapter.xhtml.j2",
+        default.count("\n") + 2,
+    )
+    assert "more than 1 s of CPU" in problem.message
+    assert _published(output) == []
