@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import shutil
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -447,11 +448,21 @@ def _build_book(
             early = None
             if any(spec.ahead for spec in specs):
                 early = _early_context(manuscript, output, options)
+            # What the work ahead began (a cache in an output folder this build made) goes
+            # when the manuscript has errors, once that work is stopped: no trace is left.
+            made_output, refused = not output.exists(), False
+
+            def forget_work_ahead() -> None:
+                if refused and made_output:
+                    _remove_if_only_cache(output)
+
+            ahead.callback(forget_work_ahead)
             if early is not None:
                 _start_ahead(ahead, specs, early)
             with watch.stage("check", f"checking {manuscript}"):
                 checked = check_manuscript(manuscript, options)
             if checked.has_errors:
+                refused = True
                 raise ManuscriptError(checked.diagnostics, len(checked.book.chapters))
             if early is None or early.book.config != checked.book.config:
                 # book.toml changed while the chapters were read (or was not read before):
@@ -527,6 +538,16 @@ def _build_book(
         return BuildResult(
             checked, written, tuple(dict.fromkeys(found)), watch.timings, pages, summaries, layouts
         )
+
+
+def _remove_if_only_cache(output: Path) -> None:
+    """Remove the folder ``output`` when it holds nothing but the build cache (another build
+    that began writing there meanwhile keeps it)."""
+    try:
+        if all(entry.name == CACHE_FOLDER for entry in output.iterdir()):
+            shutil.rmtree(output)
+    except OSError:
+        pass  # a cache left behind costs nothing
 
 
 def _early_context(manuscript: Path, output: Path, options: Options) -> BuildContext | None:

@@ -192,9 +192,12 @@ def _stylesheet_problems(book: Book, folder: Path, allowed: ConfinedFolders) -> 
         if not path.is_file() or not allowed.allows(path):
             continue
         try:
-            text = ConfinedReader(allowed.folders).read_text(path)
+            data, _ = ConfinedReader(allowed.folders).read_at_most(path, MAX_STYLES_TEXT_BYTES)
+            if data is None:
+                continue  # too large to read (DB069, _text_problems)
+            text = data.decode("utf-8")
         except (OSError, UnicodeDecodeError, DreambookError):
-            continue  # the writer reports a stylesheet it cannot read
+            continue  # DB069 (_text_problems), or the writer reports what it cannot read
         for removal in clean_stylesheet(text)[1]:
             diagnostics.append(
                 diagnostic(
@@ -211,6 +214,12 @@ def _stylesheet_problems(book: Book, folder: Path, allowed: ConfinedFolders) -> 
     return diagnostics
 
 
+# The largest template, stylesheet or script, and the largest font file, a book's styles folder
+# may hold: every one is read whole. dreambook's own print.css is 20 KB; a font for Chinese,
+# Japanese and Korean, the largest there are, some 20 MB.
+MAX_STYLES_TEXT_BYTES = 4 * 1_048_576
+MAX_FONT_BYTES = 64 * 1_048_576
+
 # The files of a styles folder that dreambook reads as text: templates, stylesheets, and the
 # preview's page and script.
 _TEXT_SUFFIXES = (".j2", ".css", ".js", ".html")
@@ -226,9 +235,22 @@ def _text_problems(book: Book, folder: Path) -> list[Diagnostic]:
         if not path.name.endswith(_TEXT_SUFFIXES) or not path.is_file():
             continue
         try:
-            data = reader.read_bytes(path)
+            data, size = reader.read_at_most(path, MAX_STYLES_TEXT_BYTES)
         except (OSError, DreambookError):
             continue  # outside the book (DB060), or unreadable: the build says so
+        if data is None:
+            diagnostics.append(
+                diagnostic(
+                    "DB069",
+                    f"{path.name} is {size / 1_048_576:.1f} MiB; a template, stylesheet or "
+                    f"script may be at most {MAX_STYLES_TEXT_BYTES // 1_048_576} MiB",
+                    path,
+                    None,
+                    "a stylesheet or template this large is no stylesheet or template: "
+                    "remove it from the book's styles folder",
+                )
+            )
+            continue
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as error:
@@ -300,11 +322,17 @@ def _font_problems(book: Book, folder: Path) -> list[Diagnostic]:
         if suffix not in FONT_SUFFIXES or not path.is_file():
             continue
         try:
-            data = reader.read_bytes(path)
+            data, size = reader.read_at_most(path, MAX_FONT_BYTES)
         except (OSError, DreambookError):
             continue  # outside the book (DB060), or unreadable: the build says so
         signature = _WEB_FONT_SIGNATURES.get(suffix)
-        if signature is not None:
+        problem: str | None
+        if data is None:
+            problem = (
+                f"it is {size / 1_048_576:.1f} MiB, and a font file may be at most "
+                f"{MAX_FONT_BYTES // 1_048_576} MiB"
+            )
+        elif signature is not None:
             problem = (
                 None if data.startswith(signature) else f"it does not begin as a {suffix} file does"
             )

@@ -1218,9 +1218,12 @@ def test_a_font_file_that_is_no_font_is_reported_and_nothing_is_written(
             "house/fonts/Web.woff2": b"wOFFnot a woff2",
             "house/fonts/Good.ttf": program,
             "house/fonts/OFL.txt": "The licence.\n",
+            "house/fonts/Huge.ttf": b"",  # made sparse below
         },
         book_toml=MINIMAL_TOML + 'styles = "house"\n',
     )
+    with (root / "house/fonts/Huge.ttf").open("wb") as huge:  # 65 MiB, read no further
+        huge.truncate(65 * 1_048_576)
     checked = run("check", root)
     assert checked.returncode == 1
     assert_clean_failure(checked)
@@ -1228,12 +1231,14 @@ def test_a_font_file_that_is_no_font_is_reported_and_nothing_is_written(
         ("house/fonts/Vollkorn-Regular.ttf", None, "DB068", "error"),
         ("house/fonts/Cut.otf", None, "DB068", "error"),
         ("house/fonts/Web.woff2", None, "DB068", "error"),
+        ("house/fonts/Huge.ttf", None, "DB068", "error"),
     }
+    assert "65.0 MiB" in checked.stderr
     output = tmp_path / "out"
     built = build(root, output, "epub", "html")
     assert built.returncode == 1
     assert_clean_failure(built)
-    assert codes(built.stderr).count("DB068") == 3
+    assert codes(built.stderr).count("DB068") == 4
     assert not output.exists()
 
 
@@ -1283,10 +1288,11 @@ def test_a_template_cannot_reach_python_internals_to_run_a_command(
         ("site-page.html.j2", b"<p>\xe9t\xe9</p>", 1),
         ("cover.html.j2", '<p>\n{% include "nope.html" %}', 2),  # names no template
         ("print.html.j2", '{% extends "../../../etc/passwd" %}', 1),
+        ("print.css", "p { color: red; }\n" * 250_000, None),  # 4.3 MiB: too large to read
     ],
 )
 def test_a_styles_file_that_cannot_be_used_is_reported_by_check_at_its_line(
-    write_book: WriteBook, tmp_path: Path, name: str, text: str | bytes, line: int
+    write_book: WriteBook, tmp_path: Path, name: str, text: str | bytes, line: int | None
 ) -> None:
     root = _with_house_template(write_book, name, text)
     checked = run("check", root)
