@@ -446,7 +446,29 @@ def check_styles_folder(book: Book) -> list[Diagnostic]:
         + _text_problems(book, own)
         + _stylesheet_problems(book, own, allowed)
         + _font_problems(book, own)
+        + _image_problems(book, own)
     )
+
+
+# Pictures a book's stylesheets may draw (a background, a rule, an ornament).
+_PICTURE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg"})
+
+
+def _image_problems(book: Book, folder: Path) -> list[Diagnostic]:
+    """Each picture of the book's own styles folder checked as a chapter's image is (a real
+    image, decodable, at most MAX_IMAGE_PIXELS; an SVG without scripts): a stylesheet's
+    ``url()`` hands it to the layout, which would decode whatever it is given."""
+    folders = ConfinedFolders([book.root])
+    diagnostics: list[Diagnostic] = []
+    for path in sorted(folder.rglob("*")):
+        if path.suffix.lower() not in _PICTURE_SUFFIXES or not path.is_file():
+            continue
+        if not folders.allows(path):
+            continue  # leads outside: DB060 (check_styles_folder)
+        name = path.relative_to(book.root).as_posix()
+        reference = ImageReference(path, None, name)
+        diagnostics += check_image_file(path, reference, folders, MAX_IMAGE_PIXELS)
+    return diagnostics
 
 
 def _styles_file_outside(book: Book, entry: Path) -> Diagnostic:

@@ -1388,3 +1388,46 @@ def test_a_template_that_loops_without_end_is_stopped(
     )
     assert "more than 1 s of CPU" in problem.message
     assert _published(output) == []
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG claiming ``width`` × ``height`` pixels that holds a few bytes of them: what a
+    decompression bomb looks like to anything that reads only its header."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    pixels = zlib.compress(b"\x00" * 64)  # a start of the rows, nothing like all of them
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
+
+
+def test_pictures_of_the_styles_folder_are_checked_as_chapter_images_are(
+    write_book: WriteBook, tmp_path: Path
+) -> None:
+    """A stylesheet's url() hands a picture of the styles folder to the layout, which decodes
+    whatever it is given: check holds them to a chapter image's rules (DB064 over 50 million
+    pixels, DB063 for what is no image or is cut short)."""
+    root = write_book(
+        {
+            "one.md": chapter("One", "Text."),
+            "house/print.css": "body { background: url(paper.png); }\n",
+            "house/paper.png": _png_header(20_000, 20_000),
+            "house/ornament.jpg": b"\xff\xd8\xff\xe0 not really a JPEG",
+        },
+        book_toml=MINIMAL_TOML + 'styles = "house"\n',
+    )
+    png(root / "house" / "fine.png")
+    checked = run("check", root)
+    assert checked.returncode == 1
+    assert_clean_failure(checked)
+    assert {(path, code) for path, _, code, _ in found(checked.stderr, root)} == {
+        ("house/paper.png", "DB064"),
+        ("house/ornament.jpg", "DB063"),
+    }
