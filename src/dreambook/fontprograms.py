@@ -11,6 +11,9 @@ most of it reading the layout tables; HarfBuzz takes about a millisecond.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
+
+from dreambook.diagnostics import Diagnostic, diagnostic
 
 
 class FontUnreadable(Exception):
@@ -48,3 +51,16 @@ def subset_font(content: bytes, characters: frozenset[str], features: Iterable[s
 def _tag(feature: str) -> int:
     """An OpenType feature tag (``"kern"``) as the number HarfBuzz takes."""
     return int.from_bytes(feature.encode("ascii").ljust(4)[:4], "big")
+
+
+def font_problem(path: Path | None, name: str, problem: str) -> Diagnostic:
+    """DB068 for the font file ``name`` (at ``path`` when known) that cannot be read as a
+    font, for the reason ``problem``."""
+    return diagnostic(
+        "DB068",
+        f"the font file {name!r} cannot be read as a font: {problem}",
+        path,
+        None,
+        "replace it with the font's own file (TrueType .ttf, OpenType .otf, or .woff/.woff2), "
+        "or remove it and the @font-face rule that names it",
+    )

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dreambook.config import load_book_toml
+from dreambook.config import BookConfig, load_book_toml
 from dreambook.cover_check import check_cover
 from dreambook.diagnostics import Diagnostic, escalate, sort_key
 from dreambook.errors import DreambookError, ManuscriptError, OutputError, UsageError
@@ -42,10 +42,11 @@ from dreambook.manuscript import Book, Chapter, Limits, load_book
 from dreambook.manuscript.loader import chapter_files
 from dreambook.output_folder import CACHE_FOLDER, OutputFolder, StagedOutputs
 from dreambook.placeholders import CHAPTER_TEMPLATE, check_placeholders
-from dreambook.resources import check_resources, check_styles_folder
+from dreambook.resources import check_resources
 from dreambook.retail import check_retail_metadata
 from dreambook.sanitize import check_raw_html
 from dreambook.slugs import title_key
+from dreambook.styles_check import check_styles_folder
 from dreambook.workers import usable_cpus
 
 if TYPE_CHECKING:
@@ -424,7 +425,7 @@ def _build_book(
     chunk_characters: int | None = None,
 ) -> BuildResult:
     # Rendering is imported when a build runs: check and order never load it.
-    from dreambook.render import early_book, render_book
+    from dreambook.render import render_book
     from dreambook.styles import book_styles
 
     watch = _Stopwatch(progress)
@@ -467,14 +468,7 @@ def _build_book(
             if early is None or early.book.config != checked.book.config:
                 # book.toml changed while the chapters were read (or was not read before):
                 # the work ahead starts from what the check read.
-                early = BuildContext(
-                    book=early_book(checked.book),
-                    styles=book_styles(manuscript, checked.book.config, options.house_styles),
-                    manuscript=manuscript,
-                    output=output,
-                    identity=book_identity(manuscript, checked.book.config),
-                    cache=output / CACHE_FOLDER,
-                )
+                early = _ahead_context(manuscript, output, options, checked.book.config)
                 _start_ahead(ahead, specs, early)
             styles, identity = early.styles, early.identity
             with watch.stage("render", f"rendering {len(checked.book.chapters)} chapters"):
@@ -551,26 +545,31 @@ def _remove_if_only_cache(output: Path) -> None:
 
 
 def _early_context(manuscript: Path, output: Path, options: Options) -> BuildContext | None:
-    """What the work started ahead of the writers needs (the book's settings, styles and
-    identity, no chapters), read from book.toml before the check; None when book.toml has
+    """``_ahead_context`` from book.toml read before the check; None when book.toml has
     errors or the styles cannot be found (the check reports them)."""
-    from dreambook.render import early_book
-    from dreambook.styles import book_styles
-
     config, found = load_book_toml(manuscript)
     if any(d.is_error for d in found):
         return None
     try:
-        styles = book_styles(manuscript, config, options.house_styles)
-        identity = book_identity(manuscript, config)
+        return _ahead_context(manuscript, output, options, config)
     except (DreambookError, OSError, UnicodeDecodeError):
         return None
+
+
+def _ahead_context(
+    manuscript: Path, output: Path, options: Options, config: BookConfig
+) -> BuildContext:
+    """What the work started ahead of the writers needs: the book's settings (``config``),
+    styles and identity, and no chapters."""
+    from dreambook.render import early_book
+    from dreambook.styles import book_styles
+
     return BuildContext(
         book=early_book(Book(manuscript, config, ())),
-        styles=styles,
+        styles=book_styles(manuscript, config, options.house_styles),
         manuscript=manuscript,
         output=output,
-        identity=identity,
+        identity=book_identity(manuscript, config),
         cache=output / CACHE_FOLDER,
     )
 

@@ -7,7 +7,7 @@ restyle the book by copying just ``print.css`` and editing it.
 Every stylesheet, template, font and licence is read through the confined opener
 (fsutil.ConfinedReader): a file of the styles folders that links outside the manuscript
 folder, the book's styles folder and dreambook's own styles is refused (DB060), and
-``check`` reports every such file beforehand (resources.check_styles_folder).
+``check`` reports every such file beforehand (styles_check.py).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ too, and a template that renders for more than a minute of CPU is stopped (its l
 not counted one by one). A template that cannot be used, whatever the reason (not UTF-8,
 not valid Jinja2, an unsafe, failing or endless expression), stops the build with DB069 at
 its file and line, never a traceback; check finds the first two beforehand
-(resources.check_styles_folder).
+(styles_check.py).
 
 Jinja2's own FileSystemLoader follows symbolic links wherever they lead, so a template in
 a book's styles folder that links to a file outside the book would be rendered into every
@@ -161,19 +161,21 @@ class BookTemplates(SandboxedEnvironment):
             raise BuildError([template_problem(error)]) from error
 
 
-def template_problem(error: BaseException) -> Diagnostic:
-    """DB069 for ``error``, raised while a template was read, compiled or rendered: at the
-    template's file and line when they are known."""
-    path: str | None = None
-    line: int | None = None
+def template_problem(
+    error: BaseException, path: Path | str | None = None, line: int | None = None
+) -> Diagnostic:
+    """DB069 for ``error``, raised while a template was read, compiled or rendered: at
+    ``path`` and ``line`` when given, else at the template's file and line the error
+    carries, when it does."""
     if isinstance(error, jinja2.TemplateSyntaxError):
-        path, line = error.filename, error.lineno
+        found: tuple[str | None, int | None] = (error.filename, error.lineno)
         what = f"it is not valid Jinja2: {error.message}"
     else:
+        found = (None, None)
         # Jinja2 gives a template's frames its file name and line (the last is the deepest).
         for frame in traceback.extract_tb(error.__traceback__):
             if frame.filename.endswith(".j2"):
-                path, line = frame.filename, frame.lineno
+                found = (frame.filename, frame.lineno)
         if isinstance(error, RenderTooLong):
             what = str(error)
         elif isinstance(error, jinja2.TemplateNotFound):
@@ -182,6 +184,8 @@ def template_problem(error: BaseException) -> Diagnostic:
             what = f"it asks for something a template may not do: {error}"
         else:
             what = f"rendering it failed: {error}"
+    if path is None:
+        path, line = found
     name = f"the template {Path(path).name}" if path else "a template"
     return diagnostic(
         "DB069",

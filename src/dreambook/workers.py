@@ -76,7 +76,7 @@ def shared_with_children(
         # waits for it only while every child still runs.
         while not lock.acquire(timeout=0.5):
             if not front and any(child.ended() for child in started):
-                raise _HelperLost
+                raise _ChildLost
         try:
             if bounds[0] >= bounds[1]:
                 return None
@@ -97,7 +97,7 @@ def shared_with_children(
                 reading, writing = os.pipe()
                 pid = os.fork()
             except OSError as error:
-                log.info("no forked helper: %s", error)
+                log.info("no forked child: %s", error)
                 break
             if pid == 0:  # pragma: no cover - runs in the child, which never returns
                 _run_in_child(parent, writing, take, run)
@@ -107,15 +107,15 @@ def shared_with_children(
             done[task] = run(task)
         for child in started:
             done.update(child.results())
-    except _HelperLost:
-        log.info("a forked helper ended before its work was sent: doing it here")
+    except _ChildLost:
+        log.info("a forked child ended before it sent its work: doing it here")
     finally:
         for child in started:
             child.stop()
     return [done[task] if task in done else run(task) for task in range(count)]
 
 
-class _HelperLost(Exception):
+class _ChildLost(Exception):
     """A child of ``shared_with_children`` ended while it may have held the tasks' lock."""
 
 

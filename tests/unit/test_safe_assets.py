@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from dreambook.resources import STYLESHEETS
 from dreambook.safe_assets import (
     NotAnSvgError,
     Removal,
@@ -13,6 +12,7 @@ from dreambook.safe_assets import (
     url_stays_inside,
 )
 from dreambook.styles import default_styles_folder
+from dreambook.styles_check import STYLESHEETS
 
 
 @pytest.mark.parametrize(

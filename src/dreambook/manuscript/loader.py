@@ -166,8 +166,6 @@ def _read_chapters_in_workers(
         paths[start : start + _CHAPTERS_PER_CHUNK]
         for start in range(0, len(paths), _CHAPTERS_PER_CHUNK)
     ]
-    read_here: dict[int, list[_ReadResult]] = {}
-    results: list[_ReadResult] = []
     # A forked child starts at once with everything this process has imported, and shares
     # the work without a pool's traffic (workers.shared_with_children); a spawned worker
     # imports dreambook anew (a tenth of a second or more). Forking is unsafe in a process
@@ -185,6 +183,8 @@ def _read_chapters_in_workers(
             for result in chunk
         ]
     context = multiprocessing.get_context("spawn")
+    read_here: dict[int, list[_ReadResult]] = {}
+    results: list[_ReadResult] = []
     # The workers die with this process, even when it is killed (see workers.py).
     pool_of_readers = concurrent.futures.ProcessPoolExecutor(
         workers, mp_context=context, initializer=die_with_parent, initargs=(os.getpid(),)

@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from dreambook.diagnostics import diagnostic
 from dreambook.errors import BuildError
 from dreambook.export.epub.cover import book_cover
 from dreambook.export.epub.documents import (
@@ -45,7 +44,7 @@ from dreambook.export.epub.xhtml import (
 )
 from dreambook.export.pagelist import PageBreak
 from dreambook.export.writer import BuildContext, WriterResult
-from dreambook.fontprograms import FontUnreadable
+from dreambook.fontprograms import FontUnreadable, font_problem
 from dreambook.fsutil import atomic_output
 from dreambook.safe_assets import clean_stylesheet
 
@@ -199,16 +198,5 @@ def _unreadable_font(context: BuildContext, name: str) -> BuildError:
         path: Path | None = context.styles.path(name)
     except (OSError, BuildError):
         path = None
-    return BuildError(
-        [
-            diagnostic(
-                "DB068",
-                f"the font file {name!r} cannot be read as a font: it is not a TrueType or "
-                "OpenType font, or it is damaged",
-                path,
-                None,
-                "replace it with the font's own file, or remove it and the @font-face rule "
-                "of epub.css that names it",
-            )
-        ]
-    )
+    problem = "it is not a TrueType or OpenType font, or it is damaged"
+    return BuildError([font_problem(path, name, problem)])
