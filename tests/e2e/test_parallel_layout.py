@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pikepdf
 import pymupdf
 import pytest
 
-from dreambook.export.pdf.layout import PdfEdition, build_edition
+from dreambook.bench import write_synthetic_manuscript
+from dreambook.export.pdf.layout import ChunkedBook, PdfEdition, build_edition
 from dreambook.export.pdf.variant import Variant
 from dreambook.export.writer import BuildContext
 from dreambook.identity import identity_of
@@ -233,7 +236,8 @@ def test_a_cached_rebuild_equals_a_clean_build(tmp_path: Path, edit: tuple[str, 
     output = tmp_path / "out" / "book.pdf"
     first = _build(manuscript, output)
     assert first.chunks > 10
-    assert first.chunks_laid_out >= 2 * first.chunks - 1  # cold: positions, then the real numbers
+    # Cold: every chunk, then again with the numbers found and the make-up's choices.
+    assert first.chunks_laid_out >= 2 * first.chunks - 1
     chapter_file = sorted(p for p in manuscript.rglob("*.md") if not p.name.startswith("_"))[4]
     _edit(chapter_file, *edit)
     again = _build(manuscript, output)
@@ -357,3 +361,37 @@ def test_an_edited_stylesheet_lays_every_chunk_out_again(tmp_path: Path) -> None
     _build(manuscript, tmp_path / "clean" / "book.pdf")
     assert again.chunks_laid_out >= first.chunks
     assert output.read_bytes() == (tmp_path / "clean" / "book.pdf").read_bytes()
+
+
+@pytest.mark.usefixtures("reproducible")
+def test_no_chunk_makes_a_pdf_in_a_layout_the_make_up_lays_out_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A chunk's PDF costs about three quarters of its layout (issue 18): a layout whose
+    make-up decisions ask for another fill makes none. (One whose numbers then move may
+    have made one: that is known only once every chunk is back.)"""
+    laid: list[tuple[int, dict[str, object], bool]] = []
+    original = ChunkedBook._lay_out_on_workers
+
+    def recording(self: ChunkedBook, todo: Sequence[Any]) -> None:
+        original(self, todo)
+        for item in todo:
+            made = self.current[item.index][1].pdf_path is not None
+            laid.append((item.index, dict(item.job.fill), made))
+
+    monkeypatch.setattr(ChunkedBook, "_lay_out_on_workers", recording)
+    # Plain text and many loose lines: layouts whose space above headings held but whose
+    # paragraphs are tightened after.
+    manuscript = write_synthetic_manuscript(tmp_path / "book", chapters=6, words=12_000)
+    edition = _build(manuscript, tmp_path / "out" / "book.pdf")
+    assert edition.chunks_laid_out == len(laid) > 2 * edition.chunks  # make-up was done
+    thrown_away = [
+        (index, n)
+        for n, (index, fill, made) in enumerate(laid)
+        if made and any(i == index and f != fill for i, f, _ in laid[n + 1 :])
+    ]
+    assert not thrown_away
+    # Every chunk's last layout made the PDF the book was merged from.
+    last = {index: made for index, _, made in laid}
+    assert len(last) == edition.chunks
+    assert all(last.values())

@@ -4,10 +4,13 @@ the end of a make-up cycle."""
 
 from __future__ import annotations
 
-from dreambook.export.pdf.folios import NumberShapes, PageMap, PageNumbers
+from markupsafe import Markup
+
+from dreambook.export.pdf.folios import NumberShapes, PageMap, PageNumbers, estimated_page_map
 from dreambook.export.pdf.layout import next_fill
 from dreambook.export.pdf.makeup import Space
 from dreambook.labels import ENGLISH
+from dreambook.render import RenderedChapter
 
 
 def _map(**pages: int) -> PageMap:
@@ -30,6 +33,28 @@ def test_number_shapes_keep_the_words_that_depend_on_where_pages_are() -> None:
     assert NumberShapes(moved).cross_reference("ref", "target") == "p.\u00a000"
     assert PageNumbers(moved).cross_reference("ref", "target") == "p.\u00a022"
     assert isinstance(NumberShapes(moved).in_words(ENGLISH), NumberShapes)
+
+
+def _chapter(slug: str, body: str) -> RenderedChapter:
+    return RenderedChapter(
+        slug, slug, "Chapter", "1", Markup(slug), None, slug, Markup(body), (), (), (), "x.md"
+    )
+
+
+def test_the_first_guess_puts_every_anchor_at_its_share_of_its_chapter() -> None:
+    # 1,800 characters of HTML a page: the first chapter takes three pages, so the second
+    # opens on the fourth (index 3) or, opening on a right-hand page, on the fifth.
+    first = '<p id="a">' + "x" * 2000 + '</p><h2 id="b">B</h2>' + "y" * 3000 + '<p id="c">z</p>'
+    chapters = (_chapter("one", first), _chapter("two", '<p id="d">w</p>'))
+    guess = estimated_page_map(chapters, recto=False)
+    assert guess.anchor_pages == {"one": 0, "a": 0, "b": 1, "c": 2, "two": 3, "d": 3}
+    recto = estimated_page_map(chapters, recto=True)
+    assert recto.anchor_pages["two"] == recto.anchor_pages["d"] == 4
+    assert PageNumbers(guess).folio("c") == "3"
+    # An id the body repeats keeps its first place; a chapter's own anchor is where it opens.
+    twice = _chapter("two", '<p id="two">w</p>' + "v" * 4000 + '<p id="e">u</p><p id="e">t</p>')
+    again = estimated_page_map((_chapter("one", "x"), twice), recto=False)
+    assert again.anchor_pages == {"one": 0, "two": 1, "e": 3}
 
 
 A = {"h|padding-top": Space(0.0, 18.67)}

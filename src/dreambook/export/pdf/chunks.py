@@ -108,9 +108,11 @@ class ChunkJob:
     ink: PrintInk | None = None
     # The fill its HTML was given (makeup.py), from which the layout measures the next.
     fill: dict[str, Space] = field(default_factory=dict)
-    # Make no PDF when the pages want another fill than ``fill``, whatever the make-up
-    # decides (the chunk is then laid out again with it, and this PDF would be thrown
-    # away): making a PDF costs about half as much as the layout itself.
+    # Make no PDF when the make-up's decisions on these pages differ from ``fill``: the
+    # chunk is then laid out again (with them when its numbers held, with other numbers
+    # when they did not), and this PDF would be thrown away. Making a PDF costs about
+    # three quarters of the layout itself. The build asks for it only where it would take
+    # those decisions (not for a chunk whose fill is settled, nor in the last layout).
     skip_pdf_when_refilled: bool = False
 
 
@@ -247,7 +249,7 @@ def _lay_out_chunk(job: ChunkJob, files: Sequence[FileBundle]) -> LaidOutChunk:
     if job.write_pdf:
         measured = page_fill(document.pages, job.fill, decide=False)
         decided = page_fill(document.pages, job.fill)
-    refilled = measured != job.fill and decided != job.fill
+    refilled = decided != job.fill
     data: bytes | None = None
     if job.write_pdf and not (refilled and job.skip_pdf_when_refilled):
         # Links to other chunks' anchors would be dropped by WeasyPrint; a stand-in anchor

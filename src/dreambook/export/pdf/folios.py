@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,23 +118,35 @@ _HTML_PER_PAGE = 1800
 
 
 def estimated_page_map(chapters: Sequence[RenderedChapter], recto: bool) -> PageMap:
-    """A guess at where each chapter begins, for a first layout that has no page map of an
+    """A guess at where every anchor stands, for a first layout that has no page map of an
     earlier build: the first chapter on the body's first page (its folio, 1, is always
     right), each later one after its predecessor's share of pages at ``_HTML_PER_PAGE``
-    characters a page, on a right-hand page when chapters open on one (``recto``).
+    characters a page, on a right-hand page when chapters open on one (``recto``), and
+    every anchor inside a chapter at its share of the chapter's pages.
 
     A book whose only page numbers are where its first chapter begins (one chapter, or a
-    contents page of one) prints its final numbers in that first layout. Anchors other
-    than the chapters' are left out (they print as placeholders until laid out).
+    contents page of one) prints its final numbers in that first layout; in a longer book
+    most guessed numbers have the digits of the right ones, so that layout has the pages
+    the right numbers give (``NumberShapes``) and the make-up can take its decisions there.
     """
     anchors: dict[str, int] = {}
     page = 0
     for chapter in chapters:
         if recto and page % 2:
             page += 1
+        body = str(chapter.body)
+        pages = max(1, -(-len(body) // _HTML_PER_PAGE))
+        for found in _ID.finditer(body):
+            anchors.setdefault(
+                found.group(1), page + min(found.start() // _HTML_PER_PAGE, pages - 1)
+            )
         anchors[chapter.anchor] = page
-        page += max(1, -(-len(str(chapter.body)) // _HTML_PER_PAGE))
+        page += pages
     return PageMap(anchors, 0, max(page, 1))
+
+
+# An id in a chapter's HTML (the anchors a cross-reference may name).
+_ID = re.compile(r'\sid="([^"]+)"')
 
 
 class PageNumbers:

@@ -462,7 +462,7 @@ class ChunkedBook:
             write_pdf=pages.page_map is not None,
             ink=edition.ink,
             fill=fill,
-            skip_pdf_when_refilled=not final,
+            skip_pdf_when_refilled=not final and chunk.index not in self.frozen,
         )
 
     def _html(self, chunk: Chunk, pages: PageNumbers) -> str:
@@ -493,11 +493,11 @@ class ChunkedBook:
 
     def work_for(self, pages: PageNumbers) -> list[_Pending] | None:
         """The chunks whose layout held does not print ``pages`` (or has no PDF yet)."""
-        # Before the first layout every number is a placeholder: the job is for positions
-        # only (``write_pdf`` False, which the key leaves out: the chunk is the same).
-        # A chunk whose pages will want another fill makes no PDF (ChunkJob): the chunk
-        # is laid out again. In the last layout allowed, and for a chunk whose layout held
-        # lacks only its PDF, every chunk makes one.
+        # With no numbers at all (no guess) the job is for positions only (``write_pdf``
+        # False, which the key leaves out: the chunk is the same). A chunk whose make-up
+        # decisions will differ from its fill makes no PDF (ChunkJob): the chunk is laid
+        # out again. In the last layout allowed, for a chunk whose fill is settled, and for
+        # a chunk whose layout held lacks only its PDF, every chunk makes one.
         pending = []
         self.numbers = pages.page_map
         last = self.passes + 1 >= MAX_LAYOUT_PASSES
@@ -608,8 +608,8 @@ class ChunkedBook:
         layouts = [self.current[chunk.index][1] for chunk in self.chunks]
         parts = []
         for layout in layouts:
-            # Every layout after the first pass writes its PDF, and the loop makes a second
-            # pass whenever the first printed placeholders.
+            # A layout that made no PDF (it printed placeholders, or its make-up wanted
+            # another fill) is never the last: ``work_for`` asks for the chunk again.
             assert layout.pdf_path is not None
             parts.append(ChunkPdf(layout.pdf_path, layout.pages))
         started = time.perf_counter()
@@ -743,11 +743,11 @@ def build_edition(
     """
     edition = Edition.of(context, variant)
     content = content_key(context.book, context.styles)
+    # Without an earlier build's page map, the first layout prints guessed numbers (a
+    # book whose only number is its first chapter's folio settles in that layout).
+    recto = context.book.config.chapter_start == "recto"
+    guess = estimated_page_map(context.book.chapters, recto)
     if context.jobs <= 1 or len(context.book.chapters) < 2:
-        # Without an earlier build's page map, the first layout prints guessed numbers (a
-        # book whose only number is its first chapter's folio settles in that layout).
-        recto = context.book.config.chapter_start == "recto"
-        guess = estimated_page_map(context.book.chapters, recto)
         whole = WholeBook(edition, guess)
         return _finish(whole, edition, destination, context.cache_folder, content, guess)
     with contextlib.ExitStack() as stack:
@@ -761,4 +761,4 @@ def build_edition(
             pool = stack.enter_context(local_pool(context.jobs))
         cache = context.cache_folder
         chunked = ChunkedBook(edition, destination, cache, pool, chunk_characters)
-        return _finish(chunked, edition, destination, cache, content)
+        return _finish(chunked, edition, destination, cache, content, guess)
