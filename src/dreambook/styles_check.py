@@ -83,8 +83,11 @@ def check_styles_folder(book: Book) -> list[Diagnostic]:
     # Read as the manuscript's own files: one that links into dreambook's styles is skipped.
     reader = ConfinedReader([book.root])
     templates = _Templates(own)
+    defaults = default_styles_folder()
     for path in sorted(files):
         suffix = path.suffix.lower()
+        if _as_shipped(path, defaults / path.relative_to(own), reader):
+            continue
         if path.name.endswith(_TEXT_SUFFIXES):
             diagnostics += _text_problems(path, own, reader, templates)
         elif suffix in _FONT_SUFFIXES:
@@ -95,6 +98,19 @@ def check_styles_folder(book: Book) -> list[Diagnostic]:
                 path, reference, ConfinedFolders([book.root]), MAX_IMAGE_PIXELS
             )
     return diagnostics
+
+
+def _as_shipped(path: Path, default: Path, reader: ConfinedReader) -> bool:
+    """Whether ``path`` has the very bytes of dreambook's own styles file ``default`` (the
+    copy `dreambook init` makes): checked with dreambook, it needs no check here."""
+    try:
+        size = default.stat().st_size
+        if os.stat(path).st_size != size:
+            return False
+        data, _ = reader.read_at_most(path, size)
+        return data == default.read_bytes()
+    except (OSError, DreambookError):
+        return False
 
 
 def _file_outside(book: Book, entry: Path) -> Diagnostic:

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from dreambook import styles_check
 from dreambook.config import BOOK_KEYS, parse_book_toml
+from dreambook.pipeline import check_manuscript
 from dreambook.scaffold import init_book, new_book_tables
 
 _COMMENTED_KEY = re.compile(r"^# ([a-z_]+ = .*)$", re.M)
@@ -59,3 +61,24 @@ def test_every_commented_key_in_init_book_toml_is_a_valid_value(new_book_toml: s
 def test_new_book_tables_refuses_a_key_book_toml_does_not_have() -> None:
     with pytest.raises(KeyError, match=r"book\.colour"):
         new_book_tables({"book.colour": "blue"})
+
+
+def test_check_does_not_parse_again_the_styles_files_init_copied(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # dreambook's own styles are checked by its tests; a book's unchanged copies of them
+    # (every `dreambook init` book has them) are taken as they are, a changed one is not.
+    folder = tmp_path / "book"
+    init_book(folder, "Night Notes", "A. Writer", TODAY)
+
+    def parsed(*arguments: object) -> list[object]:
+        raise AssertionError(f"parsed again: {arguments[0]}")
+
+    with monkeypatch.context() as patched:
+        for name in ("_text_problems", "_font_problems"):
+            patched.setattr(styles_check, name, parsed)
+        assert [d.code for d in check_manuscript(folder).diagnostics] == ["DB024"]
+    template = folder / "styles" / "print.html.j2"
+    template.write_text(template.read_text("utf-8") + "{% if %}\n", "utf-8")
+    codes = [d.code for d in check_manuscript(folder).diagnostics]
+    assert codes == ["DB024", "DB069"]
