@@ -234,3 +234,51 @@ def test_a_paragraph_with_a_loose_line_is_set_a_little_tighter() -> None:
     assert fill_css(fill) == '[id="w"] { letter-spacing: -0.012em !important; }'
     # Tightened once, it is not tightened again.
     assert page_fill(lay_out(body, fill).pages, fill) is fill
+
+
+def _line_tops(document: Any) -> list[list[tuple[str, float]]]:
+    """Each page's lines, as their text and the top of their box."""
+
+    def walk(box: Any) -> Any:
+        for child in getattr(box, "children", ()):
+            yield child
+            yield from walk(child)
+
+    return [
+        sorted(
+            ("".join(getattr(t, "text", "") for t in walk(b)), round(b.position_y, 2))
+            for b in walk(page._page_box)
+            if type(b).__name__ == "LineBox"
+        )
+        for page in document.pages
+    ]
+
+
+# Pages left short by a heading that goes over: below one heading, below two (the space is
+# shared), inside a section (the section grows), above a ruled box (the rule moves down).
+SHORT_PAGES = {
+    "one heading": lines(7) + '<h2 id="a">A</h2>' + lines(1) + '<h2 id="b">B</h2>' + lines(6),
+    "two headings": lines(1) + '<h2 id="a">A</h2>' + lines(2) + '<h2 id="c">C</h2>'
+    + lines(3) + '<h2 id="b">B</h2>' + lines(6),
+    "inside a section": lines(6) + '<section id="s"><h2 id="a">A</h2>' + lines(2)
+    + "</section>" + '<h2 id="b">B</h2>' + lines(6),
+    "above a ruled box": lines(5) + '<aside class="next-stages" id="q"><h2 id="a">A</h2>'
+    + lines(2) + "</aside>" + '<h2 id="b">B</h2>' + lines(6),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("body", list(SHORT_PAGES.values()), ids=list(SHORT_PAGES))
+def test_space_added_to_the_laid_out_boxes_puts_every_line_where_a_new_layout_does(
+    body: str,
+) -> None:
+    document = lay_out(body)
+    fill = page_fill(document.pages, {})
+    assert any(makeup.is_space(key, space) for key, space in fill.items())
+    relaid = lay_out(body, fill)
+    makeup.add_space(document, fill)
+    assert _line_tops(document) == _line_tops(relaid)
+    # The page's anchors are where the boxes now are.
+    for key in fill:
+        name = key.partition("|")[0]
+        for moved, laid in zip(document.pages, relaid.pages, strict=True):
+            assert moved.anchors.get(name) == laid.anchors.get(name)

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 
 from dreambook import __version__
 from dreambook.export.pdf.folios import anchor_positions
-from dreambook.export.pdf.makeup import Space, page_fill
+from dreambook.export.pdf.makeup import Space, add_space, choices, page_fill
 from dreambook.export.pdf.variant import Variant
 from dreambook.export.pdf.weasy import Typesetter, pdf_bytes
 from dreambook.fsutil import BundledFiles, FileBundle, atomic_output
@@ -129,9 +129,10 @@ class ChunkLayout:
     pdf_path: Path | None = None
     # The SHA-256 of the PDF as the worker made it ("" when it made none).
     pdf_sha256: str = ""
-    # The fill its pages want (makeup.py; measured only in a layout that prints the real
-    # page numbers, the one that writes a PDF): ``fill`` keeps the make-up's decisions as
-    # they were, ``decided`` takes new ones (used once the page numbers held, layout.py).
+    # The make-up's choices its pages want (makeup.py; measured only in a layout that
+    # prints page numbers, one that may write a PDF): ``fill`` keeps the choices as they
+    # were, ``decided`` takes new ones (used once the page numbers held, layout.py). The
+    # space added to short pages is not among them: the PDF has it (makeup.add_space).
     fill: dict[str, Space] = field(default_factory=dict)
     decided: dict[str, Space] = field(default_factory=dict)
     # The CPU seconds the worker spent laying the chunk out and writing its PDF (what the
@@ -249,9 +250,11 @@ def _lay_out_chunk(job: ChunkJob, files: Sequence[FileBundle]) -> LaidOutChunk:
     if job.write_pdf:
         measured = page_fill(document.pages, job.fill, decide=False)
         decided = page_fill(document.pages, job.fill)
-    refilled = decided != job.fill
+    refilled = choices(decided) != job.fill
     data: bytes | None = None
     if job.write_pdf and not (refilled and job.skip_pdf_when_refilled):
+        # The space that fills short pages goes into the laid-out boxes (makeup.add_space).
+        add_space(document, measured)
         # Links to other chunks' anchors would be dropped by WeasyPrint; a stand-in anchor
         # on the sentinel page keeps them, and the merge points them at the real place.
         sentinel = document.pages[-1]
@@ -269,8 +272,8 @@ def _lay_out_chunk(job: ChunkJob, files: Sequence[FileBundle]) -> LaidOutChunk:
         {path: digest(path) for path in read},
         None,
         hashlib.sha256(data).hexdigest() if data is not None else "",
-        measured,
-        decided,
+        choices(measured),
+        choices(decided),
         time.process_time() - started,
     )
     return LaidOutChunk(layout, data)
@@ -310,12 +313,17 @@ def system_fonts_fingerprint(folders: Sequence[str] = _FONT_FOLDERS) -> str:
     return digest.hexdigest()
 
 
+# What a cached chunk holds, as made by this release's code: a layout made by another
+# (the short pages' space laid out rather than added to the boxes) is not used.
+_LAYOUT_FORMAT = "2: space added after the layout"
+
+
 def layout_environment(weasyprint_version: str, system_fonts: str, stylesheet: str) -> str:
     """A hash of what shapes every chunk of a build alike: dreambook's and WeasyPrint's
     versions, the system's fonts (``system_fonts_fingerprint()``) and the text of print.css.
     Computed once per build and given to ``chunk_key``."""
     digest = hashlib.sha256()
-    for part in (__version__, weasyprint_version, system_fonts, stylesheet):
+    for part in (__version__, _LAYOUT_FORMAT, weasyprint_version, system_fonts, stylesheet):
         digest.update(part.encode("utf-8"))
         digest.update(b"\0")
     return digest.hexdigest()

@@ -48,7 +48,7 @@ from dreambook.export.pdf.folios import (
     read_page_map,
     write_page_map,
 )
-from dreambook.export.pdf.makeup import Fill, Space, page_fill, with_fill
+from dreambook.export.pdf.makeup import Fill, Space, add_space, choices, page_fill, with_fill
 from dreambook.export.pdf.merge import ChunkPdf, MergeJob, label_pages, merge_chunks, merge_job
 from dreambook.export.pdf.pages import PrintPages, page_css
 from dreambook.export.pdf.printfile import PrintInk, finish_print_file, load_print_ink
@@ -268,8 +268,7 @@ class WholeBook:
         held = work.page_map is not None and self._holds(page_map)
         if work.page_map is not None and (work.page_map is not self.guess or held):
             laid_with = self.fill
-            decide = held
-            fill = page_fill(self.document.pages, laid_with, decide=decide)
+            fill = choices(page_fill(self.document.pages, laid_with, decide=held))
             if not self.frozen and fill != laid_with:
                 # Fills that go round in a cycle settle as a chunk's do (``next_fill``).
                 fill, self.frozen = next_fill(self.history, laid_with, fill)
@@ -280,8 +279,10 @@ class WholeBook:
         return page_map
 
     def write(self, destination: Path, page_map: PageMap) -> Written:
-        """Write the last document laid out, with its page labels."""
+        """Write the last document laid out, with its page labels and the space that fills
+        its short pages (makeup.add_space)."""
         started = time.process_time()
+        add_space(self.document, page_fill(self.document.pages, self.fill, decide=False))
         data = pdf_bytes(self.document, self.edition.identifier, self.edition.variant.traits)
         writing = time.process_time() - started
         with atomic_output(destination) as output:
@@ -430,7 +431,7 @@ class ChunkedBook:
             if fill is None:
                 fill = {}
                 if bare is not None and bare in self.seed:
-                    fill = dict(self.seed[bare])
+                    fill = choices(self.seed[bare])
                     self.seeded[chunk.index] = bare
                     if bare in self.seed_frozen:
                         self.frozen.add(chunk.index)

@@ -461,6 +461,100 @@ def _shares(short: float, leading: float, gaps: int) -> list[float]:
     return shares
 
 
+# The sides where the make-up adds space (a positive ``extra``) to a page that ends short:
+# above a heading's text, above a ruled box's rule. That space only takes what its page
+# left empty, so it moves no page break: it is added to the laid-out boxes (``add_space``)
+# rather than laid out, and a layout is given only the make-up's other choices.
+_SPACE_SIDES = frozenset({"padding-top", "margin-top"})
+
+
+def is_space(key: str, space: Space) -> bool:
+    """Whether ``key`` of a fill adds space above a heading or a ruled box."""
+    return space.extra > 0 and key.rpartition("|")[2] in _SPACE_SIDES
+
+
+def choices(fill: Mapping[str, Space]) -> Fill:
+    """The make-up's choices in ``fill``, which a layout is given: all but its space."""
+    return {key: space for key, space in fill.items() if not is_space(key, space)}
+
+
+def add_space(document: Any, fill: Mapping[str, Space]) -> None:
+    """Give the laid-out ``document`` the space ``fill`` adds (``is_space``): each heading or
+    ruled box that ``page_fill`` chose on a page moves down by its share, with everything
+    after it on the page, and the boxes around it grow by as much.
+
+    The result is what laying the document out again with ``fill_css(fill)`` gives where
+    the space does not collapse with a margin above it (``tests/unit/test_makeup.py``),
+    and what the make-up asked for where it does.
+    """
+    from weasyprint.document import Page
+
+    for index, page in enumerate(document.pages):
+        root = _root(page)
+        if root is None:
+            continue
+        added: dict[int, tuple[str, float]] = {}
+        for gap in _gaps(root, page._page_box.content_box_y()):
+            key = _key(gap, _side(gap))
+            space = fill.get(key)
+            if space is not None and is_space(key, space):
+                added[id(gap)] = (_side(gap), space.extra)
+        if added and _spread(root, added):
+            _move_backgrounds(page._page_box)
+            # The page's links, anchors and bookmarks are read from its boxes.
+            document.pages[index] = Page(page._page_box)
+
+
+def _spread(box: Any, added: Mapping[int, tuple[str, float]]) -> float:
+    """Add the space ``added`` gives the boxes inside ``box`` (by box id: the side and
+    how much), moving each later box down by all the space added before it; return the
+    space added in all (``box``'s content grows by that much)."""
+    total = 0.0
+    for child in getattr(box, "children", ()):
+        if total:
+            child.translate(dy=total)
+        grown = 0.0
+        if id(child) in added:
+            side, extra = added[id(child)]
+            for inner in child.children:
+                inner.translate(dy=extra)
+            if side == "padding-top":
+                child.padding_top += extra
+            else:
+                child.margin_top += extra
+            grown += extra
+        if type(child).__name__ == "BlockBox":
+            inside = _spread(child, added)
+            child.height += inside
+            grown += inside
+        total += grown
+    return total
+
+
+def _move_backgrounds(page_box: Any) -> None:
+    """Lay the backgrounds of the boxes on a page out again where the boxes now are, with
+    the images they were given."""
+    from itertools import cycle
+
+    from weasyprint.layout.background import Background, layout_background_layer
+
+    for box in _boxes(page_box):
+        background = getattr(box, "background", None)
+        if background is None:
+            continue
+        style = box.style
+        images = [layer.image for layer in background.layers]
+        properties = (
+            "background_size", "background_clip", "background_repeat",
+            "background_origin", "background_position", "background_attachment",
+        )  # fmt: skip
+        layers = [
+            layout_background_layer(box, page_box, style["image_resolution"], *layer)
+            for layer in zip(images, *(cycle(style[name]) for name in properties), strict=False)
+        ]
+        box.background = Background(background.color, layers, style)
+
+
 def fill_css(fill: Mapping[str, Space]) -> str:
     """The rules that give each element of ``fill`` its space."""
     rules = []
