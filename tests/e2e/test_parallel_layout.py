@@ -22,6 +22,8 @@ import pymupdf
 import pytest
 
 from dreambook.bench import write_synthetic_manuscript
+from dreambook.export.pdf import layout
+from dreambook.export.pdf.folios import PageMap, estimated_page_map, page_map_path, read_page_map
 from dreambook.export.pdf.layout import ChunkedBook, PdfEdition, build_edition
 from dreambook.export.pdf.variant import Variant
 from dreambook.export.writer import BuildContext
@@ -395,3 +397,32 @@ def test_no_chunk_makes_a_pdf_in_a_layout_the_make_up_lays_out_again(
     last = {index: made for index, _, made in laid}
     assert len(last) == edition.chunks
     assert all(last.values())
+
+
+@pytest.mark.usefixtures("reproducible")
+def test_a_cold_build_guesses_the_later_chapters_from_the_pages_of_the_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plain benchmark text sets some 2,100 characters of HTML a page where the first
+    guess counts 1,800: after the first chunks of chapters are laid out, the other chunks
+    print numbers guessed at the density measured on them (issue 18)."""
+    guesses: list[PageMap] = []
+
+    def spying(*arguments: Any) -> PageMap:
+        guesses.append(estimated_page_map(*arguments))
+        return guesses[-1]
+
+    monkeypatch.setattr(layout, "estimated_page_map", spying)
+    manuscript = write_synthetic_manuscript(tmp_path / "book", chapters=12, words=24_000)
+    output = tmp_path / "out" / "book.pdf"
+    edition = _build(manuscript, output)
+    first, second = guesses  # the guess before any layout, and the one after the first wave
+    final = read_page_map(page_map_path(output.parent / ".cache", output))
+    assert final is not None
+    chapters = [f"chapter-{n:04d}" for n in range(1, 13)]
+    body = {anchor: final.anchor_pages[anchor] - final.body_start for anchor in chapters}
+    off = {anchor: abs(second.anchor_pages[anchor] - page) for anchor, page in body.items()}
+    assert max(off.values()) <= 2, off
+    # The fixed density's guess is off by more for the last chapters.
+    assert abs(first.anchor_pages[chapters[-1]] - body[chapters[-1]]) > off[chapters[-1]]
+    assert edition.pages == final.page_count

@@ -6,7 +6,13 @@ from __future__ import annotations
 
 from markupsafe import Markup
 
-from dreambook.export.pdf.folios import NumberShapes, PageMap, PageNumbers, estimated_page_map
+from dreambook.export.pdf.folios import (
+    NumberShapes,
+    PageMap,
+    PageNumbers,
+    estimated_page_map,
+    html_per_page,
+)
 from dreambook.export.pdf.layout import next_fill
 from dreambook.export.pdf.makeup import Space
 from dreambook.labels import ENGLISH
@@ -55,6 +61,24 @@ def test_the_first_guess_puts_every_anchor_at_its_share_of_its_chapter() -> None
     twice = _chapter("two", '<p id="two">w</p>' + "v" * 4000 + '<p id="e">u</p><p id="e">t</p>')
     again = estimated_page_map((_chapter("one", "x"), twice), recto=False)
     assert again.anchor_pages == {"one": 0, "two": 1, "e": 3}
+
+
+def test_a_guess_goes_on_from_the_chapters_laid_out_at_the_density_they_took() -> None:
+    # Three chapters of 10,000 characters; the first laid out on 8 pages (a right-hand
+    # blank at its end), its anchor "a" on its third.
+    chapters = tuple(_chapter(s, '<p id="' + s[0] + '">' + "x" * 10_000 + "</p>")
+                     for s in ("one", "two", "six"))  # fmt: skip
+    measured = html_per_page(chapters[:1], 8, recto=True)
+    # Any density from 10,000 / 7 (7 pages, one blank) up to 10,000 / 6 gives 8 pages.
+    assert 10_000 / 7 < measured < 10_000 / 6
+    guess = estimated_page_map(chapters, True, measured, ({"one": 0, "o": 2}, 8))
+    assert guess.anchor_pages == {"one": 0, "o": 2, "two": 8, "t": 8, "six": 16, "s": 16}
+    # A count of pages no density gives (an odd one, with chapters opening on the right)
+    # takes the density at which the count steps over it; an impossible one, the limit.
+    assert (
+        estimated_page_map(chapters[:1], True, html_per_page(chapters[:1], 7, True)).page_count <= 7
+    )
+    assert html_per_page(chapters[:1], 1, recto=False) == 5400
 
 
 A = {"h|padding-top": Space(0.0, 18.67)}

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -117,32 +118,70 @@ class PageMap:
 _HTML_PER_PAGE = 1800
 
 
-def estimated_page_map(chapters: Sequence[RenderedChapter], recto: bool) -> PageMap:
+def estimated_page_map(
+    chapters: Sequence[RenderedChapter],
+    recto: bool,
+    html_per_page: float = _HTML_PER_PAGE,
+    laid: tuple[Mapping[str, int], int] | None = None,
+) -> PageMap:
     """A guess at where every anchor stands, for a first layout that has no page map of an
     earlier build: the first chapter on the body's first page (its folio, 1, is always
-    right), each later one after its predecessor's share of pages at ``_HTML_PER_PAGE``
-    characters a page, on a right-hand page when chapters open on one (``recto``), and
-    every anchor inside a chapter at its share of the chapter's pages.
+    right), each later one after its predecessor's share of pages at ``html_per_page``
+    characters of HTML a page, on a right-hand page when chapters open on one (``recto``),
+    and every anchor inside a chapter at its share of the chapter's pages.
+
+    ``laid`` holds where the anchors of the book's first chapters landed in a layout (their
+    pages counted from the body's first) and the page after them: those stand as laid out,
+    and the guess goes on from there.
 
     A book whose only page numbers are where its first chapter begins (one chapter, or a
     contents page of one) prints its final numbers in that first layout; in a longer book
     most guessed numbers have the digits of the right ones, so that layout has the pages
     the right numbers give (``NumberShapes``) and the make-up can take its decisions there.
     """
-    anchors: dict[str, int] = {}
-    page = 0
+    anchors: dict[str, int] = dict(laid[0]) if laid is not None else {}
+    page = laid[1] if laid is not None else 0
     for chapter in chapters:
+        if chapter.anchor in anchors:
+            continue
         if recto and page % 2:
             page += 1
         body = str(chapter.body)
-        pages = max(1, -(-len(body) // _HTML_PER_PAGE))
+        pages = max(1, math.ceil(len(body) / html_per_page))
         for found in _ID.finditer(body):
-            anchors.setdefault(
-                found.group(1), page + min(found.start() // _HTML_PER_PAGE, pages - 1)
-            )
+            share = min(int(found.start() / html_per_page), pages - 1)
+            anchors.setdefault(found.group(1), page + share)
         anchors[chapter.anchor] = page
         page += pages
     return PageMap(anchors, 0, max(page, 1))
+
+
+def html_per_page(chapters: Sequence[RenderedChapter], pages: int, recto: bool) -> float:
+    """The characters of HTML a page with which ``estimated_page_map`` gives ``chapters``
+    (the book's first) the ``pages`` pages they took: the middle of the range that does, or
+    where the count steps over ``pages`` (between a third and three times
+    ``_HTML_PER_PAGE``)."""
+
+    def span(per_page: float) -> int:
+        guess = estimated_page_map(chapters, recto, per_page)
+        return guess.page_count + (guess.page_count % 2 if recto else 0)
+
+    def first_where(holds: Callable[[float], bool]) -> float:
+        """The least characters a page (within the range) for which ``holds``, which
+        holds for every larger count once it holds for one."""
+        low, high = _HTML_PER_PAGE / 3, _HTML_PER_PAGE * 3.0
+        if holds(low) or not holds(high):
+            return low if holds(low) else high
+        for _ in range(40):
+            middle = (low + high) / 2
+            low, high = (low, middle) if holds(middle) else (middle, high)
+        return high
+
+    # ``span`` falls as a page holds more: from ``start`` on it gives ``pages`` or fewer,
+    # from ``end`` on fewer.
+    start = first_where(lambda per_page: span(per_page) <= pages)
+    end = first_where(lambda per_page: span(per_page) < pages)
+    return (start + end) / 2 if span(start) == pages else start
 
 
 # An id in a chapter's HTML (the anchors a cross-reference may name).

@@ -44,6 +44,7 @@ from dreambook.export.pdf.folios import (
     PageMap,
     PageNumbers,
     estimated_page_map,
+    html_per_page,
     page_map_path,
     read_page_map,
     write_page_map,
@@ -376,8 +377,14 @@ class ChunkedBook:
         cache: Path,
         pool: Executor,
         chunk_characters: int,
+        guess: PageMap | None = None,
     ) -> None:
         self.edition = edition
+        # The page map the first layout's numbers were guessed from (estimated_page_map).
+        self.guess = guess
+        # Whether the chunks of the pass laid out last printed different page maps (the
+        # first pass of a cold build, ``_first_wave``).
+        self.mixed = False
         self.pool = pool
         self.chunks = plan_chunks(edition.book, chunk_characters)
         self.cache = ChunkCache(cache / f"{destination.name}.chunks", pool.chunk_store)
@@ -499,35 +506,28 @@ class ChunkedBook:
         # decisions will differ from its fill makes no PDF (ChunkJob): the chunk is laid
         # out again. In the last layout allowed, for a chunk whose fill is settled, and for
         # a chunk whose layout held lacks only its PDF, every chunk makes one.
-        pending = []
-        self.numbers = pages.page_map
-        last = self.passes + 1 >= MAX_LAYOUT_PASSES
-        for chunk in self.chunks:
-            job = self._job(chunk, pages, final=last)
-            key = chunk_key(job, self.environment)
-            held = self.current.get(chunk.index)
-            if held is not None and held[0] == key:
-                if held[1].pdf_path is not None:
-                    continue
-                job = dataclasses.replace(job, skip_pdf_when_refilled=False)
-            shape = self._shape(chunk, pages.page_map, job.fill)
-            pending.append(_Pending(chunk.index, key, job, shape))
-        return pending or None
+        self.numbers, self.mixed = pages.page_map, False
+        pending = [self._pending(chunk, pages) for chunk in self.chunks]
+        return [item for item in pending if item is not None] or None
+
+    def _pending(self, chunk: Chunk, pages: PageNumbers) -> _Pending | None:
+        """The chunk's work to print ``pages``, or None when the layout held does."""
+        job = self._job(chunk, pages, final=self.passes + 1 >= MAX_LAYOUT_PASSES)
+        key = chunk_key(job, self.environment)
+        held = self.current.get(chunk.index)
+        if held is not None and held[0] == key:
+            if held[1].pdf_path is not None:
+                return None
+            job = dataclasses.replace(job, skip_pdf_when_refilled=False)
+        shape = self._shape(chunk, pages.page_map, job.fill)
+        return _Pending(chunk.index, key, job, shape)
 
     def lay_out(self, work: list[_Pending]) -> PageMap:
         """Take the pending chunks from the cache, or lay them out on the workers."""
         self.passes += 1
-        todo = []
-        for item in work:
-            self.shapes[item.index] = item.shape
-            self.laid_fill[item.index] = item.job.fill
-            cached = self.cache.get(item.key)
-            if cached is None:
-                todo.append(item)
-            else:
-                self.current[item.index] = (item.key, cached)
-        if todo:
-            self._lay_out_on_workers(todo)
+        if self.passes == 1 and self.guess is not None and self.numbers is self.guess:
+            work = self._first_wave(work)
+        self._take(work)
         anchor_pages, page_tops, _, page_count = global_positions(
             self.chunks, {index: layout for index, (_, layout) in self.current.items()}
         )
@@ -538,7 +538,7 @@ class ChunkedBook:
         # in digits alone): a rebuild and a clean build reach the same ones. A chunk is
         # judged on its own: its pages depend on its HTML alone, so another chunk's numbers
         # still moving (its pages' digits) need not hold its decisions back a layout.
-        every = page_map == self.numbers
+        every = page_map == self.numbers and not self.mixed
         laid = {item.index for item in work}
         for chunk in self.chunks:
             index = chunk.index
@@ -555,6 +555,51 @@ class ChunkedBook:
             if wanted != self.fills.get(index, {}):
                 self._settle_fill(index, wanted)
         return page_map
+
+    def _take(self, work: Sequence[_Pending]) -> None:
+        """Take the chunks of ``work`` from the cache, or lay them out on the workers."""
+        todo = []
+        for item in work:
+            self.shapes[item.index] = item.shape
+            self.laid_fill[item.index] = item.job.fill
+            cached = self.cache.get(item.key)
+            if cached is None:
+                todo.append(item)
+            else:
+                self.current[item.index] = (item.key, cached)
+        if todo:
+            self._lay_out_on_workers(todo)
+
+    def _first_wave(self, work: list[_Pending]) -> list[_Pending]:
+        """In a cold build's first layout, lay out the first chunks of chapters (one for
+        each worker) alone, then guess the other chunks' numbers again from the pages they
+        took, and return the work left.
+
+        The first guess counts a fixed number of characters of HTML a page; a design that
+        sets more or less on a page moves the later chapters' numbers by as many pages as
+        the book is long, and a chunk whose numbers come out with other digits than the
+        right ones is laid out again with no decision taken. With the pages of the first
+        chunks measured, the guess usually has every number's digits right, and the
+        make-up takes its decisions in the first layout. Nothing is done for a book of
+        fewer than three chunks a worker (the workers would wait for the first few).
+        """
+        wave = max(1, self.pool.workers)
+        first = [item for item in work if not self.chunks[item.index].front][:wave]
+        if len(work) < 3 * wave or [item.index for item in first] != list(range(1, wave + 1)):
+            return work
+        self._take(first)
+        chunks = [self.chunks[item.index] for item in first]
+        layouts = {chunk.index: self.current[chunk.index][1] for chunk in chunks}
+        anchors, _, _, pages = global_positions(chunks, layouts)
+        book = self.edition.book
+        chapters = [chapter for chapter in book.chapters if chapter.anchor in anchors]
+        recto = book.config.chapter_start == "recto"
+        measured = html_per_page(chapters, pages, recto)
+        guess = estimated_page_map(book.chapters, recto, measured, (anchors, pages))
+        self.mixed = True
+        done = {item.index for item in first}
+        rest = (self.chunks[item.index] for item in work if item.index not in done)
+        return [item for chunk in rest if (item := self._pending(chunk, PageNumbers(guess)))]
 
     def _settle_fill(self, index: int, wanted: Fill) -> None:
         """Give chunk ``index`` the fill ``wanted``, unless the chunk was laid out with it
@@ -761,5 +806,5 @@ def build_edition(
         elif pool is None:
             pool = stack.enter_context(local_pool(context.jobs))
         cache = context.cache_folder
-        chunked = ChunkedBook(edition, destination, cache, pool, chunk_characters)
+        chunked = ChunkedBook(edition, destination, cache, pool, chunk_characters, guess)
         return _finish(chunked, edition, destination, cache, content, guess)
