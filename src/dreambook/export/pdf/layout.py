@@ -264,8 +264,9 @@ class WholeBook:
         self.made_from, self.made_html = work.page_map, html
         page_map = PageMap.from_document(self.document, edition.first_chapter)
         # A layout of placeholder numbers, or of guessed ones that did not hold, is only for
-        # positions: its pages are not filled. The make-up's decisions are taken only once
-        # the numbers held (see ChunkedBook).
+        # positions: the make-up takes nothing from it. Its decisions are taken only once
+        # the numbers held (see ChunkedBook); the space it adds is measured on the last
+        # layout, when it is written.
         held = work.page_map is not None and self._holds(page_map)
         if work.page_map is not None and (work.page_map is not self.guess or held):
             laid_with = self.fill
@@ -603,9 +604,9 @@ class ChunkedBook:
 
     def _settle_fill(self, index: int, wanted: Fill) -> None:
         """Give chunk ``index`` the fill ``wanted``, unless the chunk was laid out with it
-        before in this build: then its fills go round in a cycle (space above a heading
-        sends the heading over the page, where it needs none, and back), and the chunk
-        keeps the cycle's fill with the fewest settings for good. The choice depends on the
+        before in this build: then its fills go round in a cycle (a box kept with its text
+        leaves a page that lets it go again, and back), and the chunk keeps the cycle's
+        fill with the fewest settings for good. The choice depends on the
         cycle only, so a rebuild that meets it makes the same one."""
         seen = self.history.setdefault(index, [])
         fill, settled = next_fill(seen, self.fills.get(index, {}), wanted)

@@ -9,9 +9,12 @@ text block like its neighbours.
 CSS cannot ask for that, so it is measured: after a layout, ``page_fill`` finds every page
 that is followed by more of the same chapter and ends more than ``MIN_FILL_PX`` short of
 the text block (or of its footnotes), and shares the shortfall out among the headings (and
-the Next Stages box) that do not stand at the page's top. The layout is made again with
-``fill_css`` of the result: each of those elements gets that much more space above it. The
-space only uses what the page left empty, so every page breaks where it did.
+the Next Stages box) that do not stand at the page's top. That space is added to the
+laid-out boxes (``add_space``: each of those elements moves down by its share, with what
+follows it on the page), not laid out: it only uses what the page left empty, so every page
+breaks where it did. The make-up's other choices (``choices``: a paragraph tightened or
+kept unhyphenated, the Next Stages box pulled back, kept or let go) change lines or breaks,
+and go into the next layout as CSS (``fill_css``).
 """
 
 from __future__ import annotations
