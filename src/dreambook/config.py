@@ -41,6 +41,8 @@ from dreambook.toml_schema import (
 )
 
 BOOK_TOML = "book.toml"
+# The largest book.toml read: it is read whole, and the sample book's is 3 KB.
+MAX_BOOK_TOML_BYTES = 1_048_576
 
 # --- page geometry ------------------------------------------------------------------------------
 
@@ -747,12 +749,12 @@ def load_book_toml(manuscript: Path) -> tuple[BookConfig, list[Diagnostic]]:
     """Read ``manuscript/book.toml`` and return its config and diagnostics.
 
     A missing file gives the DB001 diagnostic and a default config; a file that is not
-    UTF-8 gives DB002, and a book.toml that links out of the manuscript folder DB060 (it
-    is not read). Raises nothing for manuscript content.
+    UTF-8 gives DB002, one over ``MAX_BOOK_TOML_BYTES`` DB080 and a book.toml that links out
+    of the manuscript folder DB060 (neither is read). Raises nothing for manuscript content.
     """
     path = manuscript / BOOK_TOML
     try:
-        raw = ConfinedReader([manuscript]).read_bytes(path)
+        raw, size = ConfinedReader([manuscript]).read_at_most(path, MAX_BOOK_TOML_BYTES)
     except ResourceOutsideError as refused:
         return BookConfig(), list(refused.diagnostics)
     except FileNotFoundError:
@@ -763,6 +765,18 @@ def load_book_toml(manuscript: Path) -> tuple[BookConfig, list[Diagnostic]]:
                 path,
                 None,
                 'create it with at least [book] title = "..." and start = "<first chapter slug>"',
+            )
+        ]
+    if raw is None:
+        return BookConfig(), [
+            diagnostic(
+                "DB080",
+                f"book.toml is {size / 1_048_576:.1f} MiB; a book.toml may be at most "
+                f"{MAX_BOOK_TOML_BYTES // 1_048_576} MiB, so it is not read",
+                path,
+                None,
+                "a book.toml holds the book's settings, a few kilobytes: keep text, such as "
+                "a long back-cover blurb, in its own file ([cover] back)",
             )
         ]
     try:

@@ -98,7 +98,10 @@ def check_manuscript(manuscript: Path, options: Options | None = None) -> Checke
     graph, graph_diagnostics = build_graph(book)
     order, order_diagnostics = plan_reading_order(book, graph)
     order_diagnostics += check_order_lock(book, order)
-    unreadable = any(d.code in {"DB001", "DB002"} for d in diagnostics)
+    unreadable = any(
+        d.code in {"DB001", "DB002"} or (d.code == "DB080" and d.path == manuscript / "book.toml")
+        for d in diagnostics
+    )
     if unreadable:
         # Without a readable book.toml, "start is not set" says nothing new.
         order_diagnostics = [d for d in order_diagnostics if d.code != "DB005"]

@@ -489,6 +489,33 @@ def test_a_chapter_over_the_size_limit_is_refused_before_it_is_read(
     assert "DB081" not in raised.stderr, raised.stderr[-2000:]
 
 
+@pytest.mark.parametrize(
+    ("name", "line", "size"),
+    [
+        ("book.toml", "# " + "a long comment " * 70_000 + "\n", "1.0 MiB"),  # at most 1 MiB
+        ("reading-order.txt", "one\n" * 1_200_000, "4.6 MiB"),  # at most 4 MiB
+    ],
+)
+def test_a_settings_file_over_its_size_limit_is_refused_before_it_is_read(
+    write_book: WriteBook, tmp_path: Path, name: str, line: str, size: str
+) -> None:
+    """book.toml and reading-order.txt are read whole: a 500 MB one took check 6-9 s and
+    1.5-2.2 GB of memory. Now each is refused by its size, unread."""
+    root = write_book({"one.md": ONE_LINKS_TWO, "two.md": chapter("Two", "Text.\n")})
+    with (root / name).open("a", encoding="utf-8") as grown:
+        grown.write(line)
+    checked = run("check", root)
+    assert checked.returncode == 1
+    assert_clean_failure(checked)
+    assert found(checked.stderr, root) == {(name, None, "DB080", "error")}, checked.stderr
+    assert f"{name} is {size}" in checked.stderr
+    output = tmp_path / "out"
+    built = build(root, output, "pdf", "epub")
+    assert built.returncode == 1
+    assert_clean_failure(built)
+    assert not output.exists()
+
+
 def test_raw_html_that_is_not_xhtml_is_reported_at_its_chapter_not_the_templates(
     write_book: WriteBook, tmp_path: Path
 ) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from dreambook.config import load_book_toml
 from dreambook.diagnostics import Diagnostic, diagnostic
-from dreambook.errors import ResourceOutsideError
+from dreambook.errors import BuildError, ResourceOutsideError
 from dreambook.fsutil import ConfinedFolders, ConfinedReader
 from dreambook.manuscript.lock import read_order_lock
 from dreambook.manuscript.model import Book, Chapter
@@ -258,7 +258,7 @@ def load_book(
     diagnostics.extend(_duplicate_slugs(chapters))
     try:
         lock = read_order_lock(root)
-    except ResourceOutsideError as refused:
+    except BuildError as refused:  # a lock that leads out of the book (DB060), or too large
         lock = None
         diagnostics.extend(refused.diagnostics)
     return Book(root, config, tuple(chapters), lock), diagnostics

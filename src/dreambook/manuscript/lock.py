@@ -12,9 +12,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from dreambook.diagnostics import diagnostic
+from dreambook.errors import BuildError
 from dreambook.fsutil import ConfinedReader, atomic_output
 
 ORDER_LOCK = "reading-order.txt"
+# The largest lock read: 5,000 chapters (the --max-chapters default) of 100-character slugs
+# take half a megabyte.
+MAX_ORDER_LOCK_BYTES = 4 * 1_048_576
 
 
 @dataclass(frozen=True)
@@ -32,12 +37,28 @@ def read_order_lock(root: Path) -> OrderLock | None:
     is not UTF-8 is read with replacement characters (its slugs then simply differ).
     Returns None when the folder holds no lock. Raises ResourceOutsideError (DB060) when
     the lock is a link out of the manuscript folder (nothing is read, so no line of that
-    file is ever quoted) and OSError when it cannot be read.
+    file is ever quoted), BuildError (DB080) when it is over ``MAX_ORDER_LOCK_BYTES`` (not
+    read either) and OSError when it cannot be read.
     """
     path = root / ORDER_LOCK
     if not path.is_file():
         return None
-    text = ConfinedReader([root]).read_bytes(path, 1).decode("utf-8", errors="replace")
+    raw, size = ConfinedReader([root]).read_at_most(path, MAX_ORDER_LOCK_BYTES)
+    if raw is None:
+        raise BuildError(
+            [
+                diagnostic(
+                    "DB080",
+                    f"{ORDER_LOCK} is {size / 1_048_576:.1f} MiB; it may be at most "
+                    f"{MAX_ORDER_LOCK_BYTES // 1_048_576} MiB, so it is not read",
+                    path,
+                    None,
+                    "it holds one chapter slug a line: delete it, and save the order again "
+                    "with 'dreambook order --write'",
+                )
+            ]
+        )
+    text = raw.decode("utf-8", errors="replace")
     entries = []
     for number, line in enumerate(text.splitlines(), start=1):
         slug = line.strip()
