@@ -19,6 +19,9 @@ from dreambook.manuscript import Book
 
 # The smallest ebook cover retailers take without complaint: Amazon's and Apple's guidance
 # asks for 1600 pixels wide and 2560 tall (a 1 : 1.6 page).
+# The longest back-cover blurb laid out (some 10,000 words; a back cover holds a few hundred):
+# a 20 MB one took the cover's layout 94 s and 900 MB.
+MAX_BACK_TEXT_BYTES = 64 * 1024
 MIN_COVER_WIDTH = 1600
 MIN_COVER_HEIGHT = 2560
 
@@ -95,15 +98,21 @@ def read_back_text(config: BookConfig, root: Path) -> str | None:
     """The blurb's Markdown: ``[cover] back_text`` itself, or the text of the ``.md`` file
     it names inside the manuscript folder ``root``.
 
-    Raises BuildError (DB104) when that file is missing or not UTF-8, and
-    ResourceOutsideError (DB060) when it leads out of the manuscript folder.
+    Raises BuildError (DB104) when that file is missing or not UTF-8, (DB105) when the text
+    is over ``MAX_BACK_TEXT_BYTES`` (a file that is, is not read), and ResourceOutsideError
+    (DB060) when it leads out of the manuscript folder.
     """
     text = config.back_text
-    if text is None or not is_markdown_file(text):
-        return text
     line = config.line_of("cover.back_text")
+    if text is None or not is_markdown_file(text):
+        if text is not None and len(text.encode()) > MAX_BACK_TEXT_BYTES:
+            raise BuildError([_back_text_too_long(root / BOOK_TOML, line, len(text.encode()))])
+        return text
     try:
-        return ConfinedReader([root]).read_text(root / text, line)
+        data, size = ConfinedReader([root]).read_at_most(root / text, MAX_BACK_TEXT_BYTES, line)
+        if data is None:
+            raise BuildError([_back_text_too_long(root / text, None, size)])
+        return data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as error:
         reason = "is not UTF-8" if isinstance(error, UnicodeDecodeError) else "cannot be read"
         raise BuildError(
@@ -118,6 +127,19 @@ def read_back_text(config: BookConfig, root: Path) -> str | None:
                 )
             ]
         ) from error
+
+
+def _back_text_too_long(path: Path, line: int | None, size: int) -> Diagnostic:
+    """DB105 for a back-cover blurb of ``size`` bytes, over ``MAX_BACK_TEXT_BYTES``."""
+    return diagnostic(
+        "DB105",
+        f"the back-cover text is {size / 1024:.0f} KiB; it may be at most "
+        f"{MAX_BACK_TEXT_BYTES // 1024} KiB (a back cover holds a few hundred words), so it "
+        "is not read",
+        path,
+        line,
+        "shorten the blurb to what the back cover shows",
+    )
 
 
 def _back_text_problems(book: Book) -> list[Diagnostic]:

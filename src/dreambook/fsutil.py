@@ -163,7 +163,9 @@ class ConfinedReader:
         with os.fdopen(handle, "rb") as opened:
             return opened.read()
 
-    def read_at_most(self, path: Path, limit: int) -> tuple[bytes | None, int]:
+    def read_at_most(
+        self, path: Path, limit: int, line: int | None = None
+    ) -> tuple[bytes | None, int]:
         """The bytes of ``path`` and its size; None for the bytes when it holds more than
         ``limit`` (nothing is read then). One resolution and one open: the size is that of
         the file opened.
@@ -171,7 +173,7 @@ class ConfinedReader:
         Raises ResourceOutsideError when it resolves outside the folders, OSError when it
         cannot be read.
         """
-        handle = os.open(self.resolve(path), _OPEN_FLAGS)
+        handle = os.open(self.resolve(path, line), _OPEN_FLAGS)
         with os.fdopen(handle, "rb") as opened:
             size = os.fstat(opened.fileno()).st_size
             return (None if size > limit else opened.read()), size

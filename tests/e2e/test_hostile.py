@@ -516,6 +516,33 @@ def test_a_settings_file_over_its_size_limit_is_refused_before_it_is_read(
     assert not output.exists()
 
 
+@pytest.mark.parametrize("in_a_file", [True, False], ids=["file", "book.toml"])
+def test_a_back_cover_blurb_over_its_size_limit_is_refused(
+    write_book: WriteBook, tmp_path: Path, in_a_file: bool
+) -> None:
+    """A 20 MB blurb passed check and took the cover's layout 94 s and 900 MB."""
+    blurb = "More words about the night, and what it rehearses. " * 1_300  # 66 KiB
+    root = write_book({"one.md": ONE_LINKS_TWO, "two.md": chapter("Two", "Text.\n")})
+    if in_a_file:
+        (root / "_back.md").write_text(blurb, "utf-8")
+        setting = 'back_text = "_back.md"'
+    else:
+        setting = f'back_text = "{blurb}"'
+    with (root / "book.toml").open("a", encoding="utf-8") as toml:
+        toml.write(f"\n[cover]\n{setting}\n")
+    line = len((root / "book.toml").read_text("utf-8").splitlines())
+    checked = run("check", root)
+    assert checked.returncode == 1
+    assert_clean_failure(checked)
+    where = ("_back.md", None) if in_a_file else ("book.toml", line)
+    assert found(checked.stderr, root) == {(*where, "DB105", "error")}, checked.stderr
+    output = tmp_path / "out"
+    built = build(root, output, "pdf", "cover")
+    assert built.returncode == 1
+    assert_clean_failure(built)
+    assert not output.exists()
+
+
 def test_raw_html_that_is_not_xhtml_is_reported_at_its_chapter_not_the_templates(
     write_book: WriteBook, tmp_path: Path
 ) -> None:

@@ -43,7 +43,7 @@ def read_order_lock(root: Path) -> OrderLock | None:
     path = root / ORDER_LOCK
     if not path.is_file():
         return None
-    raw, size = ConfinedReader([root]).read_at_most(path, MAX_ORDER_LOCK_BYTES)
+    raw, size = ConfinedReader([root]).read_at_most(path, MAX_ORDER_LOCK_BYTES, 1)
     if raw is None:
         raise BuildError(
             [
