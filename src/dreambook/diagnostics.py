@@ -99,6 +99,7 @@ _TABLE: tuple[Code, ...] = (
     Code("DB103", "price-code-without-isbn", Severity.WARNING, "[cover] price_code is set, but the book has no ISBN to carry a barcode."),
     Code("DB104", "cover-text-unreadable", Severity.ERROR, "[cover] back_text names a Markdown file that is missing or not UTF-8."),
     Code("DB105", "cover-text-too-long", Severity.ERROR, "The back-cover text is over 64 KiB; it is not read."),
+    Code("DB106", "cover-text-overflow", Severity.ERROR, "The back cover's text runs past the foot of its panel."),
     # the book's interface words (labels.py)
     Code("DB110", "labels-language-unknown", Severity.WARNING, "dreambook has no interface words in the book's language; English ones are printed."),
     Code("DB111", "label-pattern-unusable", Severity.WARNING, "A [labels] override leaves out or adds a placeholder; the language's own words are printed."),

@@ -499,3 +499,34 @@ def test_the_html_edition_names_the_cover_as_its_social_preview_image(
     cached = list((output / ".cache" / "cover").glob("*.jpg"))
     assert len(cached) == 1
     assert cached[0].read_bytes() == (site / "cover.jpg").read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("paragraphs", "fits"),
+    [(2, True), (6, False), (30, False)],
+    ids=["fits", "a few lines over", "far over the page"],
+)
+def test_a_blurb_the_back_panel_cannot_hold_fails_the_build_at_its_setting(
+    write_book: WriteBook, tmp_path: Path, paragraphs: int, fits: bool
+) -> None:
+    """A blurb past the back panel's foot was cut off (or set over the barcode) without a
+    word; a blurb the page had no room for at all was not even laid out."""
+    sentence = "The night rehearses what the day will ask of you, one scene at a time. "
+    blurb = "\n\n".join([sentence * 5] * paragraphs)
+    manuscript = write_book({"one.md": chapter("One"), "two.md": chapter("Two")})
+    (manuscript / "_back.md").write_text(blurb, "utf-8")
+    with (manuscript / "book.toml").open("a", encoding="utf-8") as toml:
+        toml.write('\n[cover]\nback_text = "_back.md"\n')
+    line = len((manuscript / "book.toml").read_text("utf-8").splitlines())
+    output = tmp_path / "out"
+    result = run("build", manuscript, "-o", output, "--format", "cover", "--jobs", "1")
+    if fits:
+        assert result.returncode == 0, result.stderr
+        return
+    assert result.returncode == 1, result.stderr
+    assert f"book.toml:{line}: DB106 error" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not output.exists() or not any(output.glob("*.pdf"))
+    # The lines over are counted, those set past the foot and those not set at all.
+    over = int(result.stderr.split("some ")[1].split(" line")[0])
+    assert over >= (1 if paragraphs == 6 else 60), result.stderr

@@ -11,15 +11,18 @@ from __future__ import annotations
 import hashlib
 import html
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from markdown import Markdown
 from markupsafe import Markup
 
-from dreambook.config import BookConfig
+from dreambook.config import BOOK_TOML, BookConfig
 from dreambook.cover_check import read_back_text
+from dreambook.diagnostics import Diagnostic, diagnostic
+from dreambook.errors import BuildError
 from dreambook.export.cover.barcode import (
     BAR_HEIGHT,
     GUARD_EXTRA,
@@ -46,6 +49,10 @@ TEMPLATE = "cover.html.j2"
 STYLESHEET = "cover.css"
 # The barcode box's lettering, and its distance from the back panel's trimmed edges.
 BARCODE_FONT = 8.0
+# CSS pixels a point.
+_PX_PER_POINT = 96 / 72
+# The blurb's leading (cover.css), to say an overflow in lines.
+BACK_LINE_POINTS = 15.5
 BARCODE_INSET = 36.0  # 0.5 in, twice the safety margin
 # The spine's lettering: at most this size, and no more than this share of the spine's
 # width between its safety margins.
@@ -252,7 +259,8 @@ def cover_pdf(
     output intent of ``ink``, or the front cover alone (``wrap`` None) for screens.
 
     Raises MissingDependencyError when WeasyPrint cannot run, BuildError (DB104, DB060) for
-    an unreadable back-cover file and OSError when a style file cannot be read.
+    an unreadable back-cover file, (DB106) for a back cover whose text runs past its foot,
+    and OSError when a style file cannot be read.
     """
     # Imported here: the HTML of the cover (and the ebook's cached picture) needs no layout.
     from dreambook.export.pdf.weasy import Typesetter, pdf_bytes
@@ -272,5 +280,73 @@ def cover_pdf(
     document = typesetter.render(
         cover_html(context, wrap, ground), context.manuscript.resolve().as_uri() + "/", traits
     )
+    if wrap is not None and (over := back_overflow(document, wrap.back)) > 0.5:
+        raise BuildError([_overflow_problem(config, over, context.manuscript / BOOK_TOML)])
     name = f"{context.identity.identifier or context.identity.title}/cover"
     return pdf_bytes(document, hashlib.sha256(name.encode()).hexdigest()[:32], traits)
+
+
+def _walk(box: Any) -> Iterator[Any]:
+    for child in getattr(box, "children", ()):
+        yield child
+        yield from _walk(child)
+
+
+def _classes(box: Any) -> set[str]:
+    element = getattr(box, "element", None)
+    return set((element.get("class") or "").split()) if element is not None else set()
+
+
+def back_overflow(document: Any, panel: Box) -> float:
+    """How far, in points, the text flowing down the back panel of the laid-out wrap
+    (``section.back``: the blurb, the author's lines) runs past where it may end: the foot
+    of the panel (``panel``, in points) less its padding, or the top of what stands at its
+    foot beside it (the publisher's line, the barcode box). 0 when it fits, or when the
+    template has no such panel."""
+    page = document.pages[0]._page_box
+    back = next((box for box in _walk(page) if "back" in _classes(box)), None)
+    if back is None:
+        return 0.0
+    inside = [box for box in back.children if box.is_in_normal_flow()]
+    bottoms = [
+        box.position_y + box.margin_height() - box.margin_bottom
+        for child in inside
+        for box in _walk(child)
+        if type(box).__name__ in ("LineBox", "BlockReplacedBox", "InlineReplacedBox")
+    ]
+    if not bottoms:
+        return 0.0
+    left, right = back.content_box_x(), back.content_box_x() + back.width
+    # The padding its style gives (a panel laid out past the page's foot loses it there).
+    padding = getattr(back.style["padding_bottom"], "value", 0.0)
+    limit = panel.bottom * _PX_PER_POINT - float(padding)
+    standing = [box for box in back.children if not box.is_in_normal_flow()]
+    standing += [box for box in _walk(page) if "barcode-box" in _classes(box)]
+    for box in standing:
+        if box.position_x < right and box.position_x + box.margin_width() > left:
+            limit = min(limit, box.position_y + box.margin_top)
+    over = float(max(0.0, max(bottoms) - limit)) / _PX_PER_POINT
+    # Text the page had no room for at all is not laid out: it counts in lines as set.
+    lines = [box for child in inside for box in _walk(child) if type(box).__name__ == "LineBox"]
+    flowing = [child.element for child in inside if getattr(child, "element", None) is not None]
+    written = sum(len("".join(element.itertext()).split()) for element in flowing)
+    laid = sum(len(getattr(box, "text", "").split()) for line in lines for box in _walk(line))
+    if lines and written > laid:
+        over += (written - laid) / max(1.0, laid / len(lines)) * BACK_LINE_POINTS
+    return over
+
+
+def _overflow_problem(config: BookConfig, over: float, book_toml: Path) -> Diagnostic:
+    """DB106 for a back cover whose text runs ``over`` points past its foot."""
+    lines = max(1, round(over / BACK_LINE_POINTS))
+    key = "cover.back_text" if config.back_text else "cover.author_bio"
+    return diagnostic(
+        "DB106",
+        f"the back cover's text (the blurb and the author's lines) runs {over / 72:.2f} in, "
+        f"some {lines} line{'s' if lines > 1 else ''} of the blurb, past the foot of the back "
+        "panel; the printer would cut it or print it over the barcode",
+        book_toml,
+        config.line_of(key),
+        f"shorten [cover] back_text (or author_bio) by some {lines} line"
+        f"{'s' if lines > 1 else ''} ({lines * 9} words or so)",
+    )
