@@ -326,12 +326,13 @@ def back_overflow(document: Any, panel: Box) -> float:
         if box.position_x < right and box.position_x + box.margin_width() > left:
             limit = min(limit, box.position_y + box.margin_top)
     over = float(max(0.0, max(bottoms) - limit)) / _PX_PER_POINT
-    # Text the page had no room for at all is not laid out: it counts in lines as set.
+    # Text the page had no room for at all is not laid out: it counts in lines as set. (It
+    # runs out only where the lines already reach past the foot of the panel's margin.)
     lines = [box for child in inside for box in _walk(child) if type(box).__name__ == "LineBox"]
     flowing = [child.element for child in inside if getattr(child, "element", None) is not None]
     written = sum(len("".join(element.itertext()).split()) for element in flowing)
     laid = sum(len(getattr(box, "text", "").split()) for line in lines for box in _walk(line))
-    if lines and written > laid:
+    if over > 0 and lines and written > laid:
         over += (written - laid) / max(1.0, laid / len(lines)) * BACK_LINE_POINTS
     return over
 
