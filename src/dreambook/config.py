@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path, PurePosixPath
 from typing import Literal, cast, get_args
 
-from dreambook.diagnostics import Diagnostic, diagnostic, line_of_byte
+from dreambook.diagnostics import Diagnostic, diagnostic, line_of_byte, over_size
 from dreambook.errors import ResourceOutsideError
 from dreambook.fsutil import ConfinedReader
 from dreambook.isbn import expected_check_digit, parse_isbn
@@ -768,16 +768,12 @@ def load_book_toml(manuscript: Path) -> tuple[BookConfig, list[Diagnostic]]:
             )
         ]
     if raw is None:
+        hint = (
+            "a book.toml holds the book's settings, a few kilobytes: keep text, such as a "
+            "long back-cover blurb, in its own file ([cover] back_text)"
+        )
         return BookConfig(), [
-            diagnostic(
-                "DB080",
-                f"book.toml is {size / 1_048_576:.1f} MiB; a book.toml may be at most "
-                f"{MAX_BOOK_TOML_BYTES // 1_048_576} MiB, so it is not read",
-                path,
-                None,
-                "a book.toml holds the book's settings, a few kilobytes: keep text, such as "
-                "a long back-cover blurb, in its own file ([cover] back)",
-            )
+            over_size("DB080", BOOK_TOML, size, MAX_BOOK_TOML_BYTES, path, None, hint)
         ]
     try:
         source = raw.decode("utf-8-sig")

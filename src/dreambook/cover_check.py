@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dreambook.config import BOOK_TOML, BookConfig
-from dreambook.diagnostics import Diagnostic, diagnostic
+from dreambook.diagnostics import Diagnostic, diagnostic, over_size
 from dreambook.errors import BuildError, ResourceOutsideError
 from dreambook.fsutil import ConfinedReader
 from dreambook.isbn import parse_isbn
@@ -131,15 +131,8 @@ def read_back_text(config: BookConfig, root: Path) -> str | None:
 
 def _back_text_too_long(path: Path, line: int | None, size: int) -> Diagnostic:
     """DB105 for a back-cover blurb of ``size`` bytes, over ``MAX_BACK_TEXT_BYTES``."""
-    return diagnostic(
-        "DB105",
-        f"the back-cover text is {size / 1024:.0f} KiB; it may be at most "
-        f"{MAX_BACK_TEXT_BYTES // 1024} KiB (a back cover holds a few hundred words), so it "
-        "is not read",
-        path,
-        line,
-        "shorten the blurb to what the back cover shows",
-    )
+    hint = "a back cover holds a few hundred words: shorten the blurb to what it shows"
+    return over_size("DB105", "the back-cover text", size, MAX_BACK_TEXT_BYTES, path, line, hint)
 
 
 def _back_text_problems(book: Book) -> list[Diagnostic]:

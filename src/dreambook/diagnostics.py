@@ -159,6 +159,26 @@ class Diagnostic:
         return self.severity is Severity.ERROR
 
 
+def over_size(
+    code: str, what: str, size: int, limit: int, path: Path, line: int | None, hint: str
+) -> Diagnostic:
+    """``code`` for the file or text ``what`` of ``size`` bytes, over its ``limit``: it is
+    refused before it is read."""
+
+    def amount(count: int, exact: str) -> str:
+        mib = 1_048_576
+        return f"{count / mib:{exact}} MiB" if count >= mib else f"{count / 1024:.0f} KiB"
+
+    return diagnostic(
+        code,
+        f"{what} is {amount(size, '.1f')}; it may be at most {amount(limit, 'g')}, so it is "
+        "not read",
+        path,
+        line,
+        hint,
+    )
+
+
 def line_of_byte(raw: bytes, offset: int) -> int:
     """Return the 1-based line of byte ``offset`` in ``raw``, counting LF, CRLF and lone CR breaks."""
     prefix = raw[:offset].replace(b"\r\n", b"\n").replace(b"\r", b"\n")

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from dreambook.diagnostics import diagnostic
+from dreambook.diagnostics import over_size
 from dreambook.errors import BuildError
 from dreambook.fsutil import ConfinedReader, atomic_output
 
@@ -45,18 +45,10 @@ def read_order_lock(root: Path) -> OrderLock | None:
         return None
     raw, size = ConfinedReader([root]).read_at_most(path, MAX_ORDER_LOCK_BYTES, 1)
     if raw is None:
+        hint = "it holds one chapter slug a line: delete it, and save the order again with "
+        hint += "'dreambook order --write'"
         raise BuildError(
-            [
-                diagnostic(
-                    "DB080",
-                    f"{ORDER_LOCK} is {size / 1_048_576:.1f} MiB; it may be at most "
-                    f"{MAX_ORDER_LOCK_BYTES // 1_048_576} MiB, so it is not read",
-                    path,
-                    None,
-                    "it holds one chapter slug a line: delete it, and save the order again "
-                    "with 'dreambook order --write'",
-                )
-            ]
+            [over_size("DB080", ORDER_LOCK, size, MAX_ORDER_LOCK_BYTES, path, None, hint)]
         )
     text = raw.decode("utf-8", errors="replace")
     entries = []

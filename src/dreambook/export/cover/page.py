@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import html
 import io
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -286,12 +285,6 @@ def cover_pdf(
     return pdf_bytes(document, hashlib.sha256(name.encode()).hexdigest()[:32], traits)
 
 
-def _walk(box: Any) -> Iterator[Any]:
-    for child in getattr(box, "children", ()):
-        yield child
-        yield from _walk(child)
-
-
 def _classes(box: Any) -> set[str]:
     element = getattr(box, "element", None)
     return set((element.get("class") or "").split()) if element is not None else set()
@@ -304,14 +297,14 @@ def back_overflow(document: Any, panel: Box) -> float:
     foot beside it (the publisher's line, the barcode box). 0 when it fits, or when the
     template has no such panel."""
     page = document.pages[0]._page_box
-    back = next((box for box in _walk(page) if "back" in _classes(box)), None)
+    back = next((box for box in page.descendants() if "back" in _classes(box)), None)
     if back is None:
         return 0.0
     inside = [box for box in back.children if box.is_in_normal_flow()]
     bottoms = [
         box.position_y + box.margin_height() - box.margin_bottom
         for child in inside
-        for box in _walk(child)
+        for box in child.descendants()
         if type(box).__name__ in ("LineBox", "BlockReplacedBox", "InlineReplacedBox")
     ]
     if not bottoms:
@@ -321,17 +314,21 @@ def back_overflow(document: Any, panel: Box) -> float:
     padding = getattr(back.style["padding_bottom"], "value", 0.0)
     limit = panel.bottom * _PX_PER_POINT - float(padding)
     standing = [box for box in back.children if not box.is_in_normal_flow()]
-    standing += [box for box in _walk(page) if "barcode-box" in _classes(box)]
+    standing += [box for box in page.descendants() if "barcode-box" in _classes(box)]
     for box in standing:
         if box.position_x < right and box.position_x + box.margin_width() > left:
             limit = min(limit, box.position_y + box.margin_top)
     over = float(max(0.0, max(bottoms) - limit)) / _PX_PER_POINT
     # Text the page had no room for at all is not laid out: it counts in lines as set. (It
     # runs out only where the lines already reach past the foot of the panel's margin.)
-    lines = [box for child in inside for box in _walk(child) if type(box).__name__ == "LineBox"]
+    lines = [
+        box for child in inside for box in child.descendants() if type(box).__name__ == "LineBox"
+    ]
     flowing = [child.element for child in inside if getattr(child, "element", None) is not None]
     written = sum(len("".join(element.itertext()).split()) for element in flowing)
-    laid = sum(len(getattr(box, "text", "").split()) for line in lines for box in _walk(line))
+    laid = sum(
+        len(getattr(box, "text", "").split()) for line in lines for box in line.descendants()
+    )
     if over > 0 and lines and written > laid:
         over += (written - laid) / max(1.0, laid / len(lines)) * BACK_LINE_POINTS
     return over

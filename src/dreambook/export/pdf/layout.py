@@ -383,9 +383,6 @@ class ChunkedBook:
         self.edition = edition
         # The page map the first layout's numbers were guessed from (estimated_page_map).
         self.guess = guess
-        # Whether the chunks of the pass laid out last printed different page maps (the
-        # first pass of a cold build, ``_first_wave``).
-        self.mixed = False
         self.pool = pool
         self.chunks = plan_chunks(edition.book, chunk_characters)
         self.cache = ChunkCache(cache / f"{destination.name}.chunks", pool.chunk_store)
@@ -507,7 +504,7 @@ class ChunkedBook:
         # decisions will differ from its fill makes no PDF (ChunkJob): the chunk is laid
         # out again. In the last layout allowed, for a chunk whose fill is settled, and for
         # a chunk whose layout held lacks only its PDF, every chunk makes one.
-        self.numbers, self.mixed = pages.page_map, False
+        self.numbers = pages.page_map
         pending = [self._pending(chunk, pages) for chunk in self.chunks]
         return [item for item in pending if item is not None] or None
 
@@ -526,6 +523,7 @@ class ChunkedBook:
     def lay_out(self, work: list[_Pending]) -> PageMap:
         """Take the pending chunks from the cache, or lay them out on the workers."""
         self.passes += 1
+        asked = work
         if self.passes == 1 and self.guess is not None and self.numbers is self.guess:
             work = self._first_wave(work)
         self._take(work)
@@ -539,7 +537,8 @@ class ChunkedBook:
         # in digits alone): a rebuild and a clean build reach the same ones. A chunk is
         # judged on its own: its pages depend on its HTML alone, so another chunk's numbers
         # still moving (its pages' digits) need not hold its decisions back a layout.
-        every = page_map == self.numbers and not self.mixed
+        # (A first wave leaves the rest printing other numbers than ``self.numbers``.)
+        every = page_map == self.numbers and work is asked
         laid = {item.index for item in work}
         for chunk in self.chunks:
             index = chunk.index
@@ -597,7 +596,6 @@ class ChunkedBook:
         recto = book.config.chapter_start == "recto"
         measured = html_per_page(chapters, pages, recto)
         guess = estimated_page_map(book.chapters, recto, measured, (anchors, pages))
-        self.mixed = True
         done = {item.index for item in first}
         rest = (self.chunks[item.index] for item in work if item.index not in done)
         return [item for chunk in rest if (item := self._pending(chunk, PageNumbers(guess)))]
